@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Row is one record read from a source.
+//
+// Values are indexed by the column number of the source's header
+// (see [Source.Columns]), compiled once, never looked up by name per row.
+// Every value is text: Parquet sources render typed values (numbers,
+// dates, decimals) in a canonical form, and a null becomes "".
+type Row struct {
+	// Num is the row's number in the source: 1 for the first data row, the
+	// header not counted. It is what reports call _row.
+	Num int64
+	// Line is the line of the file on which the row starts, for text
+	// formats; 0 where the format has no lines.
+	Line int64
+	// Values holds one value per source column. When Reject is set it holds
+	// what could be recovered, which may be fewer or more values than
+	// there are columns, or none.
+	Values []string
+	// Reject is set when the source could not read this row; such a row
+	// goes straight to the reject file and is never mapped.
+	Reject *Reject
+}
+
+// Source streams rows in batches. It is opened by its package's
+// constructor, which reads the header (and fails with a fatal error when
+// the file cannot be opened or is not of its format).
+//
+// A Source is used from one goroutine: the engine calls Next until it
+// returns io.EOF, then Close. A row the source cannot parse is returned
+// with Reject set and the stream goes on; an error from Next means the
+// rest of the input cannot be read (I/O error, corruption past recovery)
+// and is fatal for the run.
+type Source interface {
+	// Columns returns the column names, in file order. The slice must not
+	// be modified.
+	Columns() []string
+	// Next returns the next batch of at most the source's batch size rows,
+	// or (nil, io.EOF) at the end. The rows are the caller's to keep.
+	Next(ctx context.Context) ([]Row, error)
+	// Close releases the file. It is safe to call more than once.
+	Close() error
+}
+
+// RejectWriter writes rejected rows, with their original values and the
+// reason, in the format of the input, so a user can fix the file and feed
+// it back. Each format package provides one.
+//
+// The engine serialises calls: Write is never called concurrently. Close
+// flushes and must be called even after a failed Write; a write or flush
+// error (disk full) is fatal for the run.
+type RejectWriter interface {
+	Write(row *Row, reject *Reject) error
+	Close() error
+}
+
+// RejectColumns are appended to the source's columns in a reject file.
+// Columns whose name starts with "_" are ignored when the file is read
+// back, so a fixed reject file syncs as it is.
+var RejectColumns = []string{"_row", "_stage", "_code", "_field", "_message"}
+
+// IsReservedColumn reports whether a source column is one crmsync adds to
+// its outputs and ignores on input.
+func IsReservedColumn(name string) bool { return strings.HasPrefix(name, "_") }
+
+// Stage says where in the pipeline a row was rejected.
+type Stage string
+
+// The stages a row passes through, in order.
+const (
+	StageRead     Stage = "read"
+	StageMap      Stage = "map"
+	StageValidate Stage = "validate"
+	StageAPI      Stage = "api"
+)
+
+// Reject explains why one row was not written.
+type Reject struct {
+	Stage Stage
+	// Code is a short stable identifier users can filter on: for example
+	// "field_count", "required", "enum", "duplicate_key", or the API's own
+	// error code ("10142").
+	Code string
+	// Column is the source column involved, when one is known.
+	Column string
+	// Field is the target field involved, when one is known.
+	Field string
+	// Message is a sentence for a person.
+	Message string
+}
+
+// Error renders the reject for logs; it holds no row values.
+func (r *Reject) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", r.Stage, r.Code)
+	if r.Column != "" {
+		fmt.Fprintf(&b, " column %q", r.Column)
+	}
+	if r.Field != "" {
+		fmt.Fprintf(&b, " field %q", r.Field)
+	}
+	if r.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(r.Message)
+	}
+	return b.String()
+}
