@@ -1,0 +1,96 @@
+package pipeline
+
+import "context"
+
+// Mode says which writes a run may make.
+type Mode string
+
+const (
+	ModeUpsert Mode = "upsert" // create what is new, update what changed
+	ModeCreate Mode = "create" // create only; a row that already exists is rejected
+	ModeUpdate Mode = "update" // update only; a row with no match is rejected
+)
+
+// ParseMode checks a --mode value.
+func ParseMode(s string) (Mode, bool) {
+	switch m := Mode(s); m {
+	case ModeUpsert, ModeCreate, ModeUpdate:
+		return m, true
+	}
+	return "", false
+}
+
+// Outcome is what became of a row.
+type Outcome int
+
+const (
+	OutcomePending Outcome = iota // not decided yet (run interrupted)
+	OutcomeCreated
+	OutcomeUpdated
+	OutcomeUnchanged
+	OutcomeRejected
+)
+
+var outcomeNames = [...]string{"pending", "created", "updated", "unchanged", "rejected"}
+
+func (o Outcome) String() string { return outcomeNames[o] }
+
+// Change is one record handed to a sink.
+type Change struct {
+	Record *Record
+	// ID is the record's id in the CRM when the caller knows it (from the
+	// state store); "" lets the sink find it by Schema.MatchField.
+	ID string
+	// Send marks, per schema field, what to send on update. nil lets the
+	// sink compare the record with what the CRM holds and send what
+	// differs.
+	Send []bool
+}
+
+// Result is the sink's answer for one Change.
+type Result struct {
+	Outcome Outcome
+	// ID is the CRM id of the record written or matched.
+	ID string
+	// Reject says why, when Outcome is OutcomeRejected.
+	Reject *Reject
+}
+
+// Plan is what a sink is told before a run starts.
+type Plan struct {
+	// Mapped marks, per schema field, the fields the mapping fills; the
+	// others are never sent.
+	Mapped []bool
+	Mode   Mode
+	// DryRun sinks read (to match and compare) but never write; they still
+	// report the outcome each change would have had.
+	DryRun bool
+}
+
+// Sink writes records to a target.
+//
+// The engine calls Schema at any time, Prepare once, then Apply from up
+// to Limits().MaxInFlight goroutines at once, and Close once at the end,
+// after every Apply has returned. Apply fills results[i] for changes[i];
+// a row-level failure (validation, conflict) is a rejected Result, never
+// an error. Apply returns an error only when the run must stop: a fatal
+// error (401, 403, a target that no longer answers after its retries) or
+// the context's error. Retryable errors are retried inside the sink.
+type Sink interface {
+	Schema() *Schema
+	Limits() Limits
+	// Prepare authenticates and reads what the sink needs to match
+	// records (for example an index of the account by email). Its errors
+	// are fatal.
+	Prepare(ctx context.Context, plan Plan) error
+	Apply(ctx context.Context, changes []Change, results []Result) error
+	// Stats reports the API calls made so far; safe to call concurrently.
+	Stats() *CallStats
+	Close() error
+}
+
+// Limits are what a sink tells the engine about batching.
+type Limits struct {
+	// MaxBatch is the most changes one Apply call takes.
+	MaxBatch int
+}

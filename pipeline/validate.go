@@ -1,0 +1,355 @@
+package pipeline
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Validation codes: the Code of every Reject that Validate and
+// ValidateCreate return. They are stable; users filter reject files on them.
+const (
+	CodeRequired = "required"
+	CodeTooLong  = "too_long"
+	CodeEmail    = "email"
+	CodeCountry  = "country"
+	CodeLocale   = "locale"
+	CodeOffset   = "offset"
+	CodePhone    = "phone"
+	CodeEnum     = "enum"
+	CodeUUID     = "uuid"
+	CodeBool     = "bool"
+)
+
+// Validate checks the record's present values against their fields, and
+// that every RequiredOnUpdate field the mapping fills holds a value.
+// mapped[i] tells whether the mapping fills field i (an index past the end
+// of mapped counts as unmapped). It returns the first problem found, in
+// field order, or nil.
+//
+// An empty value is "no value" and is never checked for its kind: whether
+// a field may be empty is the business of the Required flags alone.
+func (s *Schema) Validate(rec *Record, mapped []bool) *Reject {
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		var v string
+		if i < len(rec.Values) {
+			v = rec.Values[i]
+		}
+		if v == "" {
+			if f.RequiredOnUpdate && i < len(mapped) && mapped[i] {
+				return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name,
+					Message: fmt.Sprintf("%s must hold a value on every %s update, and this row has none", f.Name, s.apiName())}
+			}
+			continue
+		}
+		if r := f.check(v); r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// ValidateCreate checks that every RequiredOnCreate field holds a value.
+// The engine calls it only for records that will be created, since an
+// update may leave such fields out.
+func (s *Schema) ValidateCreate(rec *Record) *Reject {
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		if !f.RequiredOnCreate {
+			continue
+		}
+		if i < len(rec.Values) && rec.Values[i] != "" {
+			continue
+		}
+		return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name,
+			Message: fmt.Sprintf("%s is required to create a %s record, and this row has none", f.Name, s.apiName())}
+	}
+	return nil
+}
+
+func (s *Schema) apiName() string {
+	if s.API == "" {
+		return "new"
+	}
+	return s.API
+}
+
+// check validates one non-empty value.
+func (f *Field) check(v string) *Reject {
+	// len(v) bounds the rune count, so most values skip the count.
+	if f.MaxLen > 0 && len(v) > f.MaxLen {
+		if n := utf8.RuneCountInString(v); n > f.MaxLen {
+			return f.reject(CodeTooLong, fmt.Sprintf("%s is %d characters long; %s takes at most %d", quoteValue(v), n, f.Name, f.MaxLen))
+		}
+	}
+	switch f.Kind {
+	case KindEmail:
+		if why := emailProblem(v); why != "" {
+			return f.reject(CodeEmail, fmt.Sprintf("%s is not a valid email address: %s", quoteValue(v), why))
+		}
+	case KindCountry:
+		if !IsCountryCode(v) {
+			return f.reject(CodeCountry, fmt.Sprintf("%s is not an ISO 3166-1 alpha-2 country code such as \"de\"", quoteValue(v)))
+		}
+	case KindLocale:
+		if !isLocale(v) {
+			return f.reject(CodeLocale, fmt.Sprintf("%s is not a language tag such as \"en\" or \"pt-BR\"", quoteValue(v)))
+		}
+	case KindOffset:
+		if !isOffset(v) {
+			return f.reject(CodeOffset, fmt.Sprintf("%s is not a UTC offset such as \"+02:00\" or \"-05:30\"", quoteValue(v)))
+		}
+	case KindPhone:
+		if !isE164(v) {
+			return f.reject(CodePhone, fmt.Sprintf("%s is not an E.164 phone number such as \"+4930123456\"", quoteValue(v)))
+		}
+	case KindEnum:
+		for _, e := range f.Enum {
+			if v == e {
+				return nil
+			}
+		}
+		return f.reject(CodeEnum, fmt.Sprintf("%s is not one of: %s", quoteValue(v), strings.Join(f.Enum, ", ")))
+	case KindUUID:
+		if !isUUID(v) {
+			return f.reject(CodeUUID, fmt.Sprintf("%s is not a UUID such as \"123e4567-e89b-12d3-a456-426614174000\"", quoteValue(v)))
+		}
+	case KindBool:
+		if v != "true" && v != "false" {
+			return f.reject(CodeBool, fmt.Sprintf("%s is neither \"true\" nor \"false\"", quoteValue(v)))
+		}
+	}
+	return nil
+}
+
+func (f *Field) reject(code, msg string) *Reject {
+	return &Reject{Stage: StageValidate, Code: code, Field: f.Name, Message: msg}
+}
+
+// quoteValue quotes a value for a message, cut short so that a huge cell
+// does not make a huge reject line.
+func quoteValue(v string) string {
+	const max = 64
+	if len(v) <= max {
+		return strconv.Quote(v)
+	}
+	n := 0
+	for i := range v {
+		if n == max {
+			return strconv.Quote(v[:i]) + "…"
+		}
+		n++
+	}
+	return strconv.Quote(v)
+}
+
+// emailProblem returns why v is not an address crmsync will send, or "".
+// It is stricter than net/mail, which accepts display names, comments and
+// quoted local parts that CRMs refuse.
+func emailProblem(v string) string {
+	at := strings.IndexByte(v, '@')
+	if at < 0 {
+		return "it has no @"
+	}
+	if strings.IndexByte(v[at+1:], '@') >= 0 {
+		return "it has more than one @"
+	}
+	local, domain := v[:at], v[at+1:]
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; emailBad[c] {
+			if c <= ' ' || c == 0x7f {
+				return "it contains a space or control character"
+			}
+			return fmt.Sprintf("it contains %q", c)
+		}
+	}
+	switch {
+	case local == "":
+		return "the part before @ is empty"
+	case len(local) > 64:
+		return "the part before @ is longer than 64 characters"
+	case local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, ".."):
+		return "the part before @ has a misplaced dot"
+	case domain == "":
+		return "the domain is missing"
+	case strings.IndexByte(domain, '.') < 0:
+		return "the domain has no dot"
+	}
+	for rest := domain; rest != ""; {
+		label := rest
+		if dot := strings.IndexByte(rest, '.'); dot >= 0 {
+			label, rest = rest[:dot], rest[dot+1:]
+			if rest == "" {
+				return "the domain has an empty part"
+			}
+		} else {
+			rest = ""
+		}
+		if label == "" {
+			return "the domain has an empty part"
+		}
+		if len(label) > 63 {
+			return "a part of the domain is longer than 63 characters"
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return "a part of the domain starts or ends with a hyphen"
+		}
+		for i := 0; i < len(label); i++ {
+			// Bytes ≥ 0x80 belong to internationalised domain names.
+			if c := label[i]; !domainOK[c] {
+				return fmt.Sprintf("the domain contains %q", c)
+			}
+		}
+	}
+	tld := domain[strings.LastIndexByte(domain, '.')+1:]
+	if len(tld) < 2 || isDigits(tld) {
+		return "the domain does not end in a top-level domain"
+	}
+	return ""
+}
+
+// emailBad marks the bytes no address crmsync sends may hold: spaces,
+// controls, and the specials of RFC 5322 that only quoted forms allow.
+var emailBad = func() (t [256]bool) {
+	for c := 0; c <= ' '; c++ {
+		t[c] = true
+	}
+	t[0x7f] = true
+	for _, c := range []byte(`"(),:;<>[\]`) {
+		t[c] = true
+	}
+	return t
+}()
+
+var domainOK = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 0x80 || c == '-' || isAlnum(byte(c))
+	}
+	return t
+}()
+
+var hexDigit = func() (t [256]bool) {
+	for _, c := range []byte("0123456789abcdefABCDEF") {
+		t[c] = true
+	}
+	return t
+}()
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isLocale matches ^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$.
+func isLocale(v string) bool {
+	i := 0
+	for i < len(v) && 'a' <= v[i] && v[i] <= 'z' {
+		i++
+	}
+	if i < 2 || i > 3 {
+		return false
+	}
+	for i < len(v) {
+		if v[i] != '-' && v[i] != '_' {
+			return false
+		}
+		i++
+		n := 0
+		for i < len(v) && isAlnum(v[i]) {
+			i++
+			n++
+		}
+		if n < 2 || n > 8 {
+			return false
+		}
+	}
+	return true
+}
+
+// isOffset matches ^[+-](0\d|1[0-4]):[0-5]\d$.
+func isOffset(v string) bool {
+	if len(v) != 6 || (v[0] != '+' && v[0] != '-') || v[3] != ':' {
+		return false
+	}
+	h1, h2, m1, m2 := v[1], v[2], v[4], v[5]
+	if !isDigits(v[1:3]) || !isDigits(v[4:6]) {
+		return false
+	}
+	if h1 > '1' || (h1 == '1' && h2 > '4') {
+		return false
+	}
+	return m1 <= '5' && m2 <= '9'
+}
+
+// isE164 matches ^\+[1-9]\d{6,14}$.
+func isE164(v string) bool {
+	if len(v) < 8 || len(v) > 16 || v[0] != '+' || v[1] == '0' {
+		return false
+	}
+	return isDigits(v[1:])
+}
+
+// isUUID accepts the canonical 8-4-4-4-12 hex form in any case. It does not
+// insist on a version or variant: CRMs hand out ids from generators of
+// every kind.
+func isUUID(v string) bool {
+	if len(v) != 36 {
+		return false
+	}
+	if v[8] != '-' || v[13] != '-' || v[18] != '-' || v[23] != '-' {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		if !hexDigit[v[i]] && i != 8 && i != 13 && i != 18 && i != 23 {
+			return false
+		}
+	}
+	return true
+}
+
+// countryCodes lists the 249 ISO 3166-1 alpha-2 codes (iso-codes 4.15).
+const countryCodes = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ " +
+	"CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR " +
+	"GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP " +
+	"KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT " +
+	"MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW " +
+	"SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG " +
+	"UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW"
+
+// countrySet has one bit per two-letter code: bit (a-'A')*26+(b-'A').
+var countrySet = func() (set [26 * 26 / 64 + 1]uint64) {
+	for code := range strings.FieldsSeq(countryCodes) {
+		n := int(code[0]-'A')*26 + int(code[1]-'A')
+		set[n/64] |= 1 << (n % 64)
+	}
+	return set
+}()
+
+// IsCountryCode reports whether s is an ISO 3166-1 alpha-2 code, in any
+// case ("de", "DE", "De"). Reserved and user-assigned codes ("UK", "EU",
+// "XK") are not.
+func IsCountryCode(s string) bool {
+	if len(s) != 2 {
+		return false
+	}
+	a, b := s[0]|0x20, s[1]|0x20 // ASCII lower case; non-letters fail below
+	if a < 'a' || a > 'z' || b < 'a' || b > 'z' {
+		return false
+	}
+	n := int(a-'a')*26 + int(b-'a')
+	return countrySet[n/64]&(1<<(n%64)) != 0
+}
+
+// CountryCodes returns the ISO 3166-1 alpha-2 codes IsCountryCode accepts,
+// upper case, sorted.
+func CountryCodes() []string { return strings.Fields(countryCodes) }

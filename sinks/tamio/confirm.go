@@ -1,0 +1,136 @@
+package tamio
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// confirmer learns the ids of customers that bulk create jobs made. tamio
+// answers bulk/create without ids, so one goroutine reads the list sorted
+// by creation, oldest first, from shortly before the run started, and
+// hands each new customer's id to whoever awaits its email. Each customer
+// is read about once: the confirmer keeps its place in the list and reads
+// again only the last, partly filled page.
+type confirmer struct {
+	client   *Client
+	interval time.Duration
+	log      *slog.Logger
+	from     int64 // unix seconds
+
+	mu      sync.Mutex
+	waiting map[string]*pending
+	offset  int // customers before the first page to read next
+	wake    chan struct{}
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// pending is one awaited email; done closes when id is known.
+type pending struct {
+	id   string
+	done chan struct{}
+}
+
+// clockMargin covers a tamio clock behind ours and the whole seconds of
+// created_at; customers made by others in that window are read but
+// nobody awaits them.
+const clockMargin = 5 * time.Minute
+
+func newConfirmer(client *Client, interval time.Duration, log *slog.Logger) *confirmer {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &confirmer{
+		client:   client,
+		interval: interval,
+		log:      log,
+		from:     time.Now().Add(-clockMargin).Unix(),
+		waiting:  map[string]*pending{},
+		wake:     make(chan struct{}, 1),
+		cancel:   cancel,
+		done:     make(chan struct{}),
+	}
+	go c.loop(ctx)
+	return c
+}
+
+func (c *confirmer) expect(email string) *pending {
+	p := &pending{done: make(chan struct{})}
+	c.mu.Lock()
+	c.waiting[email] = p
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return p
+}
+
+func (c *confirmer) forget(email string) {
+	c.mu.Lock()
+	delete(c.waiting, email)
+	c.mu.Unlock()
+}
+
+func (c *confirmer) close() {
+	c.cancel()
+	<-c.done
+}
+
+func (c *confirmer) loop(ctx context.Context) {
+	defer close(c.done)
+	tick := time.NewTicker(c.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.wake:
+		case <-tick.C:
+		}
+		c.mu.Lock()
+		idle := len(c.waiting) == 0
+		c.mu.Unlock()
+		if idle {
+			continue
+		}
+		if err := c.poll(ctx); err != nil && ctx.Err() == nil {
+			// Awaited rows fall back to single creates after their
+			// timeout, so a failed poll costs time, not rows.
+			c.log.Warn("reading the list to confirm bulk creates failed", "err", err)
+		}
+	}
+}
+
+// poll reads from the confirmer's place to the end of the list.
+func (c *confirmer) poll(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		page := c.offset/maxPerPage + 1
+		c.mu.Unlock()
+		cs, _, err := c.client.List(ctx, ListQuery{Page: page, PerPage: maxPerPage, SortBy: "created_at", Order: "asc", From: c.from, IncludeLeads: true})
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		for i := range cs {
+			if p, ok := c.waiting[emailKey(cs[i].Email)]; ok {
+				p.id = cs[i].ID
+				close(p.done)
+				delete(c.waiting, emailKey(cs[i].Email))
+			}
+		}
+		full := len(cs) == maxPerPage
+		if full {
+			c.offset = page * maxPerPage
+		}
+		c.mu.Unlock()
+		if !full {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,561 @@
+// Package tamio is the sink for tamio's customers API: it matches rows to
+// customers by email, creates new ones through bulk/create (confirmed by
+// listing, since tamio answers a bulk create without ids), updates changed
+// ones one by one, and moves teammate changes through
+// bulk/assign-to-teammate grouped by teammate.
+package tamio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"crmsync/pipeline"
+)
+
+var _ pipeline.Sink = (*Sink)(nil)
+
+// Options configures a Sink.
+type Options struct {
+	BaseURL string // ending in /v2
+	APIKey  string
+	// HTTPClient defaults to a keep-alive client with a 60 s timeout.
+	HTTPClient *http.Client
+	// Rate is the most calls per second (0: unlimited until a 429).
+	Rate float64
+	// Concurrency bounds the parallel calls the sink makes on its own
+	// (index pages, single creates after an unconfirmed bulk job);
+	// default 8.
+	Concurrency int
+	// ConfirmTimeout is how long a bulk create job may take to show its
+	// customers in the list before they are created one by one; default
+	// 60 s.
+	ConfirmTimeout time.Duration
+	// PollInterval is how often the list is read while bulk jobs are
+	// awaited; default 250 ms.
+	PollInterval time.Duration
+	// BulkChunk is the most customers in one bulk/create body (≤ 1000).
+	BulkChunk int
+	// MaxRetries per call; default 8.
+	MaxRetries int
+	Logger     *slog.Logger
+}
+
+// Sink writes customers to tamio. See the package documentation.
+type Sink struct {
+	opts   Options
+	client *Client
+	pacer  *pipeline.Pacer
+	plan   pipeline.Plan
+	log    *slog.Logger
+	seed   maphash.Seed
+
+	mu    sync.RWMutex
+	index map[string]*indexed // by lower-cased email
+
+	confirm *confirmer
+}
+
+// indexed is what the sink remembers of a customer the account holds:
+// its id and, per mapped field, a hash of its value, so a record can be
+// compared without keeping every value in memory.
+type indexed struct {
+	id   string
+	sums []uint64
+}
+
+// New returns a sink; nothing is called before Prepare.
+func New(opts Options) (*Sink, error) {
+	if opts.BaseURL == "" {
+		return nil, pipeline.Fatalf("tamio: no base URL")
+	}
+	if opts.APIKey == "" {
+		return nil, pipeline.Fatalf("tamio: no API key")
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.ConfirmTimeout <= 0 {
+		opts.ConfirmTimeout = 60 * time.Second
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 250 * time.Millisecond
+	}
+	if opts.BulkChunk <= 0 || opts.BulkChunk > maxBulkCreate {
+		opts.BulkChunk = maxBulkCreate
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: opts.Rate, MaxRetries: opts.MaxRetries})
+	return &Sink{
+		opts:   opts,
+		client: NewClient(opts.BaseURL, opts.APIKey, opts.HTTPClient, pacer),
+		pacer:  pacer,
+		log:    opts.Logger,
+		seed:   maphash.MakeSeed(),
+		index:  make(map[string]*indexed),
+	}, nil
+}
+
+// Schema implements pipeline.Sink.
+func (s *Sink) Schema() *pipeline.Schema { return &schema }
+
+// Limits implements pipeline.Sink: one Apply takes at most one bulk body.
+func (s *Sink) Limits() pipeline.Limits { return pipeline.Limits{MaxBatch: s.opts.BulkChunk} }
+
+// Stats implements pipeline.Sink.
+func (s *Sink) Stats() *pipeline.CallStats { return &s.pacer.Stats }
+
+// Client returns the sink's API client, for commands that read the CRM.
+func (s *Sink) Client() *Client { return s.client }
+
+// Prepare checks the key and indexes the whole account by email, reading
+// pages in parallel.
+func (s *Sink) Prepare(ctx context.Context, plan pipeline.Plan) error {
+	if len(plan.Mapped) != len(schema.Fields) {
+		return pipeline.Fatalf("tamio: plan maps %d fields, the schema has %d", len(plan.Mapped), len(schema.Fields))
+	}
+	s.plan = plan
+	if _, err := s.client.Teammates(ctx); err != nil {
+		return asFatal(fmt.Errorf("tamio: checking the API key: %w", err))
+	}
+	started := time.Now()
+	first, total, err := s.client.List(ctx, ListQuery{Page: 1, PerPage: maxPerPage, SortBy: "created_at", Order: "asc", IncludeLeads: true})
+	if err != nil {
+		return asFatal(fmt.Errorf("tamio: listing the account: %w", err))
+	}
+	s.addToIndex(first)
+	pages := (total + maxPerPage - 1) / maxPerPage
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Concurrency)
+	for page := 2; page <= pages; page++ {
+		g.Go(func() error {
+			cs, _, err := s.client.List(gctx, ListQuery{Page: page, PerPage: maxPerPage, SortBy: "created_at", Order: "asc", IncludeLeads: true})
+			if err != nil {
+				return asFatal(fmt.Errorf("tamio: listing the account (page %d): %w", page, err))
+			}
+			s.addToIndex(cs)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	s.log.Info("indexed the account", "customers", len(s.index), "pages", pages, "took", time.Since(started).Round(time.Millisecond))
+	if !plan.DryRun {
+		s.confirm = newConfirmer(s.client, s.opts.PollInterval, s.log)
+	}
+	return nil
+}
+
+// asFatal makes a listing error fatal whatever its class: a run that
+// cannot read the account cannot match rows.
+func asFatal(err error) error {
+	if pipeline.ClassOf(err) == pipeline.ClassFatal || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return pipeline.Fatal(err)
+}
+
+func (s *Sink) addToIndex(cs []Customer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range cs {
+		c := &cs[i]
+		ix := &indexed{id: c.ID, sums: make([]uint64, len(schema.Fields))}
+		for f := range schema.Fields {
+			if s.plan.Mapped[f] {
+				ix.sums[f] = s.sum(f, crmValue(c, f))
+			}
+		}
+		s.index[emailKey(c.Email)] = ix
+	}
+}
+
+func (s *Sink) sum(field int, v string) uint64 {
+	return maphash.String(s.seed, normalize(field, v))
+}
+
+// normalize puts a value in the form tamio stores it, so an unchanged
+// value compares equal.
+func normalize(field int, v string) string {
+	v = strings.TrimSpace(v)
+	if field == fieldCountry {
+		return strings.ToLower(v)
+	}
+	return v
+}
+
+func emailKey(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// work is one change on its way through Apply.
+type work struct {
+	i      int
+	rec    *pipeline.Record
+	id     string
+	send   []bool // fields to update, teammate excluded
+	assign bool   // the teammate changes
+}
+
+// Apply implements pipeline.Sink.
+func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []pipeline.Result) error {
+	var creates, updates []*work
+	for i := range changes {
+		ch := &changes[i]
+		rec := ch.Record
+		for f := range rec.Values {
+			rec.Values[f] = normalize(f, rec.Values[f])
+		}
+		w := &work{i: i, rec: rec, id: ch.ID}
+		var ex *indexed
+		if key := emailKey(rec.Values[fieldEmail]); key != "" {
+			s.mu.RLock()
+			ex = s.index[key]
+			s.mu.RUnlock()
+		}
+		if w.id == "" && ex != nil {
+			w.id = ex.id
+		}
+		if w.id == "" {
+			switch {
+			case s.plan.Mode == pipeline.ModeUpdate:
+				results[i] = rejected(&pipeline.Reject{Stage: pipeline.StageAPI, Code: "not_found", Field: "email", Message: "no customer with this email, and --mode update creates none"})
+			default:
+				if rej := schema.ValidateCreate(rec); rej != nil {
+					results[i] = rejected(rej)
+				} else {
+					creates = append(creates, w)
+				}
+			}
+			continue
+		}
+		if s.plan.Mode == pipeline.ModeCreate {
+			results[i] = rejected(&pipeline.Reject{Stage: pipeline.StageAPI, Code: "exists", Field: "email", Message: "a customer with this email exists, and --mode create updates none"})
+			continue
+		}
+		w.send = s.fieldsToSend(ch, ex)
+		if w.send[fieldTeammateID] {
+			w.send[fieldTeammateID] = false
+			w.assign = true
+		}
+		if !w.assign && !anyTrue(w.send) {
+			results[i] = pipeline.Result{Outcome: pipeline.OutcomeUnchanged, ID: w.id}
+			continue
+		}
+		updates = append(updates, w)
+	}
+	if s.plan.DryRun {
+		for _, w := range creates {
+			results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated}
+		}
+		for _, w := range updates {
+			results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeUpdated, ID: w.id}
+		}
+		return nil
+	}
+	if err := s.applyUpdates(ctx, updates, results); err != nil {
+		return err
+	}
+	return s.applyCreates(ctx, creates, results)
+}
+
+// fieldsToSend returns the mapped fields whose value differs from what the
+// CRM holds, or what the caller asked for. An empty value of a field that
+// cannot be cleared means "no value to send", never "blank it".
+func (s *Sink) fieldsToSend(ch *pipeline.Change, ex *indexed) []bool {
+	send := make([]bool, len(schema.Fields))
+	for f, field := range schema.Fields {
+		if !s.plan.Mapped[f] {
+			continue
+		}
+		v := ch.Record.Values[f]
+		if v == "" && !field.Clearable {
+			continue
+		}
+		switch {
+		case ch.Send != nil:
+			send[f] = ch.Send[f]
+		case ex != nil:
+			send[f] = s.sum(f, v) != ex.sums[f]
+		default:
+			send[f] = true
+		}
+	}
+	return send
+}
+
+func anyTrue(b []bool) bool {
+	for _, v := range b {
+		if v {
+			return true
+		}
+	}
+	return false
+}
+
+func rejected(r *pipeline.Reject) pipeline.Result {
+	return pipeline.Result{Outcome: pipeline.OutcomeRejected, Reject: r}
+}
+
+// apiReject turns a permanent API error into a row's reject.
+func apiReject(err error) *pipeline.Reject {
+	r := &pipeline.Reject{Stage: pipeline.StageAPI, Code: "api", Message: err.Error()}
+	if e, ok := AsAPIError(err); ok {
+		if e.Code != 0 {
+			r.Code = strconv.Itoa(e.Code)
+		} else {
+			r.Code = strconv.Itoa(e.Status)
+		}
+		r.Field = e.Field
+		r.Message = e.Message
+		if r.Message == "" {
+			r.Message = e.Error()
+		}
+	}
+	return r
+}
+
+// applyUpdates sends each update, then the teammate changes grouped by
+// teammate. A row is updated only when every call it needed succeeded.
+func (s *Sink) applyUpdates(ctx context.Context, updates []*work, results []pipeline.Result) error {
+	assignTo := map[string][]*work{}
+	for _, w := range updates {
+		if anyTrue(w.send) {
+			body := map[string]any{}
+			for f, on := range w.send {
+				if on {
+					body[schema.Fields[f].Name] = w.rec.Values[f]
+				}
+			}
+			// tamio requires name on every update, changed or not.
+			body["name"] = w.rec.Values[fieldName]
+			if _, err := s.client.Update(ctx, w.id, body); err != nil {
+				if pipeline.ClassOf(err) != pipeline.ClassPermanent {
+					return err
+				}
+				results[w.i] = rejected(apiReject(err))
+				continue
+			}
+		}
+		if w.assign {
+			tm := w.rec.Values[fieldTeammateID]
+			assignTo[tm] = append(assignTo[tm], w)
+			continue
+		}
+		s.updated(w, results)
+	}
+	for tm, ws := range assignTo {
+		for start := 0; start < len(ws); start += maxBulkSmall {
+			chunk := ws[start:min(start+maxBulkSmall, len(ws))]
+			if err := s.assign(ctx, tm, chunk, results); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Sink) updated(w *work, results []pipeline.Result) {
+	results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeUpdated, ID: w.id}
+	s.remember(w.rec, w.id)
+}
+
+// assign moves a chunk to a teammate; a refused chunk is halved until the
+// refused customers are found.
+func (s *Sink) assign(ctx context.Context, teammate string, chunk []*work, results []pipeline.Result) error {
+	ids := make([]string, len(chunk))
+	for i, w := range chunk {
+		ids[i] = w.id
+	}
+	err := s.client.BulkAssign(ctx, ids, teammate)
+	switch {
+	case err == nil:
+		for _, w := range chunk {
+			s.updated(w, results)
+		}
+		return nil
+	case pipeline.ClassOf(err) != pipeline.ClassPermanent:
+		return err
+	case len(chunk) == 1:
+		rej := apiReject(err)
+		if rej.Field == "" {
+			rej.Field = "teammate_id"
+		}
+		results[chunk[0].i] = rejected(rej)
+		return nil
+	}
+	half := len(chunk) / 2
+	if err := s.assign(ctx, teammate, chunk[:half], results); err != nil {
+		return err
+	}
+	return s.assign(ctx, teammate, chunk[half:], results)
+}
+
+// remember records what the CRM now holds for a written record.
+func (s *Sink) remember(rec *pipeline.Record, id string) {
+	key := emailKey(rec.Values[fieldEmail])
+	if key == "" {
+		return
+	}
+	ix := &indexed{id: id, sums: make([]uint64, len(schema.Fields))}
+	for f := range schema.Fields {
+		if s.plan.Mapped[f] {
+			ix.sums[f] = s.sum(f, rec.Values[f])
+		}
+	}
+	s.mu.Lock()
+	s.index[key] = ix
+	s.mu.Unlock()
+}
+
+func createBody(rec *pipeline.Record, mapped []bool) map[string]any {
+	body := make(map[string]any, len(schema.Fields))
+	for f, on := range mapped {
+		if on && rec.Values[f] != "" {
+			body[schema.Fields[f].Name] = rec.Values[f]
+		}
+	}
+	return body
+}
+
+// applyCreates sends the new customers in one bulk body, learns their ids
+// by listing, and creates one by one whatever the job did not confirm in
+// time, so every row learns its own outcome.
+func (s *Sink) applyCreates(ctx context.Context, creates []*work, results []pipeline.Result) error {
+	if len(creates) == 0 {
+		return nil
+	}
+	waits := make(map[string]*pending, len(creates))
+	for _, w := range creates {
+		waits[emailKey(w.rec.Values[fieldEmail])] = s.confirm.expect(emailKey(w.rec.Values[fieldEmail]))
+	}
+	defer func() {
+		for key := range waits {
+			s.confirm.forget(key)
+		}
+	}()
+	queued, err := s.bulkCreate(ctx, creates, results)
+	if err != nil {
+		return err
+	}
+	deadline := time.NewTimer(s.opts.ConfirmTimeout)
+	defer deadline.Stop()
+	var unconfirmed []*work
+	for _, w := range queued {
+		p := waits[emailKey(w.rec.Values[fieldEmail])]
+		select {
+		case <-p.done:
+			results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated, ID: p.id}
+			s.remember(w.rec, p.id)
+			continue
+		default:
+		}
+		select {
+		case <-p.done:
+			results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated, ID: p.id}
+			s.remember(w.rec, p.id)
+		case <-deadline.C:
+			deadline.Reset(0)
+			unconfirmed = append(unconfirmed, w)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if len(unconfirmed) > 0 {
+		s.log.Warn("bulk create job not confirmed in time; creating its customers one by one", "customers", len(unconfirmed), "waited", s.opts.ConfirmTimeout)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Concurrency)
+	for _, w := range unconfirmed {
+		g.Go(func() error { return s.createOne(gctx, w, results) })
+	}
+	return g.Wait()
+}
+
+// bulkCreate queues the creates and returns those the API accepted. A
+// refused body is cut around the index the API names, or halved when it
+// names none, until every refused row is isolated and rejected.
+func (s *Sink) bulkCreate(ctx context.Context, ws []*work, results []pipeline.Result) ([]*work, error) {
+	if len(ws) == 0 {
+		return nil, nil
+	}
+	bodies := make([]map[string]any, len(ws))
+	for i, w := range ws {
+		bodies[i] = createBody(w.rec, s.plan.Mapped)
+	}
+	err := s.client.BulkCreate(ctx, bodies)
+	switch {
+	case err == nil:
+		return ws, nil
+	case pipeline.ClassOf(err) != pipeline.ClassPermanent:
+		return nil, err
+	case len(ws) == 1:
+		results[ws[0].i] = rejected(apiReject(err))
+		return nil, nil
+	}
+	if e, ok := AsAPIError(err); ok && e.Index >= 0 && e.Index < len(ws) {
+		results[ws[e.Index].i] = rejected(apiReject(err))
+		rest := append(append([]*work{}, ws[:e.Index]...), ws[e.Index+1:]...)
+		return s.bulkCreate(ctx, rest, results)
+	}
+	half := len(ws) / 2
+	left, err := s.bulkCreate(ctx, ws[:half], results)
+	if err != nil {
+		return nil, err
+	}
+	right, err := s.bulkCreate(ctx, ws[half:], results)
+	if err != nil {
+		return nil, err
+	}
+	return append(left, right...), nil
+}
+
+// createOne creates a customer with the single endpoint. "Already exists"
+// is the answer after a bulk job that ran late or a create whose answer was
+// lost: the customer is then looked up, never created twice.
+func (s *Sink) createOne(ctx context.Context, w *work, results []pipeline.Result) error {
+	c, err := s.client.Create(ctx, createBody(w.rec, s.plan.Mapped))
+	if err == nil {
+		results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated, ID: c.ID}
+		s.remember(w.rec, c.ID)
+		return nil
+	}
+	if pipeline.ClassOf(err) != pipeline.ClassPermanent {
+		return err
+	}
+	if e, ok := AsAPIError(err); ok && e.Code == CodeCustomerExists {
+		found, ferr := s.client.FindByEmail(ctx, w.rec.Values[fieldEmail])
+		if ferr != nil {
+			if pipeline.ClassOf(ferr) != pipeline.ClassPermanent {
+				return ferr
+			}
+			results[w.i] = rejected(apiReject(ferr))
+			return nil
+		}
+		if found != nil {
+			results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated, ID: found.ID}
+			s.remember(w.rec, found.ID)
+			return nil
+		}
+	}
+	results[w.i] = rejected(apiReject(err))
+	return nil
+}
+
+// Close implements pipeline.Sink.
+func (s *Sink) Close() error {
+	if s.confirm != nil {
+		s.confirm.close()
+	}
+	return nil
+}
