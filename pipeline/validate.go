@@ -327,7 +327,7 @@ const countryCodes = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD B
 	"UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW"
 
 // countrySet has one bit per two-letter code: bit (a-'A')*26+(b-'A').
-var countrySet = func() (set [26 * 26 / 64 + 1]uint64) {
+var countrySet = func() (set [26*26/64 + 1]uint64) {
 	for code := range strings.FieldsSeq(countryCodes) {
 		n := int(code[0]-'A')*26 + int(code[1]-'A')
 		set[n/64] |= 1 << (n % 64)

@@ -63,6 +63,7 @@ type Sink struct {
 	index map[string]*indexed // by lower-cased email
 
 	confirm *confirmer
+	slots   chan struct{} // one per request in flight; see inFlight
 }
 
 // indexed is what the sink remembers of a customer the account holds:
@@ -104,6 +105,7 @@ func New(opts Options) (*Sink, error) {
 		log:    opts.Logger,
 		seed:   maphash.MakeSeed(),
 		index:  make(map[string]*indexed),
+		slots:  make(chan struct{}, opts.Concurrency),
 	}, nil
 }
 
@@ -325,12 +327,18 @@ func apiReject(err error) *pipeline.Reject {
 	return r
 }
 
-// applyUpdates sends each update, then the teammate changes grouped by
-// teammate. A row is updated only when every call it needed succeeded.
+// applyUpdates sends the updates in parallel, then the teammate changes
+// grouped by teammate. A row is updated only when every call it needed
+// succeeded.
 func (s *Sink) applyUpdates(ctx context.Context, updates []*work, results []pipeline.Result) error {
-	assignTo := map[string][]*work{}
-	for _, w := range updates {
-		if anyTrue(w.send) {
+	failed := make([]bool, len(updates))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Concurrency)
+	for n, w := range updates {
+		if !anyTrue(w.send) {
+			continue
+		}
+		g.Go(func() error {
 			body := map[string]any{}
 			for f, on := range w.send {
 				if on {
@@ -339,20 +347,33 @@ func (s *Sink) applyUpdates(ctx context.Context, updates []*work, results []pipe
 			}
 			// tamio requires name on every update, changed or not.
 			body["name"] = w.rec.Values[fieldName]
-			if _, err := s.client.Update(ctx, w.id, body); err != nil {
+			var err error
+			if serr := s.inFlight(gctx, func() { _, err = s.client.Update(gctx, w.id, body) }); serr != nil {
+				return serr
+			}
+			if err != nil {
 				if pipeline.ClassOf(err) != pipeline.ClassPermanent {
 					return err
 				}
 				results[w.i] = rejected(apiReject(err))
-				continue
+				failed[n] = true
 			}
-		}
-		if w.assign {
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	assignTo := map[string][]*work{}
+	for n, w := range updates {
+		switch {
+		case failed[n]:
+		case w.assign:
 			tm := w.rec.Values[fieldTeammateID]
 			assignTo[tm] = append(assignTo[tm], w)
-			continue
+		default:
+			s.updated(w, results)
 		}
-		s.updated(w, results)
 	}
 	for tm, ws := range assignTo {
 		for start := 0; start < len(ws); start += maxBulkSmall {
@@ -362,6 +383,21 @@ func (s *Sink) applyUpdates(ctx context.Context, updates []*work, results []pipe
 			}
 		}
 	}
+	return nil
+}
+
+// inFlight runs call holding one of the sink's request slots, which all
+// Apply calls share, so the requests in flight never pass Concurrency
+// however many batches the engine runs at once. It returns ctx's error,
+// without calling, when ctx ends while it waits for a slot.
+func (s *Sink) inFlight(ctx context.Context, call func()) error {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.slots }()
+	call()
 	return nil
 }
 
@@ -477,7 +513,13 @@ func (s *Sink) applyCreates(ctx context.Context, creates []*work, results []pipe
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Concurrency)
 	for _, w := range unconfirmed {
-		g.Go(func() error { return s.createOne(gctx, w, results) })
+		g.Go(func() error {
+			var err error
+			if serr := s.inFlight(gctx, func() { err = s.createOne(gctx, w, results) }); serr != nil {
+				return serr
+			}
+			return err
+		})
 	}
 	return g.Wait()
 }

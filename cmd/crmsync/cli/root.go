@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -59,11 +60,38 @@ func Main(args []string) int {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: err}
 	})
+	addLogFlags(root)
+	var cpuProfile string
+	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for bug reports)")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if err := logging.check(); err != nil {
+			return err
+		}
+		if cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return usageError("--cpuprofile: %v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return usageError("--cpuprofile: %v", err)
+		}
+		stopProfile = func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}
+		return nil
+	}
 	for _, add := range commands {
 		root.AddCommand(add())
 	}
 	root.SetArgs(args)
+	stopProfile = func() {}
 	err := root.ExecuteContext(ctx)
+	stopProfile()
 	if err == nil {
 		return ExitOK
 	}
@@ -84,3 +112,6 @@ func Main(args []string) int {
 // commands lists the constructors of the subcommands; each command's file
 // registers itself in an init function.
 var commands []func() *cobra.Command
+
+// stopProfile ends a --cpuprofile; a no-op when none runs.
+var stopProfile = func() {}

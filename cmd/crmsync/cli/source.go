@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"crmsync/pipeline"
+	csvsource "crmsync/sources/csv"
+	parquetsource "crmsync/sources/parquet"
+)
+
+// sourceFlags are the flags that say how to read the input.
+type sourceFlags struct {
+	path      string
+	format    string // csv, parquet, or "" to go by the extension
+	encoding  string
+	delimiter string
+}
+
+// openedSource is a source with what the rest of a run needs to know of
+// its format.
+type openedSource struct {
+	pipeline.Source
+	format string
+	nested []string
+	// newRejects opens a reject file of the source's format in dir.
+	newRejects func(dir string) (pipeline.RejectWriter, string, error)
+}
+
+func (f *sourceFlags) formatOf() (string, error) {
+	if f.format != "" {
+		switch f.format {
+		case "csv", "parquet":
+			return f.format, nil
+		}
+		return "", usageError("--format %q: use csv or parquet", f.format)
+	}
+	name := strings.ToLower(strings.TrimSuffix(f.path, ".gz"))
+	switch filepath.Ext(name) {
+	case ".parquet", ".pq":
+		return "parquet", nil
+	}
+	return "csv", nil
+}
+
+func (f *sourceFlags) open(batchSize int) (*openedSource, error) {
+	if f.path == "" {
+		return nil, usageError("--source is required (a CSV or Parquet file, or - for standard input)")
+	}
+	format, err := f.formatOf()
+	if err != nil {
+		return nil, err
+	}
+	if format == "parquet" {
+		if f.path == "-" {
+			return nil, usageError("Parquet cannot be read from standard input: it needs a file it can seek in")
+		}
+		src, err := parquetsource.Open(f.path, parquetsource.Options{BatchSize: batchSize})
+		if err != nil {
+			return nil, err
+		}
+		cols := src.Columns()
+		return &openedSource{Source: src, format: format, nested: src.NestedColumns(),
+			newRejects: func(dir string) (pipeline.RejectWriter, string, error) {
+				p := filepath.Join(dir, "rejects.parquet")
+				w, err := parquetsource.NewRejectWriter(p, cols)
+				return w, p, err
+			}}, nil
+	}
+	var delim rune
+	if f.delimiter != "" {
+		d := f.delimiter
+		if d == `\t` || strings.EqualFold(d, "tab") {
+			d = "\t"
+		}
+		r, size := utf8.DecodeRuneInString(d)
+		if size != len(d) || r == utf8.RuneError {
+			return nil, usageError("--delimiter %q: give one character (or \\t)", f.delimiter)
+		}
+		delim = r
+	}
+	src, err := csvsource.Open(f.path, csvsource.Options{Delimiter: delim, Encoding: f.encoding, BatchSize: batchSize})
+	if err != nil {
+		return nil, err
+	}
+	cols := src.Columns()
+	return &openedSource{Source: src, format: format,
+		newRejects: func(dir string) (pipeline.RejectWriter, string, error) {
+			p := filepath.Join(dir, "rejects.csv")
+			w, err := csvsource.NewRejectWriter(p, cols, src.Delimiter())
+			return w, p, err
+		}}, nil
+}

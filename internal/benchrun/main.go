@@ -1,0 +1,360 @@
+// Command benchrun measures crmsync against the targets of its issues and
+// prints one table: the raw encoding/csv and pqarrow read rates of
+// generated files beside `crmsync sync --dry-run` rows/s and peak RSS, at
+// 1M and 5M rows, and the request rate a sync keeps against the emulator
+// limited to 500 requests/s. The files are generated into -data (never
+// committed) and reused on later runs.
+//
+//	go build -o bin/crmsync ./cmd/crmsync && go run ./internal/benchrun -bin bin/crmsync
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+
+	"crmsync/internal/fixtures"
+	"crmsync/sinks/tamio/tamiotest"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/crmsync", "the crmsync binary to measure")
+	data := flag.String("data", "bench-data", "directory for the generated files")
+	sizes := flag.String("rows", "1000000,5000000", "row counts to measure, comma-separated")
+	rateRows := flag.Int("rate-rows", 10000, "customers updated in the rate test (0 skips it)")
+	flag.Parse()
+	if err := run(*bin, *data, *sizes, *rateRows); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	name, value, target string
+	ok                  *bool
+}
+
+func run(bin, data, sizes string, rateRows int) error {
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return err
+	}
+	mapping, err := filepath.Abs("samples/customers.tamio.yaml")
+	if err != nil {
+		return err
+	}
+	var results []result
+	var rss []int64
+	for _, s := range strings.Split(sizes, ",") {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n <= 0 {
+			return fmt.Errorf("-rows: %q is not a row count", s)
+		}
+		csvPath, pqPath, err := generate(data, n)
+		if err != nil {
+			return err
+		}
+		label := fmt.Sprintf("%dM", n/1000000)
+		if n%1000000 != 0 {
+			label = fmt.Sprintf("%d", n)
+		}
+		rawCSV, err := rawCSVRate(csvPath)
+		if err != nil {
+			return err
+		}
+		rawPQ, err := rawParquetRate(pqPath)
+		if err != nil {
+			return err
+		}
+		csvRate, csvRSS, err := dryRun(bin, csvPath, mapping, data, n)
+		if err != nil {
+			return err
+		}
+		pqRate, pqRSS, err := dryRun(bin, pqPath, mapping, data, n)
+		if err != nil {
+			return err
+		}
+		rss = append(rss, max(csvRSS, pqRSS))
+		results = append(results,
+			result{name: label + " raw encoding/csv read", value: fmt.Sprintf("%.0f rows/s", rawCSV)},
+			result{name: label + " raw pqarrow read", value: fmt.Sprintf("%.0f rows/s", rawPQ)},
+			check(label+" sync --dry-run CSV", csvRate/rawCSV, 0.33, fmt.Sprintf("%.0f rows/s = %.2f× raw", csvRate, csvRate/rawCSV), "≥ 0.33× raw"),
+			check(label+" sync --dry-run Parquet", pqRate/rawPQ, 0.5, fmt.Sprintf("%.0f rows/s = %.2f× raw", pqRate, pqRate/rawPQ), "≥ 0.5× raw"),
+			checkMax(label+" peak RSS CSV", float64(csvRSS)/1024, 150, fmt.Sprintf("%.0f MB", float64(csvRSS)/1024), "≤ 150 MB"),
+			checkMax(label+" peak RSS Parquet", float64(pqRSS)/1024, 150, fmt.Sprintf("%.0f MB", float64(pqRSS)/1024), "≤ 150 MB"),
+		)
+	}
+	if len(rss) > 1 {
+		growth := float64(rss[len(rss)-1]-rss[0]) / 1024
+		results = append(results, checkMax("peak RSS growth, first to last size", growth, 50, fmt.Sprintf("%+.0f MB", growth), "flat (≤ +50 MB)"))
+	}
+	if rateRows > 0 {
+		rr, err := rateTest(bin, mapping, data, rateRows)
+		if err != nil {
+			return err
+		}
+		results = append(results, rr...)
+	}
+	fmt.Println()
+	fmt.Printf("%-44s %-34s %-18s %s\n", "measure", "value", "target", "")
+	failed := 0
+	for _, r := range results {
+		verdict := ""
+		if r.ok != nil {
+			verdict = "PASS"
+			if !*r.ok {
+				verdict = "FAIL"
+				failed++
+			}
+		}
+		fmt.Printf("%-44s %-34s %-18s %s\n", r.name, r.value, r.target, verdict)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d targets missed", failed)
+	}
+	return nil
+}
+
+func check(name string, v, atLeast float64, value, target string) result {
+	ok := v >= atLeast
+	return result{name: name, value: value, target: target, ok: &ok}
+}
+
+func checkMax(name string, v, atMost float64, value, target string) result {
+	ok := v <= atMost
+	return result{name: name, value: value, target: target, ok: &ok}
+}
+
+func generate(dir string, n int) (string, string, error) {
+	csvPath := filepath.Join(dir, fmt.Sprintf("customers-%d.csv", n))
+	pqPath := filepath.Join(dir, fmt.Sprintf("customers-%d.parquet", n))
+	o := fixtures.Options{Rows: n, Seed: 2026, BadShare: 0.01}
+	if _, err := os.Stat(csvPath); err != nil {
+		fmt.Fprintf(os.Stderr, "generating %s\n", csvPath)
+		if _, err := fixtures.WriteCSV(csvPath, o); err != nil {
+			return "", "", err
+		}
+	}
+	if _, err := os.Stat(pqPath); err != nil {
+		fmt.Fprintf(os.Stderr, "generating %s\n", pqPath)
+		if _, err := fixtures.WriteParquet(pqPath, o, 64*1024); err != nil {
+			return "", "", err
+		}
+	}
+	return csvPath, pqPath, nil
+}
+
+// rawCSVRate is the baseline: encoding/csv reading every record, nothing
+// else, the best of three.
+func rawCSVRate(path string) (float64, error) {
+	best := 0.0
+	for range 3 {
+		f, err := os.Open(path)
+		if err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		r := csv.NewReader(f)
+		r.ReuseRecord = true
+		rows := 0
+		for {
+			_, err := r.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				f.Close()
+				return 0, err
+			}
+			rows++
+		}
+		f.Close()
+		best = max(best, float64(rows-1)/time.Since(start).Seconds())
+	}
+	return best, nil
+}
+
+// rawParquetRate is the baseline: pqarrow record batches, each string
+// value touched once, the best of three.
+func rawParquetRate(path string) (float64, error) {
+	best := 0.0
+	for range 3 {
+		start := time.Now()
+		pf, err := file.OpenParquetFile(path, false)
+		if err != nil {
+			return 0, err
+		}
+		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
+		if err != nil {
+			pf.Close()
+			return 0, err
+		}
+		rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+		if err != nil {
+			pf.Close()
+			return 0, err
+		}
+		rows, total := 0, 0
+		for rr.Next() {
+			rec := rr.Record()
+			for c := 0; c < int(rec.NumCols()); c++ {
+				if col, ok := rec.Column(c).(*array.String); ok {
+					for i := 0; i < col.Len(); i++ {
+						total += len(col.Value(i))
+					}
+				}
+			}
+			rows += int(rec.NumRows())
+		}
+		if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		rr.Release()
+		pf.Close()
+		if total == 0 {
+			return 0, fmt.Errorf("%s: read no values", path)
+		}
+		best = max(best, float64(rows)/time.Since(start).Seconds())
+	}
+	return best, nil
+}
+
+// dryRun runs the binary as a user would and returns rows/s over the whole
+// process, and its peak RSS in KiB.
+func dryRun(bin, source, mapping, dir string, rows int) (float64, int64, error) {
+	out := filepath.Join(dir, "out-dry-run")
+	db := filepath.Join(dir, "dry-run-sandbox.db")
+	for _, p := range []string{db, db + "-wal", db + "-shm"} {
+		os.Remove(p)
+	}
+	cmd := exec.Command(bin, "sync", "--dry-run", "--source", source, "--mapping", mapping,
+		"--target", "sandbox", "--sandbox-db", db, "--out", out, "--progress", "none")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 3) {
+		return 0, 0, fmt.Errorf("%s on %s: %w", bin, source, err)
+	}
+	var s struct {
+		Rows struct{ Read int64 } `json:"rows"`
+	}
+	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return 0, 0, err
+	}
+	if s.Rows.Read != int64(rows) {
+		return 0, 0, fmt.Errorf("dry run of %s read %d rows, the file has %d", source, s.Rows.Read, rows)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return float64(rows) / elapsed.Seconds(), ru.Maxrss, nil
+}
+
+// rateTest loads rows customers into the emulator limited to 500
+// requests/s, then syncs a file in which every name changed, so each row
+// is one single update; it reports the request rate kept and the share
+// answered 429.
+func rateTest(bin, mapping, dir string, rows int) ([]result, error) {
+	const limit = 500
+	db := filepath.Join(dir, "rate-sandbox.db")
+	for _, p := range []string{db, db + "-wal", db + "-shm"} {
+		os.Remove(p)
+	}
+	srv, err := tamiotest.NewServer(tamiotest.Options{DBPath: db, RateLimit: limit})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	base := filepath.Join(dir, "rate-base.csv")
+	if _, err := fixtures.WriteCSV(base, fixtures.Options{Rows: rows, Seed: 99}); err != nil {
+		return nil, err
+	}
+	if _, err := syncTo(bin, base, mapping, srv, filepath.Join(dir, "out-rate-load")); err != nil {
+		return nil, err
+	}
+	changed := filepath.Join(dir, "rate-changed.csv")
+	if err := renameAll(base, changed); err != nil {
+		return nil, err
+	}
+	s, err := syncTo(bin, changed, mapping, srv, filepath.Join(dir, "out-rate"))
+	if err != nil {
+		return nil, err
+	}
+	rate := float64(s.API.Calls) / s.Timings.TotalSeconds
+	share := float64(s.API.RateLimited) / float64(max(s.API.Calls, 1)) * 100
+	return []result{
+		{name: "rate test: customers updated", value: fmt.Sprintf("%d of %d", s.Rows.Updated, rows)},
+		check(fmt.Sprintf("rate test: request rate vs %d/s limit", limit), rate/limit, 0.95, fmt.Sprintf("%.0f req/s = %.1f%%", rate, rate/limit*100), "≥ 95%"),
+		checkMax("rate test: requests answered 429", share, 1, fmt.Sprintf("%d of %d = %.2f%%", s.API.RateLimited, s.API.Calls, share), "≤ 1%"),
+	}, nil
+}
+
+type summary struct {
+	Rows    struct{ Read, Created, Updated int64 } `json:"rows"`
+	API     struct{ Calls, RateLimited int64 }     `json:"api"`
+	Timings struct {
+		TotalSeconds float64 `json:"total_seconds"`
+	} `json:"timings"`
+}
+
+func syncTo(bin, source, mapping string, srv *tamiotest.Server, out string) (*summary, error) {
+	cmd := exec.Command(bin, "sync", "--source", source, "--mapping", mapping, "--target", srv.URL,
+		"--out", out, "--progress", "none", "--concurrency", "16")
+	cmd.Env = append(os.Environ(), "TAMIO_API_KEY="+srv.APIKey)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !(errors.As(err, &ee) && ee.ExitCode() == 3) {
+			return nil, fmt.Errorf("sync of %s: %w", source, err)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		return nil, err
+	}
+	var s summary
+	return &s, json.Unmarshal(data, &s)
+}
+
+func renameAll(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	recs, err := csv.NewReader(in).ReadAll()
+	if err != nil {
+		return err
+	}
+	for i := 1; i < len(recs); i++ {
+		recs[i][2] = "Re" + recs[i][2]
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(out)
+	if err := w.WriteAll(recs); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,502 @@
+package mappings
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"crmsync/pipeline"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+	"gopkg.in/yaml.v3"
+)
+
+type fieldKind uint8
+
+const (
+	fkConst  fieldKind = iota // value precomputed at Load
+	fkColumn                  // a bare column, copied as it is
+	fkDirect                  // evaluated by the direct evaluator
+	fkVM                      // evaluated by expr's VM
+)
+
+// fieldProg is one mapped field, compiled.
+type fieldProg struct {
+	field int // index in the schema
+	name  string
+	kind  fieldKind
+	value string      // fkConst
+	col   int         // fkColumn: index in Mapping.cols
+	node  *dnode      // fkDirect
+	prog  *vm.Program // fkVM
+	cols  []int       // the columns the expression reads, in order of use
+}
+
+// vmOnly makes every expression run on the VM; tests set it to check
+// that both evaluators agree.
+var vmOnly = false
+
+// colFuncName is the function column references are rewritten to. "$"
+// cannot start a user's function name that passes the visitor, so it
+// never clashes with a column or function.
+const colFuncName = "$col"
+
+// exprOptions are the same for every expression: the functions are
+// stateless and find the mapping through the runner passed as $env.
+var exprOptions = func() []expr.Option {
+	var opts []expr.Option
+	for _, f := range functions {
+		bf := &builtin.Function{Name: f.name, Func: f.exprFunc(), Validate: f.validate}
+		opts = append(opts, func(c *conf.Config) { c.Functions[bf.Name] = bf })
+	}
+	col := &builtin.Function{
+		Name: colFuncName,
+		Func: func(params ...any) (any, error) {
+			r, ok1 := params[0].(*runner)
+			k, ok2 := params[1].(int)
+			if !ok1 || !ok2 {
+				return nil, errors.New("internal error: bad column reference")
+			}
+			return r.col(k), nil
+		},
+		Validate: func([]reflect.Type) (reflect.Type, error) { return stringType, nil },
+	}
+	opts = append(opts, func(c *conf.Config) { c.Functions[col.Name] = col })
+	for _, name := range disabledBuiltins {
+		opts = append(opts, expr.DisableBuiltin(name))
+	}
+	return opts
+}()
+
+// parseConfig is expr's configuration without the patcher, for the
+// first parse that finds callees and let variables. It must match what
+// expr.Compile builds, so that the node positions of both parses agree.
+func parseConfig() *conf.Config {
+	c := conf.CreateNew()
+	for _, op := range exprOptions {
+		op(c)
+	}
+	for name := range c.Disabled {
+		delete(c.Builtins, name)
+	}
+	return c
+}
+
+// fieldCompiler rewrites one expression's column references and checks
+// its calls; it is the expr.Patch visitor.
+type fieldCompiler struct {
+	l       *loader
+	node    *yaml.Node // the expression's scalar, for positions
+	field   string
+	callees map[int]bool // rune offsets of identifiers that name a function
+	lets    map[string]bool
+	used    []int // columns read, in order of first use
+	errs    []*Error
+}
+
+func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
+	name := key.Value
+	p := &fieldProg{field: fi, name: name}
+	if v.Kind == yaml.MappingNode {
+		if len(v.Content) == 2 && v.Content[0].Value == "const" && deref(v.Content[1]).Kind == yaml.ScalarNode {
+			p.kind = fkConst
+			p.value = deref(v.Content[1]).Value
+			l.m.exprs[fi] = strconv.Quote(p.value)
+			return p
+		}
+		l.errs.add(v.Line, v.Column, "field %q: expected an expression or {const: value}", name)
+		return nil
+	}
+	if v.Kind != yaml.ScalarNode {
+		l.errs.add(v.Line, v.Column, "field %q: expected an expression, such as lower(trim(email))", name)
+		return nil
+	}
+	src := v.Value
+	if v.Tag == "!!null" || strings.TrimSpace(src) == "" {
+		l.errs.add(v.Line, v.Column, "field %q has no expression; to leave it unmapped, remove it", name)
+		return nil
+	}
+	switch v.Tag {
+	case "!!int", "!!float", "!!bool", "!!timestamp":
+		// A bare number, boolean or date is that constant as written:
+		// read as an expression, 2024-01-31 would be a subtraction.
+		p.kind, p.value = fkConst, src
+		l.m.exprs[fi] = strconv.Quote(src)
+		return p
+	}
+	l.m.exprs[fi] = src
+
+	c := &fieldCompiler{l: l, node: v, field: name, callees: map[int]bool{}, lets: map[string]bool{}}
+	if tree, err := parser.ParseWithConfig(src, parseConfig()); err == nil {
+		c.scan(tree.Node)
+	}
+	prog, err := expr.Compile(src, append(exprOptions[:len(exprOptions):len(exprOptions)], expr.Patch(c))...)
+	if len(c.errs) > 0 {
+		// Ours are more precise than what expr says about the same spot.
+		for _, e := range c.errs {
+			l.errs.add(e.Line, e.Column, "%s", e.Msg)
+		}
+		return nil
+	}
+	if err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			at := l.exprPos(v, fe.From)
+			l.errs.add(at.line, at.col, "field %q: %s", name, exprMessage(fe.Message))
+		} else {
+			l.errs.add(v.Line, v.Column, "field %q: %v", name, err)
+		}
+		return nil
+	}
+	if t := prog.Node().Type(); t != nil {
+		switch t.Kind() {
+		case reflect.Slice, reflect.Array, reflect.Map, reflect.Struct, reflect.Func, reflect.Pointer:
+			l.errs.add(v.Line, v.Column, "field %q: the expression gives %s, not text", name, typeName(t))
+			return nil
+		}
+	}
+	p.cols = c.used
+
+	if len(c.used) == 0 {
+		// No column: the value is the same for every row, so compute it
+		// once, and report a failure now rather than on every row.
+		r := &runner{m: l.m}
+		out, err := r.vm.Run(prog, r)
+		if err != nil {
+			at := pos{v.Line, v.Column}
+			var fe *file.Error
+			if errors.As(err, &fe) {
+				at = l.exprPos(v, fe.From)
+			}
+			l.errs.add(at.line, at.col, "field %q: %s", name, runtimeMessage(err))
+			return nil
+		}
+		s, ok := formatValue(out)
+		if !ok {
+			l.errs.add(v.Line, v.Column, "field %q: the expression gives %T, not text", name, out)
+			return nil
+		}
+		p.kind, p.value = fkConst, s
+		return p
+	}
+	if d := direct(prog.Node()); d != nil && (!vmOnly || d.op == dCol) {
+		if d.op == dCol {
+			p.kind, p.col = fkColumn, d.col
+		} else {
+			p.kind, p.node = fkDirect, d
+		}
+		return p
+	}
+	p.kind, p.prog = fkVM, prog
+	return p
+}
+
+// exprMessage tidies expr's wording for people who write mappings, not
+// Go programs.
+func exprMessage(msg string) string {
+	msg = strings.TrimSuffix(msg, " ")
+	if msg == "unexpected token EOF" || msg == "unexpected end of expression" {
+		return `the expression ends too early (a ")" or an argument missing?)`
+	}
+	msg = strings.Replace(msg, "unexpected token ", "unexpected ", 1)
+	// expr names tokens by their lexer class: Bracket(")") → ")".
+	return tokenName.ReplaceAllString(msg, "$1")
+}
+
+var tokenName = regexp.MustCompile(`\b(?:Bracket|Operator|Identifier|Number|String|EOF)\(("(?:[^"\\]|\\.)*")\)`)
+
+// runtimeMessage is the message of an error returned by vm.Run: our
+// function's own when it is one, else expr's without its source snippet.
+func runtimeMessage(err error) string {
+	var fe *fnError
+	if errors.As(err, &fe) {
+		return fe.msg
+	}
+	var xe *file.Error
+	if errors.As(err, &xe) {
+		return xe.Message
+	}
+	return err.Error()
+}
+
+// scan collects what the visitor must not rewrite: identifiers that name
+// the function of a call, and variables declared with let.
+func (c *fieldCompiler) scan(n ast.Node) {
+	ast.Walk(&n, scanVisitor{c})
+}
+
+type scanVisitor struct{ c *fieldCompiler }
+
+func (s scanVisitor) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
+			s.c.callees[id.Location().From] = true
+		}
+	case *ast.VariableDeclaratorNode:
+		s.c.lets[n.Name] = true
+	}
+}
+
+// Visit rewrites each column identifier into $col($env, k), where k is
+// the column's index in Mapping.cols, and passes $env (the runner) as the
+// first argument of our functions.
+func (c *fieldCompiler) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		if c.callees[n.Location().From] || c.lets[n.Value] {
+			return
+		}
+		if n.Value == "$env" {
+			c.errorf(n, "unknown name $env")
+			return
+		}
+		c.column(node, n.Value, n)
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok || id.Value == colFuncName && len(n.Arguments) == 2 && isEnv(n.Arguments[0]) {
+			return
+		}
+		if id.Value == "col" {
+			name, ok := constString(argAt(n.Arguments, 0))
+			if len(n.Arguments) != 1 || !ok {
+				c.errorf(n, `col takes one quoted column name, as in col("First Name")`)
+				return
+			}
+			c.column(node, name, n)
+			return
+		}
+		f := functions[id.Value]
+		if f == nil {
+			if _, isBuiltin := builtin.Index[id.Value]; isBuiltin && isDisabled(id.Value) {
+				c.errorf(id, "%s is not available in mappings: a run must give the same records whenever it runs", id.Value)
+				return
+			}
+			c.errorf(id, "unknown function %s%s", id.Value, didYouMean(id.Value, functionNames))
+			return
+		}
+		if f.check != nil && len(n.Arguments) >= f.required && (f.variadic || len(n.Arguments) <= len(f.params)) {
+			if at, err := f.check(c.l.m, n.Arguments); err != nil {
+				if at == nil {
+					at = n
+				}
+				c.errorf(at, "%s", err.Error())
+			}
+		}
+		env := &ast.IdentifierNode{Value: "$env"}
+		env.SetLocation(n.Location())
+		n.Arguments = append([]ast.Node{env}, n.Arguments...)
+	}
+}
+
+func isEnv(n ast.Node) bool {
+	id, ok := n.(*ast.IdentifierNode)
+	return ok && id.Value == "$env"
+}
+
+func isDisabled(name string) bool {
+	for _, d := range disabledBuiltins {
+		if d == name {
+			return true
+		}
+	}
+	return false
+}
+
+func argAt(args []ast.Node, i int) ast.Node {
+	if i < len(args) {
+		return args[i]
+	}
+	return nil
+}
+
+// column replaces *node with a reference to the named source column.
+func (c *fieldCompiler) column(node *ast.Node, name string, at ast.Node) {
+	p := c.l.exprPos(c.node, at.Location().From)
+	if pipeline.IsReservedColumn(name) {
+		c.errorf(at, "column %q starts with \"_\": crmsync reserves such columns for its reject files and ignores them on input", name)
+		return
+	}
+	k := c.l.useColumn(name, p)
+	seen := false
+	for _, u := range c.used {
+		seen = seen || u == k
+	}
+	if !seen {
+		c.used = append(c.used, k)
+	}
+	loc := at.Location()
+	env := &ast.IdentifierNode{Value: "$env"}
+	env.SetLocation(loc)
+	idx := &ast.IntegerNode{Value: k}
+	idx.SetLocation(loc)
+	callee := &ast.IdentifierNode{Value: colFuncName}
+	callee.SetLocation(loc)
+	ref := &ast.CallNode{Callee: callee, Arguments: []ast.Node{env, idx}}
+	ref.SetLocation(loc)
+	*node = ref
+}
+
+func (c *fieldCompiler) errorf(at ast.Node, format string, args ...any) {
+	p := c.l.exprPos(c.node, at.Location().From)
+	c.errs = append(c.errs, &Error{File: c.l.path, Line: p.line, Column: p.col,
+		Msg: fmt.Sprintf("field %q: %s", c.field, fmt.Sprintf(format, args...))})
+}
+
+// exprPos converts a rune offset in the expression held by n into a
+// line and column of the file. It follows YAML's layout of each scalar
+// style; escapes inside double quotes can shift it by a few columns.
+func (l *loader) exprPos(n *yaml.Node, off int) pos {
+	if off < 0 {
+		off = 0
+	}
+	lineRunes := func(ln int) []rune {
+		if ln < 1 || ln > len(l.lines) {
+			return nil
+		}
+		return []rune(strings.TrimSuffix(l.lines[ln-1], "\r"))
+	}
+	switch n.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		indent := -1
+		for ln := n.Line + 1; ln <= len(l.lines); ln++ {
+			text := lineRunes(ln)
+			if strings.TrimSpace(string(text)) == "" {
+				if off == 0 && indent >= 0 {
+					return pos{ln, indent + 1}
+				}
+				off--
+				continue
+			}
+			if indent < 0 {
+				indent = leadingSpaces(text)
+			}
+			content := len(text) - min(indent, len(text))
+			if off <= content {
+				return pos{ln, indent + off + 1}
+			}
+			off -= content + 1
+		}
+		return pos{n.Line, n.Column}
+	}
+	ln, start := n.Line, n.Column
+	if n.Style == yaml.DoubleQuotedStyle || n.Style == yaml.SingleQuotedStyle {
+		start++
+	}
+	for {
+		text := lineRunes(ln)
+		avail := len(text) - (start - 1)
+		if off <= avail || ln >= len(l.lines) {
+			return pos{ln, start + off}
+		}
+		off -= avail + 1
+		ln++
+		start = leadingSpaces(lineRunes(ln)) + 1
+	}
+}
+
+func leadingSpaces(text []rune) int {
+	n := 0
+	for n < len(text) && unicode.IsSpace(text[n]) {
+		n++
+	}
+	return n
+}
+
+// ---- the direct evaluator ----
+
+// dnode is an expression the direct evaluator runs without expr's VM:
+// a tree of calls of our functions over columns and constants, the shape
+// of nearly every mapping. It boxes nothing and allocates only what the
+// functions themselves build.
+type dnode struct {
+	op   dop
+	col  int    // dCol
+	text string // dText
+	num  int    // dInt
+	fn   *function
+	args []*dnode
+	// unary is fn.unary, copied so that the commonest call, a text
+	// function of one text, is one indirect call.
+	unary func(string) string
+}
+
+type dop uint8
+
+const (
+	dCol    dop = iota // a source column
+	dText              // a text constant
+	dInt               // a whole-number constant
+	dCall              // one of our functions
+	dConcat            // a + b on text
+)
+
+func (d *dnode) isText() bool { return d.op != dInt }
+
+// direct converts a checked expression tree into a dnode, or returns
+// nil when the tree uses anything else (operators, ternaries, expr
+// built-ins), which then runs on the VM.
+func direct(n ast.Node) *dnode {
+	switch n := n.(type) {
+	case *ast.StringNode:
+		return &dnode{op: dText, text: n.Value}
+	case *ast.IntegerNode:
+		return &dnode{op: dInt, num: n.Value}
+	case *ast.ConstantNode:
+		switch v := n.Value.(type) {
+		case string:
+			return &dnode{op: dText, text: v}
+		case int:
+			return &dnode{op: dInt, num: v}
+		}
+	case *ast.UnaryNode:
+		if v, ok := constInt(n); ok {
+			return &dnode{op: dInt, num: v}
+		}
+	case *ast.BinaryNode:
+		if n.Operator != "+" {
+			return nil
+		}
+		a, b := direct(n.Left), direct(n.Right)
+		if a == nil || b == nil || !a.isText() || !b.isText() {
+			return nil
+		}
+		return &dnode{op: dConcat, args: []*dnode{a, b}}
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok || len(n.Arguments) == 0 || !isEnv(n.Arguments[0]) {
+			return nil
+		}
+		args := n.Arguments[1:]
+		if id.Value == colFuncName {
+			if k, ok := args[0].(*ast.IntegerNode); ok && len(args) == 1 {
+				return &dnode{op: dCol, col: k.Value}
+			}
+			return nil
+		}
+		f := functions[id.Value]
+		if f == nil {
+			return nil
+		}
+		d := &dnode{op: dCall, fn: f, unary: f.unary}
+		for i, a := range args {
+			da := direct(a)
+			if da == nil || da.isText() != (f.paramType(i) == pText) {
+				return nil
+			}
+			d.args = append(d.args, da)
+		}
+		return d
+	}
+	return nil
+}

@@ -1,0 +1,270 @@
+package mappings
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"crmsync/pipeline"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// Program is a Mapping bound to one source's columns. Apply is safe for
+// concurrent use: the engine maps batches in parallel with one Program.
+type Program struct {
+	m      *Mapping
+	idx    []int // Mapping.cols index → source column index
+	keyIdx int
+	minLen int // a row needs this many values for every index to exist
+	pool   sync.Pool
+}
+
+// runner is the per-call state of Apply: expr's VM, which is not safe
+// to share, and the argument stack of our functions. It is what
+// expressions see as $env.
+type runner struct {
+	vm     vm.VM
+	m      *Mapping
+	idx    []int
+	values []string
+	args   []arg
+}
+
+func (r *runner) col(k int) string {
+	if k < 0 || k >= len(r.idx) {
+		return "" // no row: never reached, since constants have no columns
+	}
+	return r.values[r.idx[k]]
+}
+
+// Bind checks the mapping against a source's header and returns the
+// Program that maps its rows. columns are the header's names in file
+// order; nested names the columns a Parquet source holds as lists or
+// structs, which crmsync cannot read. Every column the mapping reads, the
+// key included, must be in columns once and not be nested; the error, if
+// any, is an Errors naming where the mapping file uses each missing one.
+func (m *Mapping) Bind(columns []string, nested []string) (*Program, error) {
+	errs := errorList{file: m.path}
+	at := map[string][]int{}
+	for i, c := range columns {
+		at[c] = append(at[c], i)
+	}
+	isNested := map[string]bool{}
+	for _, c := range nested {
+		isNested[c] = true
+	}
+	p := &Program{m: m, idx: make([]int, len(m.cols))}
+	for k, name := range m.cols {
+		where := m.colPos[k]
+		use := "column"
+		if k == 0 && name == m.key {
+			use = "key column"
+		}
+		switch idx := at[name]; {
+		case isNested[name]:
+			errs.add(where.line, where.col, "%s %q is nested (list/struct); crmsync reads only flat columns", use, name)
+		case len(idx) == 0:
+			errs.add(where.line, where.col, "%s %q is not in the source%s", use, name, didYouMean(name, columns))
+		case len(idx) > 1:
+			errs.add(where.line, where.col, "%s %q appears %d times in the source header; rename the copies", use, name, len(idx))
+		default:
+			p.idx[k] = idx[0]
+			p.minLen = max(p.minLen, idx[0]+1)
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	p.keyIdx = p.idx[m.colIdx[m.key]]
+	p.pool.New = func() any { return &runner{m: m, idx: p.idx, args: make([]arg, 0, 16)} }
+	return p, nil
+}
+
+// Mapping returns the mapping the program was bound from.
+func (p *Program) Mapping() *Mapping { return p.m }
+
+// Apply maps one row into rec: rec.Values gets one value per schema field
+// (its backing array is reused when large enough), rec.Key the trimmed key
+// column, rec.Row the row. A row the mapping cannot map is rejected with
+// stage map; rec then holds what was mapped so far.
+func (p *Program) Apply(row *pipeline.Row, rec *pipeline.Record) (rej *pipeline.Reject) {
+	n := len(p.m.schema.Fields)
+	if cap(rec.Values) >= n {
+		rec.Values = rec.Values[:n]
+		clear(rec.Values)
+	} else {
+		rec.Values = make([]string, n)
+	}
+	rec.Row, rec.Key = row, ""
+	if row == nil {
+		return &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeFieldCount, Message: "no row"}
+	}
+	if len(row.Values) < p.minLen {
+		return &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeFieldCount,
+			Message: fmt.Sprintf("the row has %d values; the mapping needs at least %d", len(row.Values), p.minLen)}
+	}
+	rec.Key = strings.TrimSpace(row.Values[p.keyIdx])
+	if rec.Key == "" {
+		return &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeMissingKey, Column: p.m.key,
+			Message: fmt.Sprintf("the key column %q is empty", p.m.key)}
+	}
+
+	var r *runner
+	var f *fieldProg
+	defer func() {
+		// Our functions do not panic; this guards against third-party code
+		// (phone metadata, case tables) meeting a cell nobody foresaw, so
+		// that one row is rejected rather than the run killed.
+		if x := recover(); x != nil {
+			name := ""
+			if f != nil {
+				name = f.name
+			}
+			rej = &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeExpression, Field: name,
+				Message: fmt.Sprintf("internal error while mapping: %v", x)}
+		}
+		if r != nil {
+			r.values = nil
+			r.args = r.args[:0]
+			p.pool.Put(r)
+		}
+	}()
+	for _, f = range p.m.fields {
+		var v string
+		var err error
+		switch f.kind {
+		case fkConst:
+			v = f.value
+		case fkColumn:
+			v = row.Values[p.idx[f.col]]
+		case fkDirect:
+			if r == nil {
+				r = p.runner(row)
+			}
+			v, err = r.eval(f.node)
+		case fkVM:
+			if r == nil {
+				r = p.runner(row)
+			}
+			var out any
+			out, err = r.vm.Run(f.prog, r)
+			if err == nil {
+				var ok bool
+				if v, ok = formatValue(out); !ok {
+					return &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeType, Field: f.name,
+						Column: p.soleColumn(f), Message: fmt.Sprintf("the expression for %s gives %s, not text", f.name, describe(out))}
+				}
+			}
+		}
+		if err != nil {
+			return p.reject(f, row, err)
+		}
+		rec.Values[f.field] = v
+	}
+	return nil
+}
+
+func (p *Program) runner(row *pipeline.Row) *runner {
+	r := p.pool.Get().(*runner)
+	r.values = row.Values
+	return r
+}
+
+func describe(v any) string {
+	switch v.(type) {
+	case []any, []string:
+		return "a list"
+	case map[string]any:
+		return "a map"
+	case float64, float32:
+		return "a number that is not finite"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// reject turns an error of a field's expression into a Reject.
+func (p *Program) reject(f *fieldProg, row *pipeline.Row, err error) *pipeline.Reject {
+	rej := &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeExpression, Field: f.name}
+	if fe, ok := asFnError(err); ok {
+		rej.Code = fe.code
+		rej.Message = fe.msg
+		rej.Column = p.columnOf(f, row, fe.value)
+		return rej
+	}
+	rej.Column = p.soleColumn(f)
+	rej.Message = fmt.Sprintf("the expression for %s failed: %s", f.name, runtimeMessage(err))
+	return rej
+}
+
+// columnOf names the column a bad value came from: the expression's only
+// column, or the one whose value is the value at fault. In
+// phone(coalesce(mobile, landline)) that tells which of the two was bad.
+func (p *Program) columnOf(f *fieldProg, row *pipeline.Row, value string) string {
+	if c := p.soleColumn(f); c != "" {
+		return c
+	}
+	if value == "" {
+		return ""
+	}
+	tv := strings.TrimSpace(value)
+	for _, k := range f.cols {
+		if v := row.Values[p.idx[k]]; v == value || strings.TrimSpace(v) == tv {
+			return p.m.cols[k]
+		}
+	}
+	return ""
+}
+
+func (p *Program) soleColumn(f *fieldProg) string {
+	if len(f.cols) == 1 {
+		return p.m.cols[f.cols[0]]
+	}
+	return ""
+}
+
+// eval runs a direct expression. Arguments go on r.args, a stack shared by
+// nested calls, so evaluation allocates nothing of its own.
+func (r *runner) eval(d *dnode) (string, error) {
+	switch d.op {
+	case dCol:
+		return r.values[r.idx[d.col]], nil
+	case dText:
+		return d.text, nil
+	case dConcat:
+		a, err := r.eval(d.args[0])
+		if err != nil {
+			return "", err
+		}
+		b, err := r.eval(d.args[1])
+		if err != nil {
+			return "", err
+		}
+		return a + b, nil
+	case dCall:
+		if d.unary != nil {
+			s, err := r.eval(d.args[0])
+			if err != nil {
+				return "", err
+			}
+			return d.unary(s), nil
+		}
+		base := len(r.args)
+		for _, a := range d.args {
+			if a.op == dInt {
+				r.args = append(r.args, arg{i: a.num})
+				continue
+			}
+			s, err := r.eval(a)
+			if err != nil {
+				r.args = r.args[:base]
+				return "", err
+			}
+			r.args = append(r.args, arg{s: s})
+		}
+		s, err := d.fn.call(r, r.args[base:])
+		r.args = r.args[:base]
+		return s, err
+	}
+	return "", fmt.Errorf("internal error: a whole number where text was expected")
+}

@@ -1,0 +1,131 @@
+package tamiotest_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"crmsync/sinks/tamio/tamiotest"
+)
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "sandbox.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	p := writeFile(t, `
+keys:
+  - token: rehearsal-key
+    name: rehearsal
+    permissions: [view, edit, create, remove]
+  - token: reader
+    name: reader
+    permissions: [view]
+    customers: [0F8FAD5B-D9CB-469F-A165-70867728950E]
+teammates:
+  - {id: 2f1c0a4e-8b7d-4c3e-a1f2-0b9c8d7e6f50, email: jo@example.com, name: Jo}
+rate_limit: 10
+rate_burst: 20
+bulk_delay: 2s
+webhooks: [http://127.0.0.1:9/hooks]
+faults:
+  seed: 42
+  error_rate: 0.05
+  latency: 20ms
+  drop_rate: 0.01
+  lost_answer_rate: 0.02
+`)
+	o, err := tamiotest.LoadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tamiotest.Options{
+		Keys: []tamiotest.Key{
+			{Token: "rehearsal-key", Name: "rehearsal", Permissions: []string{"view", "edit", "create", "remove"}},
+			{Token: "reader", Name: "reader", Permissions: []string{"view"}, Customers: []string{"0F8FAD5B-D9CB-469F-A165-70867728950E"}},
+		},
+		Teammates: []tamiotest.Teammate{{ID: "2f1c0a4e-8b7d-4c3e-a1f2-0b9c8d7e6f50", Email: "jo@example.com", Name: "Jo"}},
+		RateLimit: 10, RateBurst: 20, BulkDelay: 2 * time.Second,
+		Webhooks: []string{"http://127.0.0.1:9/hooks"},
+		Faults:   tamiotest.Faults{Seed: 42, ErrorRate: 0.05, Latency: 20 * time.Millisecond, DropRate: 0.01, LostAnswerRate: 0.02},
+	}
+	if !reflect.DeepEqual(o, want) {
+		t.Errorf("got  %+v\nwant %+v", o, want)
+	}
+
+	// The options run a server with the file's key and teammates.
+	o.Faults = tamiotest.Faults{}
+	o.Webhooks = nil
+	s := start(t, o)
+	c := newClient(t, s)
+	if s.APIKey != "rehearsal-key" {
+		t.Errorf("APIKey %q", s.APIKey)
+	}
+	tms := c.ok("GET", "/teammates/list", nil).list("teammates")
+	if len(tms) != 1 || tms[0].(map[string]any)["name"] != "Jo" {
+		t.Errorf("teammates %v", tms)
+	}
+	if a := c.withKey("reader").do("POST", "/customers/create", person("x@example.com")); a.status != 403 {
+		t.Errorf("reader key created: %v", a)
+	}
+}
+
+func TestLoadConfigEmptyFile(t *testing.T) {
+	t.Parallel()
+	o, err := tamiotest.LoadConfig(writeFile(t, "# nothing set\n"))
+	if err != nil || !reflect.DeepEqual(o, tamiotest.Options{}) {
+		t.Errorf("empty file: %+v, %v", o, err)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"unknown key", "rate_limt: 5\n", "rate_limt"},
+		{"bad permission", "keys: [{token: k, permissions: [admin]}]\n", "admin"},
+		{"empty token", "keys: [{name: k}]\n", "empty token"},
+		{"bad duration", "bulk_delay: soon\n", "soon"},
+		{"duration without unit", "bulk_delay: 5\n", "5"},
+		{"rate above 1", "faults: {error_rate: 1.5}\n", "error_rate"},
+		{"rates adding past 1", "faults: {error_rate: 0.6, drop_rate: 0.6}\n", "more than 1"},
+		{"teammate id", "teammates: [{id: ana, email: a@example.com}]\n", "not a UUID"},
+		{"customer id", "keys: [{token: k, customers: [nope]}]\n", "not a UUID"},
+		{"webhook URL", "webhooks: [ftp://example.com]\n", "ftp://"},
+		{"not YAML", "keys: [\n", "yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tamiotest.LoadConfig(writeFile(t, tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := tamiotest.LoadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Error("a missing file loaded")
+	}
+}
+
+func TestNewServerRejectsBadOptions(t *testing.T) {
+	t.Parallel()
+	for name, o := range map[string]tamiotest.Options{
+		"duplicate token": {Keys: []tamiotest.Key{{Token: "a"}, {Token: "a"}}},
+		"negative rate":   {RateLimit: -1},
+		"fault rate":      {Faults: tamiotest.Faults{DropRate: 2}},
+		"db path with ?":  {DBPath: "a?b.db"},
+		"teammate email":  {Teammates: []tamiotest.Teammate{{ID: "2f1c0a4e-8b7d-4c3e-a1f2-0b9c8d7e6f50", Email: "jo"}}},
+	} {
+		if s, err := tamiotest.NewServer(o); err == nil {
+			s.Close()
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -1,0 +1,8 @@
+package parquet
+
+import "io"
+
+// NewRejectWriterTo writes rejects to w, so tests can make writes fail.
+func NewRejectWriterTo(w io.Writer, columns []string) (*RejectWriter, error) {
+	return newRejectWriter(w, "test", columns)
+}

@@ -1,0 +1,360 @@
+package parquet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	pq "github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	"github.com/apache/arrow/go/v17/parquet/schema"
+
+	"crmsync/pipeline"
+)
+
+var _ pipeline.Source = (*Source)(nil)
+
+const defaultBatchSize = 1024
+
+// Options control how a Parquet file is read.
+type Options struct {
+	// BatchSize is the most rows Next returns at once; 0 means 1024.
+	BatchSize int
+	// Columns, when set, reads only these top-level columns (projection);
+	// they come back in file order. A name the file lacks is an error.
+	Columns []string
+	// BinaryAsString renders BINARY columns as text rather than base64.
+	// Impala, Hive and old Spark write strings as BINARY without the UTF8
+	// annotation; Spark's spark.sql.parquet.binaryAsString is the same
+	// switch. A value that is not valid UTF-8 then rejects its row.
+	BinaryAsString bool
+}
+
+// Source reads a Parquet file. See the package documentation.
+type Source struct {
+	path     string
+	f        *file.Reader
+	rr       pqarrow.RecordReader
+	cols     []string
+	nested   []string
+	info     []colInfo
+	batch    int
+	num      int64
+	bufHint  int
+	binAsStr bool
+	done     bool
+	closed   bool
+}
+
+// colInfo is what conversion needs to know of a column beyond its Arrow
+// type.
+type colInfo struct {
+	name string
+	uuid bool // FIXED_LEN_BYTE_ARRAY(16) with the UUID logical type
+}
+
+// Open opens path and reads its schema. Every error it returns is fatal for
+// the run.
+func Open(path string, opts Options) (_ *Source, err error) {
+	s := &Source{path: path, batch: opts.BatchSize, binAsStr: opts.BinaryAsString}
+	if s.batch <= 0 {
+		s.batch = defaultBatchSize
+	}
+	defer func() {
+		// Arrow panics on some corrupt footers and schemas.
+		if r := recover(); r != nil {
+			err = pipeline.Fatalf("file %s is not a readable Parquet file: %v", path, r)
+		}
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	// Arrow's Go reader keeps using buffers after it frees them (tried: a
+	// pooling allocator returns wrong values), so it gets the plain Go
+	// allocator, whose Free does nothing.
+	mem := memory.DefaultAllocator
+	props := pq.NewReaderProperties(mem)
+	// Read pages as they are needed rather than whole column chunks, so
+	// memory does not grow with the writer's row group size.
+	props.BufferedStreamEnabled = true
+	props.BufferSize = 64 << 10
+	s.f, err = file.OpenParquetFile(path, false, file.WithReadProps(props))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, pipeline.Fatal(err)
+		}
+		return nil, pipeline.Fatalf("file %s is not a readable Parquet file: %w", path, err)
+	}
+	// BatchSize 0 would read no rows at all, without an error.
+	fr, err := pqarrow.NewFileReader(s.f, pqarrow.ArrowReadProperties{BatchSize: int64(s.batch)}, mem)
+	if err != nil {
+		return nil, pipeline.Fatalf("file %s: cannot map its schema to columns: %w", path, err)
+	}
+
+	fields := fr.Manifest.Fields
+	for i := range fields {
+		undictionary(&fields[i])
+	}
+	if len(fields) == 0 {
+		return nil, pipeline.Fatalf("file %s has no columns", path)
+	}
+	names := make([]string, len(fields))
+	seen := make(map[string]int, len(fields))
+	for i, f := range fields {
+		name := strings.TrimSpace(f.Field.Name)
+		if name == "" {
+			name = "column_" + strconv.Itoa(i+1)
+		}
+		if j, dup := seen[name]; dup {
+			return nil, pipeline.Fatalf("file %s: column %q appears twice, at positions %d and %d; mappings by name would be ambiguous", path, name, j+1, i+1)
+		}
+		seen[name] = i
+		names[i] = name
+	}
+
+	selected := make([]bool, len(fields))
+	if opts.Columns == nil {
+		for i := range selected {
+			selected[i] = true
+		}
+	} else {
+		var missing []string
+		for _, c := range opts.Columns {
+			i, ok := seen[c]
+			if !ok {
+				missing = append(missing, strconv.Quote(c))
+				continue
+			}
+			selected[i] = true
+		}
+		if len(missing) > 0 {
+			return nil, pipeline.Fatalf("file %s has no column %s; its columns are %s", path, strings.Join(missing, ", "), strings.Join(quoteAll(names), ", "))
+		}
+	}
+
+	// The leaves (Parquet columns) under each top-level field. The
+	// manifest's SchemaField.IsLeaf cannot be trusted for this: Arrow v17
+	// leaves ColIndex at 0, not -1, on group fields.
+	descr := s.f.MetaData().Schema
+	fieldLeaves := make([][]int, len(fields))
+	for leaf := range descr.NumColumns() {
+		fi := descr.Root().FieldIndexByField(descr.ColumnRoot(leaf))
+		if fi < 0 || fi >= len(fields) {
+			return nil, pipeline.Fatalf("file %s: column %d has no top-level field", path, leaf)
+		}
+		fieldLeaves[fi] = append(fieldLeaves[fi], leaf)
+	}
+	var leaves []int
+	for i, f := range fields {
+		if !selected[i] {
+			continue
+		}
+		leaves = append(leaves, fieldLeaves[i]...)
+		info := colInfo{name: names[i]}
+		if _, prim := descr.Root().Field(i).(*schema.PrimitiveNode); prim && len(fieldLeaves[i]) == 1 {
+			_, info.uuid = descr.Column(fieldLeaves[i][0]).LogicalType().(schema.UUIDLogicalType)
+		}
+		s.cols = append(s.cols, names[i])
+		s.info = append(s.info, info)
+		if isNested(f.Field.Type) {
+			s.nested = append(s.nested, names[i])
+		}
+	}
+	if len(leaves) == 0 {
+		return nil, pipeline.Fatalf("file %s: no column selected", path)
+	}
+	slices.Sort(leaves)
+	s.rr, err = fr.GetRecordReader(context.Background(), leaves, nil)
+	if err != nil {
+		return nil, pipeline.Fatalf("file %s: %w", path, err)
+	}
+	if got := len(s.rr.Schema().Fields()); got != len(s.cols) {
+		return nil, pipeline.Fatalf("file %s: reader returned %d columns for %d selected", path, got, len(s.cols))
+	}
+	return s, nil
+}
+
+// undictionary makes the reader decode dictionary-encoded columns to plain
+// values. A file written from Arrow with a dictionary-typed column (pandas
+// categoricals through pyarrow) would otherwise be read as dictionary
+// arrays, and Arrow v17's record reader fails with "not implemented" on
+// any batch that spans two row groups, which hold different dictionaries.
+func undictionary(f *pqarrow.SchemaField) {
+	if dt, ok := f.Field.Type.(*arrow.DictionaryType); ok {
+		f.Field.Type = dt.ValueType
+	}
+	for i := range f.Children {
+		undictionary(&f.Children[i])
+	}
+}
+
+func quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strconv.Quote(n)
+	}
+	return out
+}
+
+// isNested reports whether values of type t are made of other values.
+func isNested(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST, arrow.LIST_VIEW, arrow.LARGE_LIST_VIEW,
+		arrow.STRUCT, arrow.MAP, arrow.SPARSE_UNION, arrow.DENSE_UNION:
+		return true
+	case arrow.EXTENSION:
+		return isNested(t.(arrow.ExtensionType).StorageType())
+	case arrow.DICTIONARY:
+		return isNested(t.(*arrow.DictionaryType).ValueType)
+	}
+	return false
+}
+
+// Columns returns the column names in file order (only the projected ones
+// when Options.Columns was set).
+func (s *Source) Columns() []string { return s.cols }
+
+// NestedColumns lists the columns, among Columns, whose values are lists,
+// structs or maps. Their Values are JSON text, which no mapping may use:
+// the mapping layer rejects a mapping that names one.
+func (s *Source) NestedColumns() []string { return s.nested }
+
+// Name returns the path given to Open, for messages.
+func (s *Source) Name() string { return s.path }
+
+// Next returns the next batch of rows, or nil and io.EOF at the end.
+func (s *Source) Next(ctx context.Context) (rows []pipeline.Row, err error) {
+	if s.closed {
+		return nil, pipeline.Fatalf("file %s: read after close", s.path)
+	}
+	if s.done {
+		return nil, io.EOF
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		// Arrow panics on some corrupt pages; the run stops, naming where.
+		if r := recover(); r != nil {
+			s.done = true
+			rows, err = nil, pipeline.Fatalf("file %s: corrupt data after row %d (row group %s): %v", s.path, s.num, s.rowGroupOf(s.num+1), r)
+		}
+	}()
+	if !s.rr.Next() {
+		s.done = true
+		if err := s.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+			return nil, pipeline.Fatalf("file %s: cannot read after row %d (row group %s): %w", s.path, s.num, s.rowGroupOf(s.num+1), err)
+		}
+		return nil, io.EOF
+	}
+	rec := s.rr.Record()
+	n := int(rec.NumRows())
+	if n == 0 {
+		s.done = true
+		return nil, io.EOF
+	}
+	b := &batch{
+		n:     n,
+		ncols: len(s.cols),
+		vals:  make([]string, n*len(s.cols)),
+		buf:   make([]byte, 0, s.bufHint),
+	}
+	if s.bufHint == 0 {
+		b.buf = make([]byte, 0, n*len(s.cols)*16)
+	}
+	for c := range s.cols {
+		s.convert(b, c, rec.Column(c))
+	}
+	// Size the next buffer on this one so it seldom grows while filling.
+	s.bufHint = len(b.buf) + len(b.buf)/8 + 64
+
+	rows = make([]pipeline.Row, n)
+	for r := range rows {
+		rows[r] = pipeline.Row{
+			Num:    s.num + int64(r) + 1,
+			Values: b.vals[r*b.ncols : (r+1)*b.ncols : (r+1)*b.ncols],
+		}
+		if b.rejects != nil {
+			rows[r].Reject = b.rejects[r]
+		}
+	}
+	s.num += int64(n)
+	return rows, nil
+}
+
+// rowGroupOf names the row group holding the 1-based row num, for messages.
+func (s *Source) rowGroupOf(num int64) string {
+	md, ng := s.f.MetaData(), s.f.NumRowGroups()
+	var upto int64
+	for i := range ng {
+		upto += md.RowGroup(i).NumRows()
+		if num <= upto {
+			return fmt.Sprintf("%d of %d", i+1, ng)
+		}
+	}
+	return "?"
+}
+
+// Close releases the file. It is safe to call more than once.
+func (s *Source) Close() (err error) {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	defer func() {
+		// After a panic in Next, Arrow's reader may be in no state to
+		// release itself; the file is closed below all the same.
+		if r := recover(); r != nil {
+			if s.f != nil {
+				s.f.Close()
+			}
+			err = pipeline.Fatalf("file %s: closing after corrupt data: %v", s.path, r)
+		}
+	}()
+	if s.rr != nil {
+		s.rr.Release()
+	}
+	if s.f != nil {
+		if err := s.f.Close(); err != nil {
+			return pipeline.Fatalf("file %s: %w", s.path, err)
+		}
+	}
+	return nil
+}
+
+// batch collects one record batch's values as text. All the text of a
+// batch lives in buf, which is never written again where a value points,
+// so the values are strings over it without a copy each.
+type batch struct {
+	n, ncols int
+	buf      []byte
+	vals     []string // row-major: vals[r*ncols+c]
+	rejects  []*pipeline.Reject
+}
+
+// set makes the bytes appended to buf since start the value of row r,
+// column c.
+func (b *batch) set(r, c, start int) {
+	if n := len(b.buf) - start; n > 0 {
+		b.vals[r*b.ncols+c] = unsafe.String(&b.buf[start], n)
+	}
+}
+
+func (b *batch) reject(r int, rej *pipeline.Reject) {
+	if b.rejects == nil {
+		b.rejects = make([]*pipeline.Reject, b.n)
+	}
+	if b.rejects[r] == nil {
+		b.rejects[r] = rej
+	}
+}
