@@ -449,6 +449,9 @@ func (s *Sink) remember(rec *pipeline.Record, id string) {
 			ix.sums[f] = s.sum(f, rec.Values[f])
 		}
 	}
+	// The key may point into the source's row buffer; a copy lets the
+	// buffer go once the batch is done.
+	key = strings.Clone(key)
 	s.mu.Lock()
 	s.index[key] = ix
 	s.mu.Unlock()
