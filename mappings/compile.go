@@ -324,7 +324,7 @@ func argAt(args []ast.Node, i int) ast.Node {
 func (c *fieldCompiler) column(node *ast.Node, name string, at ast.Node) {
 	p := c.l.exprPos(c.node, at.Location().From)
 	if pipeline.IsReservedColumn(name) {
-		c.errorf(at, "column %q starts with \"_\": crmsync reserves such columns for its reject files and ignores them on input", name)
+		c.errorf(at, "column %q is one crmsync adds to its reject files and ignores on input", name)
 		return
 	}
 	k := c.l.useColumn(name, p)
@@ -439,9 +439,17 @@ const (
 	dInt               // a whole-number constant
 	dCall              // one of our functions
 	dConcat            // a + b on text
+	dCond              // args[0] ? args[1] : args[2]
+	// Conditions, evaluated by evalBool.
+	dBool // num != 0
+	dEq   // args[0] == args[1], on text
+	dNe   // args[0] != args[1], on text
+	dAnd  // args[0] and args[1]
+	dOr   // args[0] or args[1]
+	dNot  // not args[0]
 )
 
-func (d *dnode) isText() bool { return d.op != dInt }
+func (d *dnode) isText() bool { return d.op <= dCond && d.op != dInt }
 
 // direct converts a checked expression tree into a dnode, or returns
 // nil when the tree uses anything else (operators, ternaries, expr
@@ -472,6 +480,12 @@ func direct(n ast.Node) *dnode {
 			return nil
 		}
 		return &dnode{op: dConcat, args: []*dnode{a, b}}
+	case *ast.ConditionalNode:
+		c, a, b := directBool(n.Cond), direct(n.Exp1), direct(n.Exp2)
+		if c == nil || a == nil || b == nil || !a.isText() || !b.isText() {
+			return nil
+		}
+		return &dnode{op: dCond, args: []*dnode{c, a, b}}
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
 		if !ok || len(n.Arguments) == 0 || !isEnv(n.Arguments[0]) {
@@ -497,6 +511,52 @@ func direct(n ast.Node) *dnode {
 			d.args = append(d.args, da)
 		}
 		return d
+	}
+	return nil
+}
+
+// directBool converts a condition: comparisons of text with == and !=,
+// and, or, not, true and false, the conditions of nearly every ternary
+// in a mapping (col != "" ? col : other).
+func directBool(n ast.Node) *dnode {
+	switch n := n.(type) {
+	case *ast.BoolNode:
+		d := &dnode{op: dBool}
+		if n.Value {
+			d.num = 1
+		}
+		return d
+	case *ast.UnaryNode:
+		if n.Operator == "not" || n.Operator == "!" {
+			if a := directBool(n.Node); a != nil {
+				return &dnode{op: dNot, args: []*dnode{a}}
+			}
+		}
+	case *ast.BinaryNode:
+		var op dop
+		switch n.Operator {
+		case "==", "!=":
+			a, b := direct(n.Left), direct(n.Right)
+			if a == nil || b == nil || !a.isText() || !b.isText() {
+				return nil
+			}
+			op = dEq
+			if n.Operator == "!=" {
+				op = dNe
+			}
+			return &dnode{op: op, args: []*dnode{a, b}}
+		case "and", "&&":
+			op = dAnd
+		case "or", "||":
+			op = dOr
+		default:
+			return nil
+		}
+		a, b := directBool(n.Left), directBool(n.Right)
+		if a == nil || b == nil {
+			return nil
+		}
+		return &dnode{op: op, args: []*dnode{a, b}}
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 type Error struct {
 	File string
 	// Line and Column are 1-based; 0 when the problem has no single place
-	// (an empty file, a lookup file that cannot be read).
+	// (an empty file) or YAML does not say (a syntax error has a line only).
 	Line, Column int
 	Msg          string
 }
@@ -26,7 +26,7 @@ func (e *Error) Error() string {
 	}
 }
 
-// Errors is every problem Load or Bind found, in file order, so that a
+// Errors is every problem Load or Bind found (up to a limit), so that a
 // user fixes a mapping in one pass rather than one error per run.
 type Errors []*Error
 

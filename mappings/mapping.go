@@ -26,6 +26,7 @@ type Mapping struct {
 	keyPos pos
 
 	phoneRegion     string
+	phoneMeta       *phoneMeta // phoneRegion's metadata, looked up once
 	phoneValidation string
 	lookups         map[string]*lookupTable
 
@@ -246,6 +247,7 @@ func (l *loader) loadOptions(n *yaml.Node) {
 				continue
 			}
 			l.m.phoneRegion = r
+			l.m.phoneMeta = plans().byRegion[r]
 		case "phone_validation":
 			if v.Kind != yaml.ScalarNode || (v.Value != phonePlan && v.Value != phoneStrict) {
 				l.errs.add(v.Line, v.Column, "phone_validation must be %s (the numbering plan, fast) or %s (libphonenumber's full check, slow)", phonePlan, phoneStrict)

@@ -28,10 +28,13 @@ const (
 // phoneMeta is what phone() needs of one region's libphonenumber
 // metadata, compiled once.
 type phoneMeta struct {
-	cc      int
-	ccStr   string
-	npp     string         // the national prefix, when it is a plain digit string
-	simple  bool           // national prefix handling needs nothing but npp
+	cc    int
+	ccStr string
+	// The national prefix for parsing: plain digit strings to try in
+	// order ("0|180020" for GB), or else a pattern (nppRe), in which
+	// case the fast path takes only numbers it does not match.
+	npps    []string
+	nppRe   *regexp.Regexp
 	iddLit  string         // the international prefix, when it is a plain digit string
 	idd     *regexp.Regexp // else the international prefix as a pattern
 	general numberPattern  // the whole national number must match
@@ -41,12 +44,12 @@ type phoneMeta struct {
 
 type phonePlans struct {
 	byRegion map[string]*phoneMeta
-	byCC     map[int][]*phoneMeta // the main region first
+	byCC     [1000][]*phoneMeta // by calling code (1 to 3 digits), the main region first
 }
 
 // plans compiles the metadata of every region on first use of phone().
 var plans = sync.OnceValue(func() *phonePlans {
-	p := &phonePlans{byRegion: map[string]*phoneMeta{}, byCC: map[int][]*phoneMeta{}}
+	p := &phonePlans{byRegion: map[string]*phoneMeta{}}
 	coll, err := phonenumbers.MetadataCollection()
 	if err != nil || coll == nil {
 		return p // every number then takes libphonenumber's own path
@@ -69,10 +72,17 @@ var plans = sync.OnceValue(func() *phonePlans {
 		} else {
 			m.idd, _ = regexp.Compile("^(?:" + ip + ")")
 		}
-		npp := md.GetNationalPrefixForParsing()
-		m.simple = md.GetNationalPrefixTransformRule() == "" && isDigitString(npp)
-		if m.simple {
-			m.npp = npp
+		if npp := md.GetNationalPrefixForParsing(); npp != "" {
+			alts := strings.Split(npp, "|")
+			literal := md.GetNationalPrefixTransformRule() == ""
+			for _, a := range alts {
+				literal = literal && a != "" && isDigitString(a)
+			}
+			if literal {
+				m.npps = alts
+			} else if m.nppRe, err = regexp.Compile("^(?:" + npp + ")"); err != nil {
+				continue
+			}
 		}
 		if md.GetId() == "001" {
 			nonGeo[m.cc] = m
@@ -81,6 +91,9 @@ var plans = sync.OnceValue(func() *phonePlans {
 		}
 	}
 	for cc := range phonenumbers.GetSupportedCallingCodes() {
+		if cc <= 0 || cc >= len(p.byCC) {
+			continue
+		}
 		for _, r := range phonenumbers.GetRegionCodesForCountryCode(cc) {
 			if m := p.byRegion[r]; m != nil {
 				p.byCC[cc] = append(p.byCC[cc], m)
@@ -171,6 +184,9 @@ func (m *phoneMeta) lengthOK(n int) bool {
 // is a region whose pattern the caller already matched, with result
 // knownMatch; regular expressions are most of phone()'s cost.
 func (p *phonePlans) planValid(cc int, nsn []byte, known *phoneMeta, knownMatch bool) bool {
+	if cc <= 0 || cc >= len(p.byCC) {
+		return false
+	}
 	for _, m := range p.byCC[cc] {
 		if !m.lengthOK(len(nsn)) {
 			continue
@@ -192,8 +208,8 @@ func (p *phonePlans) planValid(cc int, nsn []byte, known *phoneMeta, knownMatch 
 // 1234567", "030/123 45 67", "(0)30 1234567", the way libphonenumber's
 // Parse does, without its regular expressions over the raw input. It
 // returns ok false for anything else (letters, extensions, an
-// international dialling prefix, regions with complex national
-// prefixes), which then goes to Parse. TestFastPhoneAgrees holds it to
+// international dialling prefix, a national prefix that carries a
+// carrier code or needs rewriting), which then goes to Parse. TestFastPhoneAgrees holds it to
 // Parse's answers for every region's example numbers.
 func fastPhone(s string, region *phoneMeta, p *phonePlans) (f fastNumber, ok bool) {
 	if len(s) > 64 {
@@ -255,11 +271,16 @@ func fastPhone(s string, region *phoneMeta, p *phonePlans) (f fastNumber, ok boo
 			return f, false
 		}
 	}
-	if !m.simple {
-		return f, false
+	if m.nppRe != nil && m.nppRe.Match(nsn) {
+		return f, false // a prefix with a transformation or carrier code
 	}
-	if m.npp != "" && len(nsn) > 0 && bytes.HasPrefix(nsn, []byte(m.npp)) {
-		stripped := nsn[len(m.npp):]
+	// libphonenumber's maybeStripNationalPrefixAndCarrierCode, then the
+	// length test parseHelper applies to its result.
+	for _, npp := range m.npps {
+		if !bytes.HasPrefix(nsn, []byte(npp)) {
+			continue
+		}
+		stripped := nsn[len(npp):]
 		strippedMatch := m.general.Match(stripped)
 		if strippedMatch || !m.general.Match(nsn) {
 			if r := m.testLength(len(stripped)); r == lenPossible || r == lenTooLong {
@@ -267,6 +288,7 @@ func fastPhone(s string, region *phoneMeta, p *phonePlans) (f fastNumber, ok boo
 				f.known, f.knownMatch = m, strippedMatch
 			}
 		}
+		break // the pattern's first alternative that matches is the match
 	}
 	if len(nsn) < 2 || len(nsn) > 17 {
 		return f, false
@@ -314,7 +336,7 @@ func phoneFn(r *runner, a []arg) (_ string, err error) {
 	if s == "" {
 		return "", nil
 	}
-	region := r.m.phoneRegion
+	region, meta := r.m.phoneRegion, r.m.phoneMeta
 	if len(a) > 1 && strings.TrimSpace(a[1].s) != "" {
 		// phone(p, country(c)) for a row without a country falls back to
 		// phone_region; one with a country libphonenumber does not know
@@ -322,10 +344,11 @@ func phoneFn(r *runner, a []arg) (_ string, err error) {
 		if region, err = phoneRegion(a[1].s); err != nil {
 			return "", failf(CodeBadPhone, a[0].s, "%s cannot be read: %s", quote(s), err.Error())
 		}
+		meta = plans().byRegion[region]
 	}
 	p := plans()
 	if r.m.phoneValidation != phoneStrict {
-		if f, ok := fastPhone(s, p.byRegion[region], p); ok {
+		if f, ok := fastPhone(s, meta, p); ok {
 			if !p.planValid(f.cc, f.nsn, f.known, f.knownMatch) {
 				return "", invalidPhone(a[0].s, s, region, f.cc)
 			}

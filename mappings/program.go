@@ -265,6 +265,43 @@ func (r *runner) eval(d *dnode) (string, error) {
 		s, err := d.fn.call(r, r.args[base:])
 		r.args = r.args[:base]
 		return s, err
+	case dCond:
+		c, err := r.evalBool(d.args[0])
+		if err != nil {
+			return "", err
+		}
+		if c {
+			return r.eval(d.args[1])
+		}
+		return r.eval(d.args[2])
 	}
 	return "", fmt.Errorf("internal error: a whole number where text was expected")
+}
+
+// evalBool runs a condition of the direct evaluator.
+func (r *runner) evalBool(d *dnode) (bool, error) {
+	switch d.op {
+	case dBool:
+		return d.num != 0, nil
+	case dEq, dNe:
+		a, err := r.eval(d.args[0])
+		if err != nil {
+			return false, err
+		}
+		b, err := r.eval(d.args[1])
+		if err != nil {
+			return false, err
+		}
+		return (a == b) == (d.op == dEq), nil
+	case dAnd, dOr:
+		a, err := r.evalBool(d.args[0])
+		if err != nil || a == (d.op == dOr) {
+			return a, err // and stops at false, or at true
+		}
+		return r.evalBool(d.args[1])
+	case dNot:
+		a, err := r.evalBool(d.args[0])
+		return !a, err
+	}
+	return false, fmt.Errorf("internal error: text where a condition was expected")
 }

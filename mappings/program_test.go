@@ -285,3 +285,39 @@ func TestApplyVMConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestEvaluatorChoice checks which evaluator each kind of expression gets:
+// the direct one whenever it can, since the VM costs several times more.
+func TestEvaluatorChoice(t *testing.T) {
+	for e, want := range map[string]fieldKind{
+		`a`:                              fkColumn,
+		`col("a")`:                       fkColumn,
+		`"x"`:                            fkConst,
+		`country("de")`:                  fkConst,
+		`lower(trim(a))`:                 fkDirect,
+		`split(a, ",", -1)`:              fkDirect,
+		`a + " " + b`:                    fkDirect,
+		`a != "" ? a : b`:                fkDirect,
+		`a == "" and b == "" ? "" : "x"`: fkDirect,
+		`if a == "x" { "y" } else { b }`: fkDirect,
+		`len(a) > 2 ? a : b`:             fkVM,
+		`a ?? b`:                         fkVM,
+		`int(a) + 1`:                     fkVM,
+		`a matches "^x" ? a : b`:         fkVM,
+		`a == "x" ? nil : a`:             fkVM,
+		`let x = trim(a); x`:             fkVM,
+		`lookup("categories", a, b)`:     fkDirect,
+		`phone(a, country(b))`:           fkDirect,
+		`regex(a, "(x)", 1)`:             fkDirect,
+		`truncate(a, 3)`:                 fkDirect,
+	} {
+		p, err := exprMapping(t, e)
+		if err != nil {
+			t.Errorf("%s: %v", e, err)
+			continue
+		}
+		if got := p.m.fields[0].kind; got != want {
+			t.Errorf("%s runs as %d, want %d", e, got, want)
+		}
+	}
+}

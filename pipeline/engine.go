@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"log/slog"
 	"runtime"
@@ -474,24 +473,4 @@ func (r *Run) checkAbort() error {
 		return fmt.Errorf("%w: %d of %d rows rejected so far, over --max-rejects %s", ErrAborted, n, read, t)
 	}
 	return nil
-}
-
-// hashSet remembers 64-bit hashes of strings, not the strings: 8 bytes a
-// row, so a 5-million-row input costs tens of megabytes. Two different
-// keys share a hash with odds below 1 in 10^6 at 5 million rows.
-type hashSet struct {
-	seed maphash.Seed
-	m    map[uint64]struct{}
-}
-
-func newHashSet() *hashSet { return &hashSet{seed: maphash.MakeSeed(), m: map[uint64]struct{}{}} }
-
-// add reports whether s was new.
-func (h *hashSet) add(s string) bool {
-	k := maphash.String(h.seed, s)
-	if _, ok := h.m[k]; ok {
-		return false
-	}
-	h.m[k] = struct{}{}
-	return true
 }

@@ -61,13 +61,21 @@ type RejectWriter interface {
 }
 
 // RejectColumns are appended to the source's columns in a reject file.
-// Columns whose name starts with "_" are ignored when the file is read
-// back, so a fixed reject file syncs as it is.
+// They are ignored when the file is read back, so a fixed reject file
+// syncs as it is.
 var RejectColumns = []string{"_row", "_stage", "_code", "_field", "_message"}
 
 // IsReservedColumn reports whether a source column is one crmsync adds to
-// its outputs and ignores on input.
-func IsReservedColumn(name string) bool { return strings.HasPrefix(name, "_") }
+// its reject files and ignores on input. Only those five are reserved:
+// other names starting with "_" (MongoDB's _id) are ordinary columns.
+func IsReservedColumn(name string) bool {
+	for _, c := range RejectColumns {
+		if name == c {
+			return true
+		}
+	}
+	return false
+}
 
 // Stage says where in the pipeline a row was rejected.
 type Stage string

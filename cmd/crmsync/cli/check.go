@@ -68,6 +68,9 @@ func (o *checkOptions) run(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(o.stdout, "%s: mapping for %s, key column %q, %d fields mapped\n", o.mapping, m.API(), m.KeyColumn(), countTrue(m.Mapped()))
+	for _, w := range m.Warnings() {
+		fmt.Fprintf(o.stdout, "warning: %s\n", w)
+	}
 	if o.src.path == "" {
 		return nil
 	}

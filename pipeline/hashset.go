@@ -1,0 +1,80 @@
+package pipeline
+
+import (
+	"hash/maphash"
+)
+
+// hashSet remembers 64-bit hashes of strings, not the strings, in
+// open-addressed tables split by the hash's top bits: about 10 bytes a
+// row, and a table grows one part at a time, so growing never needs twice
+// the memory. Two different strings share a hash with odds below 1 in a
+// million at 5 million rows; the cost of such a collision is one row
+// wrongly rejected as a repeat, never a row lost or written twice.
+type hashSet struct {
+	seed  maphash.Seed
+	parts [hashSetParts]hashPart
+}
+
+const (
+	hashSetParts = 256
+	hashSetShift = 56 // top 8 bits choose the part
+)
+
+type hashPart struct {
+	slots []uint64 // 0 is empty; a hash of 0 is stored as 1
+	used  int
+}
+
+func newHashSet() *hashSet { return &hashSet{seed: maphash.MakeSeed()} }
+
+// add reports whether s was new.
+func (h *hashSet) add(s string) bool {
+	k := maphash.String(h.seed, s)
+	if k == 0 {
+		k = 1
+	}
+	return h.parts[k>>hashSetShift].add(k)
+}
+
+func (p *hashPart) add(k uint64) bool {
+	if p.used+1 > len(p.slots)*13/16 { // keep probes short: load ≤ 0.8
+		p.grow()
+	}
+	mask := uint64(len(p.slots) - 1)
+	for i := k & mask; ; i = (i + 1) & mask {
+		switch p.slots[i] {
+		case 0:
+			p.slots[i] = k
+			p.used++
+			return true
+		case k:
+			return false
+		}
+	}
+}
+
+func (p *hashPart) grow() {
+	old := p.slots
+	n := max(len(old)*2, 64)
+	p.slots = make([]uint64, n)
+	mask := uint64(n - 1)
+	for _, k := range old {
+		if k == 0 {
+			continue
+		}
+		i := k & mask
+		for p.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		p.slots[i] = k
+	}
+}
+
+// len returns how many hashes the set holds.
+func (h *hashSet) len() int {
+	n := 0
+	for i := range h.parts {
+		n += h.parts[i].used
+	}
+	return n
+}

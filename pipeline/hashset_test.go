@@ -1,0 +1,43 @@
+package pipeline
+
+import (
+	"strconv"
+	"testing"
+)
+
+func TestHashSetAddsEachStringOnce(t *testing.T) {
+	h := newHashSet()
+	const n = 200000
+	for i := range n {
+		if !h.add("key-" + strconv.Itoa(i)) {
+			t.Fatalf("key-%d reported as seen before it was added", i)
+		}
+	}
+	for i := range n {
+		if h.add("key-" + strconv.Itoa(i)) {
+			t.Fatalf("key-%d reported as new on its second add", i)
+		}
+	}
+	if got := h.len(); got != n {
+		t.Fatalf("len = %d, want %d", got, n)
+	}
+	if !h.add("") || h.add("") {
+		t.Error("the empty string is a key like any other")
+	}
+}
+
+func BenchmarkHashSetAdd(b *testing.B) {
+	keys := make([]string, 1<<20)
+	for i := range keys {
+		keys[i] = "C" + strconv.Itoa(100000+i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	h := newHashSet()
+	for i := 0; i < b.N; i++ {
+		if i%len(keys) == 0 {
+			h = newHashSet()
+		}
+		h.add(keys[i%len(keys)])
+	}
+}
