@@ -113,6 +113,12 @@ type Run struct {
 
 	read, created, updated, unchanged, rejected atomic.Int64
 
+	// seenKeys and seenMatch detect repeated keys and match values (the
+	// email); matchField is the schema index of the match field, or -1
+	// when the mapping does not fill it.
+	seenKeys, seenMatch *hashSet
+	matchField          int
+
 	rejMu     sync.Mutex
 	byStage   map[string]int64
 	byCode    map[string]int64
@@ -143,7 +149,12 @@ func NewRun(opts RunOptions) (*Run, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Run{opts: opts, schema: s, byStage: map[string]int64{}, byCode: map[string]int64{}}, nil
+	r := &Run{opts: opts, schema: s, byStage: map[string]int64{}, byCode: map[string]int64{},
+		seenKeys: newHashSet(), seenMatch: newHashSet(), matchField: s.Index(s.MatchField)}
+	if r.matchField >= 0 && !opts.Mapped[r.matchField] {
+		r.matchField = -1
+	}
+	return r, nil
 }
 
 // checkMappedRequired refuses a mapping that leaves out a field the
@@ -196,7 +207,11 @@ type sourceBatch struct {
 	rows    []Row
 	recs    []Record
 	rejects []*Reject
-	ready   chan struct{}
+	// keyHash and matchHash are the repeat-detection hashes of each
+	// record's key and match value (0: no match value), computed by the
+	// parallel mapping workers so the dispatcher only probes.
+	keyHash, matchHash []uint64
+	ready              chan struct{}
 }
 
 // Execute runs the pipeline to the end of the source, a fatal error, the
@@ -304,8 +319,14 @@ func (r *Run) readAll(ctx, work context.Context, ordered, toMap chan<- *sourceBa
 }
 
 func (r *Run) mapBatch(b *sourceBatch) {
-	b.recs = make([]Record, len(b.rows))
-	b.rejects = make([]*Reject, len(b.rows))
+	n := len(b.rows)
+	width := len(r.schema.Fields)
+	b.recs = make([]Record, n)
+	b.rejects = make([]*Reject, n)
+	b.keyHash = make([]uint64, n)
+	b.matchHash = make([]uint64, n)
+	// One allocation holds every record's values for the batch.
+	values := make([]string, n*width)
 	for i := range b.rows {
 		row := &b.rows[i]
 		if row.Reject != nil {
@@ -313,6 +334,7 @@ func (r *Run) mapBatch(b *sourceBatch) {
 			continue
 		}
 		rec := &b.recs[i]
+		rec.Values = values[i*width : (i+1)*width : (i+1)*width]
 		if rej := r.opts.Mapper.Apply(row, rec); rej != nil {
 			b.rejects[i] = rej
 			continue
@@ -320,6 +342,13 @@ func (r *Run) mapBatch(b *sourceBatch) {
 		rec.Row = row
 		if rej := r.schema.Validate(rec, r.opts.Mapped); rej != nil {
 			b.rejects[i] = rej
+			continue
+		}
+		b.keyHash[i] = r.seenKeys.hash(rec.Key)
+		if r.matchField >= 0 {
+			if v := strings.TrimSpace(rec.Values[r.matchField]); v != "" {
+				b.matchHash[i] = r.seenMatch.hash(strings.ToLower(v))
+			}
 		}
 	}
 }
@@ -327,12 +356,7 @@ func (r *Run) mapBatch(b *sourceBatch) {
 // dispatch takes mapped batches in source order, rejects repeated keys
 // and match values, and hands full sink batches to the sink.
 func (r *Run) dispatch(ctx, work context.Context, stopWork context.CancelCauseFunc, g *errgroup.Group, ordered <-chan *sourceBatch) error {
-	seenKeys := newHashSet()
-	matchField := r.schema.Index(r.schema.MatchField)
-	if matchField >= 0 && !r.opts.Mapped[matchField] {
-		matchField = -1
-	}
-	seenMatch := newHashSet()
+	matchField := r.matchField
 	maxBatch := max(r.opts.Sink.Limits().MaxBatch, 1)
 	pending := make([]Change, 0, maxBatch)
 
@@ -370,7 +394,7 @@ func (r *Run) dispatch(ctx, work context.Context, stopWork context.CancelCauseFu
 				continue
 			}
 			rec := &b.recs[i]
-			if !seenKeys.add(rec.Key) {
+			if !r.seenKeys.addHash(b.keyHash[i]) {
 				if err := r.reject(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_key", Message: fmt.Sprintf("key %q appears earlier in the input; only its first row is synced", rec.Key)}); err != nil {
 					stopWork(err)
 					return err
@@ -378,7 +402,7 @@ func (r *Run) dispatch(ctx, work context.Context, stopWork context.CancelCauseFu
 				continue
 			}
 			if matchField >= 0 {
-				if v := strings.ToLower(strings.TrimSpace(rec.Values[matchField])); v != "" && !seenMatch.add(v) {
+				if h := b.matchHash[i]; h != 0 && !r.seenMatch.addHash(h) {
 					if err := r.reject(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_" + r.schema.MatchField, Field: r.schema.MatchField, Message: fmt.Sprintf("%s %q is used by an earlier row with another key; one %s customer cannot hold two rows", r.schema.MatchField, rec.Values[matchField], r.schema.API)}); err != nil {
 						stopWork(err)
 						return err

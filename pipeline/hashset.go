@@ -28,13 +28,19 @@ type hashPart struct {
 func newHashSet() *hashSet { return &hashSet{seed: maphash.MakeSeed()} }
 
 // add reports whether s was new.
-func (h *hashSet) add(s string) bool {
-	k := maphash.String(h.seed, s)
-	if k == 0 {
-		k = 1
+func (h *hashSet) add(s string) bool { return h.addHash(h.hash(s)) }
+
+// hash returns the hash add would store for s; it may be computed on
+// another goroutine than the one that calls addHash.
+func (h *hashSet) hash(s string) uint64 {
+	if k := maphash.String(h.seed, s); k != 0 {
+		return k
 	}
-	return h.parts[k>>hashSetShift].add(k)
+	return 1
 }
+
+// addHash reports whether a hash from hash was new.
+func (h *hashSet) addHash(k uint64) bool { return h.parts[k>>hashSetShift].add(k) }
 
 func (p *hashPart) add(k uint64) bool {
 	if p.used+1 > len(p.slots)*13/16 { // keep probes short: load ≤ 0.8
