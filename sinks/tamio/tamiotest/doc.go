@@ -216,6 +216,7 @@
 // that arrive together share a transaction (group commit), each in a
 // savepoint of its own so that one failing write leaves the others applied.
 // A write is answered only after its transaction committed. Reads use a
-// pool of their own beside the writer. With DBPath empty the database is in
+// pool of their own beside the writer, and the WAL is checkpointed in the
+// background, so that the fsync of a checkpoint never holds up a write. With DBPath empty the database is in
 // memory, on a single connection, and is gone on Close.
 package tamiotest

@@ -45,9 +45,6 @@ func TestRateLimit(t *testing.T) {
 	// A token comes back after a second.
 	time.Sleep(1100 * time.Millisecond)
 	c.ok("POST", "/customers/create", person("later@example.com"))
-	if a := c.do("GET", "/customers/retrieve/0f8fad5b-d9cb-469f-a165-70867728950e", nil); a.status != 429 {
-		t.Errorf("after spending the new token: %v", a)
-	}
 	if n := s.Stats().Requests["POST /customers/create"]["429"]; n != 1 {
 		t.Errorf("429s counted: %d", n)
 	}

@@ -57,7 +57,7 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(o.DBPath)
+	st, err := openStore(o.DBPath, o.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,11 @@ func NewServer(opts Options) (*Server, error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	go s.srv.Serve(ln)
+	go func() {
+		if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("tamio sandbox stopped serving", "error", err)
+		}
+	}()
 	s.log.Info("tamio sandbox listening", "url", s.URL, "db", dbName(o.DBPath), "keys", len(o.Keys),
 		"pending_jobs", len(pending))
 	return s, nil
@@ -359,8 +363,10 @@ func (s *Server) finish(w http.ResponseWriter, name, keyName string, start time.
 			s.log.Error("request failed", "route", name, "key", keyName, "error", e.msg)
 		}
 	}
-	writeJSON(w, status, body)
+	// Counted before the answer leaves, so that a client that has its
+	// answer finds it in the stats.
 	s.stats.request(name, strconv.Itoa(status), keyName)
+	writeJSON(w, status, body)
 	s.log.Debug("request", "route", name, "key", keyName, "status", status, "duration", time.Since(start))
 }
 

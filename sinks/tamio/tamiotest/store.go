@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -150,15 +152,47 @@ type store struct {
 	readMu    sync.Mutex
 	readStmts map[string]*sql.Stmt
 
+	log *slog.Logger
+
 	writes     chan *writeOp
 	quit       chan struct{}
 	writerDone chan struct{}
+
+	// ck checkpoints the WAL off the writer's path (file databases only).
+	ck             *sql.DB
+	ckWake, ckDone chan struct{}
+	commits        int // by the writer, to wake ck every ckEvery
 }
 
-func openStore(path string) (*store, error) {
+// ckEvery is how many commits pass between two checkpoints: a few MiB of
+// WAL at most, as SQLite's default of 1,000 pages.
+const ckEvery = 256
+
+// checkpointer copies the WAL into the database in the background. Left to
+// SQLite, a checkpoint runs inside the commit that crosses the threshold,
+// and with synchronous=NORMAL it fsyncs: tens of milliseconds during which
+// every write waits. A PASSIVE checkpoint from another connection does the
+// same work while the writer goes on appending.
+func (s *store) checkpointer() {
+	defer close(s.ckDone)
+	for {
+		select {
+		case <-s.ckWake:
+		case <-s.quit:
+			return
+		}
+		if _, err := s.ck.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+			// Not fatal: the WAL grows until a checkpoint succeeds, and
+			// closing the last connection checkpoints it.
+			s.log.Warn("WAL checkpoint failed", "error", err)
+		}
+	}
+}
+
+func openStore(path string, log *slog.Logger) (*store, error) {
 	const params = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	s := &store{writes: make(chan *writeOp), quit: make(chan struct{}), writerDone: make(chan struct{}),
-		readStmts: make(map[string]*sql.Stmt)}
+		readStmts: make(map[string]*sql.Stmt), log: log}
 	if path == "" {
 		db, err := sql.Open("sqlite", ":memory:?"+params)
 		if err != nil {
@@ -170,7 +204,8 @@ func openStore(path string) (*store, error) {
 		db.SetConnMaxIdleTime(0)
 		s.w, s.r = db, db
 	} else {
-		w, err := sql.Open("sqlite", path+"?"+params+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+		// The writer never checkpoints: see checkpointer.
+		w, err := sql.Open("sqlite", path+"?"+params+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 		if err != nil {
 			return nil, err
 		}
@@ -194,6 +229,17 @@ func openStore(path string) (*store, error) {
 		r.SetMaxOpenConns(4)
 		r.SetMaxIdleConns(4)
 		s.r = r
+		ck, err := sql.Open("sqlite", path+"?"+params)
+		if err != nil {
+			s.w.Close()
+			s.r.Close()
+			return nil, err
+		}
+		ck.SetMaxOpenConns(1)
+		s.ck = ck
+		s.ckWake = make(chan struct{}, 1)
+		s.ckDone = make(chan struct{})
+		go s.checkpointer()
 	}
 	go s.writer()
 	if err := s.prepare(); err != nil {
@@ -269,6 +315,10 @@ func (s *store) prepare() error {
 func (s *store) close() error {
 	close(s.quit)
 	<-s.writerDone
+	if s.ck != nil {
+		<-s.ckDone
+		s.ck.Close()
+	}
 	for _, st := range []*sql.Stmt{s.wGet, s.wUpdate, s.wUpdateUnindexed, s.wInsert, s.wImport,
 		s.wAddress, s.rGet, s.wSavepoint, s.wRollbackTo, s.wRelease} {
 		if st != nil {
@@ -336,6 +386,10 @@ func (s *store) writer() {
 		case <-s.quit:
 			return
 		}
+		// Let the goroutines that the last batch woke up run first: most
+		// of them are about to queue their next write, and a batch that
+		// waits for them costs one commit instead of many.
+		runtime.Gosched()
 	gather:
 		for len(batch) < maxBatch {
 			select {
@@ -346,6 +400,14 @@ func (s *store) writer() {
 			}
 		}
 		s.commit(batch)
+		if s.ckWake != nil {
+			if s.commits++; s.commits%ckEvery == 0 {
+				select {
+				case s.ckWake <- struct{}{}:
+				default:
+				}
+			}
+		}
 		for _, op := range batch {
 			close(op.done)
 		}
