@@ -32,8 +32,13 @@ type CallStats struct {
 
 // Pacer runs every API call of a sink: it spaces calls to a rate, retries
 // retryable errors with capped exponential backoff and full jitter,
-// honours a server's Retry-After, and on a 429 lowers its rate for a
-// while, then climbs back (additive increase, multiplicative decrease).
+// honours a server's Retry-After, and learns the server's rate limit.
+//
+// Servers that send rate-limit headers (see ObserveQuota) tell the pacer
+// their refill rate, and it paces just under it when the quota runs low.
+// For others a 429 sets the rate to what the server was admitting, and
+// every calm second adds 5% back (additive increase, multiplicative
+// decrease).
 //
 // A Pacer is safe for concurrent use; one is shared by all the workers of
 // a sink so they slow down together.
@@ -41,13 +46,21 @@ type Pacer struct {
 	opts  PacerOptions
 	Stats CallStats
 
-	limiter *rate.Limiter // nil when there is no rate, until the first 429
-
 	mu         sync.Mutex
-	pauseUntil time.Time // set from Retry-After: nobody calls before it
-	ceiling    float64   // the configured rate, or the rate seen to work
+	limiter    *rate.Limiter // nil: no limit yet
+	pauseUntil time.Time     // set from Retry-After: nobody calls before it
+	ceiling    float64       // --rate, or 0
 	lastRaise  time.Time
 	started    time.Time
+	admitted   [10]int64 // successful calls per 100 ms, the last second
+	admittedAt int64     // the 100 ms slot admitted[admittedAt%10] counts
+
+	// Quota readings (see ObserveQuota): the last sample, the answers
+	// seen since, and the server's refill rate learnt from them.
+	quotaAt      time.Time
+	quotaLeft    int
+	quotaAnswers int
+	refill       float64
 }
 
 // NewPacer returns a pacer with the given options.
@@ -154,48 +167,166 @@ func (p *Pacer) pause(d time.Duration) {
 	}
 }
 
-// lower cuts the rate by a quarter. Without a configured rate the first
-// 429 starts a limiter at three quarters of the average rate achieved so
-// far, and the next 429s and calm seconds tune it.
+// setRate paces calls at r a second, never above the ceiling; r = 0
+// lifts the pacer's own limit. Callers hold p.mu.
+func (p *Pacer) setRate(r float64) {
+	if p.ceiling > 0 && (r == 0 || r > p.ceiling) {
+		r = p.ceiling
+	}
+	lim := rate.Limit(r)
+	if r == 0 {
+		lim = rate.Inf
+	}
+	if p.limiter == nil {
+		if r == 0 {
+			return
+		}
+		p.limiter = rate.NewLimiter(lim, 1)
+		return
+	}
+	p.limiter.SetLimit(lim)
+}
+
+// lower answers a 429: pace just under the server's refill rate when it is
+// known, else at what the server admitted over the last second.
 func (p *Pacer) lower() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.limiter == nil {
-		achieved := float64(p.Stats.Calls.Load()) / max(time.Since(p.started).Seconds(), 1)
-		p.limiter = rate.NewLimiter(rate.Limit(max(achieved*0.75, 1)), 1)
-		p.lastRaise = time.Now()
+	p.lastRaise = time.Now()
+	if p.refill > 0 {
+		p.setRate(p.refill * 0.9)
 		return
 	}
-	cur := float64(p.limiter.Limit())
-	p.limiter.SetLimit(rate.Limit(max(cur*0.75, 1)))
-	p.lastRaise = time.Now()
+	admitted := p.admittedLastSecond(time.Now())
+	if admitted == 0 {
+		admitted = float64(p.Stats.Calls.Load()) / max(time.Since(p.started).Seconds(), 1)
+	}
+	if p.limiter != nil && p.limiter.Limit() != rate.Inf {
+		admitted = min(admitted, float64(p.limiter.Limit()))
+	}
+	p.setRate(max(admitted*0.95, 1))
 }
 
-// raise climbs back towards the ceiling by 5% a second of calm.
+// raise adds 5% back to the rate for each calm second, when the server's
+// rate is not known from its headers.
 func (p *Pacer) raise() {
+	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.limiter == nil || time.Since(p.lastRaise) < time.Second {
+	p.countAdmitted(now)
+	if p.refill > 0 || p.limiter == nil || p.limiter.Limit() == rate.Inf || now.Sub(p.lastRaise) < time.Second {
 		return
 	}
-	p.lastRaise = time.Now()
-	cur := float64(p.limiter.Limit())
-	next := cur * 1.05
-	if p.ceiling > 0 && next > p.ceiling {
-		next = p.ceiling
-	}
+	p.lastRaise = now
+	next := float64(p.limiter.Limit()) * 1.05
 	if p.ceiling == 0 && next > 10000 {
-		next = 10000
+		next = 0
 	}
-	p.limiter.SetLimit(rate.Limit(next))
+	p.setRate(next)
+}
+
+func (p *Pacer) countAdmitted(now time.Time) {
+	slot := now.UnixMilli() / 100
+	if gap := slot - p.admittedAt; gap > 0 {
+		for i := int64(1); i <= min(gap, 10); i++ {
+			p.admitted[(p.admittedAt+i)%10] = 0
+		}
+		p.admittedAt = slot
+	}
+	p.admitted[slot%10]++
+}
+
+func (p *Pacer) admittedLastSecond(now time.Time) float64 {
+	slot := now.UnixMilli() / 100
+	var n int64
+	for i := range int64(10) {
+		if s := slot - i; s <= p.admittedAt && s > p.admittedAt-10 {
+			n += p.admitted[s%10]
+		}
+	}
+	return float64(n)
 }
 
 // Rate returns the rate the pacer currently allows, 0 for unlimited.
 func (p *Pacer) Rate() float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.limiter == nil {
+	if p.limiter == nil || p.limiter.Limit() == rate.Inf {
 		return 0
 	}
 	return float64(p.limiter.Limit())
+}
+
+// LearnedRate returns the server's refill rate learnt from its rate-limit
+// headers, or 0 while it is unknown.
+func (p *Pacer) LearnedRate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refill
+}
+
+// The pacer's quota thresholds: below quotaLow of the server's quota it
+// paces itself just under the refill rate; above quotaHigh it spends the
+// quota that has built up, at quotaSpend times the refill rate, so the
+// quota drains slowly enough to be measured and never runs out at once.
+const (
+	quotaLow   = 0.25
+	quotaHigh  = 0.5
+	quotaSpend = 1.5
+	// quotaSampleMin is the shortest span between two readings from which
+	// a refill rate is taken; shorter spans are all jitter.
+	quotaSampleMin = 50 * time.Millisecond
+)
+
+// ObserveQuota is told, after an answer, what the server said of the
+// caller's quota: remaining calls (X-RateLimit-Remaining) out of limit
+// (X-RateLimit-Limit). Between two readings the server spent one call per
+// answer and refilled at its rate, so the pacer learns that rate:
+// refill = (remaining now - remaining then + answers between) / time
+// between. When the quota runs low it paces itself to that rate, so a run
+// with no --rate keeps close to the server's limit without living on 429s.
+func (p *Pacer) ObserveQuota(remaining, limit int) {
+	if limit <= 0 || remaining < 0 {
+		return
+	}
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.quotaAnswers++
+	if p.quotaAt.IsZero() {
+		p.quotaAt, p.quotaLeft, p.quotaAnswers = now, remaining, 0
+		return
+	}
+	if dt := now.Sub(p.quotaAt); dt >= quotaSampleMin {
+		// A reading at 0 or near the full limit is clamped: the bucket
+		// refused, or overflowed while the caller was slower than the
+		// refill, and says nothing of the rate.
+		full := int(0.9 * float64(limit))
+		if remaining > 0 && p.quotaLeft > 0 && remaining < full && p.quotaLeft < full {
+			if r := float64(remaining-p.quotaLeft+p.quotaAnswers) / dt.Seconds(); r > 0 {
+				if p.refill == 0 {
+					p.refill = r
+				} else {
+					p.refill = 0.7*p.refill + 0.3*r
+				}
+			}
+		}
+		p.quotaAt, p.quotaLeft, p.quotaAnswers = now, remaining, 0
+	}
+	if p.refill == 0 {
+		// Paced below a rate not yet learnt, with the quota filling up:
+		// the server allows more. Probe upwards quickly until the quota
+		// drains slowly enough to be measured.
+		if p.limiter != nil && p.limiter.Limit() != rate.Inf && float64(remaining) > quotaHigh*float64(limit) && now.Sub(p.lastRaise) >= 100*time.Millisecond {
+			p.lastRaise = now
+			p.setRate(float64(p.limiter.Limit()) * 1.2)
+		}
+		return
+	}
+	switch left := float64(remaining) / float64(limit); {
+	case left < quotaLow:
+		p.setRate(p.refill * 0.98)
+	case left > quotaHigh:
+		p.setRate(p.refill * quotaSpend)
+	}
 }

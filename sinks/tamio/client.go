@@ -132,6 +132,7 @@ func (c *Client) once(ctx context.Context, method, path, u string, payload []byt
 		return pipeline.Retryable(fmt.Errorf("tamio %s %s: %w", method, path, err), 0)
 	}
 	defer resp.Body.Close()
+	c.observeQuota(resp.Header)
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBodyBytes))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -152,6 +153,15 @@ func (c *Client) once(ctx context.Context, method, path, u string, payload []byt
 		return nil
 	}
 	return classify(method, path, resp, data)
+}
+
+// observeQuota passes tamio's rate-limit headers to the pacer.
+func (c *Client) observeQuota(h http.Header) {
+	lim, err1 := strconv.Atoi(h.Get("X-RateLimit-Limit"))
+	rem, err2 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
+	if err1 == nil && err2 == nil {
+		c.pacer.ObserveQuota(rem, lim)
+	}
 }
 
 func classify(method, path string, resp *http.Response, data []byte) error {
