@@ -5,7 +5,7 @@ PKGS        ?= ./...
 TESTFLAGS   ?= -race -count=1 -p 2 -timeout 9m
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck
 
-.PHONY: all build test test-short lint fmt vet staticcheck bench
+.PHONY: all build test test-short lint fmt vet staticcheck bench samples
 
 all: build
 
@@ -33,5 +33,14 @@ staticcheck:
 	$(STATICCHECK) $(PKGS)
 
 ## bench: speed and memory targets, as benchmarks (never timed unit tests).
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s ./sinks/tamio/tamiotest/
+## The package benchmarks run first; then internal/benchrun generates 1M- and
+## 5M-row inputs into bench-data/ (never committed), runs the built binary on
+## them and against the emulator limited to 500 requests/s, prints one table
+## and fails when a target is missed.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./sinks/tamio/tamiotest/ ./sources/... ./mappings/ ./pipeline/
+	$(GO) run ./internal/benchrun -bin bin/crmsync
+
+## samples: regenerate samples/ (deterministic: the same seed gives the same files).
+samples:
+	$(GO) run ./internal/fixtures/gensamples -dir samples
