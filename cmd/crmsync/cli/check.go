@@ -55,9 +55,7 @@ EXIT STATUS
 	f := cmd.Flags()
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
 	f.StringVar(&o.src.path, "source", "", "optional CSV or Parquet file to try the mapping on")
-	f.StringVar(&o.src.format, "format", "", "source format: csv or parquet (default: by extension)")
-	f.StringVar(&o.src.encoding, "encoding", "", "CSV encoding: utf-8 (default), latin1, windows-1252, utf-16")
-	f.StringVar(&o.src.delimiter, "delimiter", "", "CSV delimiter (default: detected)")
+	o.src.register(f)
 	f.IntVar(&o.rows, "rows", 1000, "how many rows of the source to try")
 	return cmd
 }

@@ -54,9 +54,7 @@ EXIT STATUS
 	f := cmd.Flags()
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
 	f.StringVar(&o.src.path, "source", "", "CSV or Parquet file")
-	f.StringVar(&o.src.format, "format", "", "source format: csv or parquet (default: by extension)")
-	f.StringVar(&o.src.encoding, "encoding", "", "CSV encoding: utf-8 (default), latin1, windows-1252, utf-16")
-	f.StringVar(&o.src.delimiter, "delimiter", "", "CSV delimiter (default: detected)")
+	o.src.register(f)
 	f.IntVar(&o.rows, "rows", 10, "how many rows to print")
 	f.IntVar(&o.width, "width", 28, "widest cell, in characters (longer values are cut with …)")
 	return cmd

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/spf13/pflag"
+
 	"crmsync/pipeline"
 	csvsource "crmsync/sources/csv"
 	parquetsource "crmsync/sources/parquet"
@@ -26,6 +28,14 @@ type openedSource struct {
 	nested []string
 	// newRejects opens a reject file of the source's format in dir.
 	newRejects func(dir string) (pipeline.RejectWriter, string, error)
+}
+
+// register declares the flags that say how to read the source; the
+// --source flag itself is declared by each command with its own help.
+func (f *sourceFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.format, "format", "", "source format: csv or parquet (default: by extension)")
+	fs.StringVar(&f.encoding, "encoding", "", "CSV encoding: utf-8 (default), latin1, windows-1252, utf-16")
+	fs.StringVar(&f.delimiter, "delimiter", "", "CSV delimiter (default: detected among , ; tab |)")
 }
 
 func (f *sourceFlags) formatOf() (string, error) {

@@ -75,9 +75,7 @@ embedded tamio emulator on a local SQLite file (--sandbox-db), needing no key.`,
 	cmd.Long += "\n" + exitCodesHelp
 	f := cmd.Flags()
 	f.StringVar(&o.src.path, "source", "", "CSV (.csv, .csv.gz, - for standard input) or Parquet file")
-	f.StringVar(&o.src.format, "format", "", "source format: csv or parquet (default: by extension)")
-	f.StringVar(&o.src.encoding, "encoding", "", "CSV encoding: utf-8 (default), latin1, windows-1252, utf-16")
-	f.StringVar(&o.src.delimiter, "delimiter", "", "CSV delimiter (default: detected among , ; tab |)")
+	o.src.register(f)
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
 	f.StringVar(&o.tgt.target, "target", "", `"sandbox" or the API's base URL (https://api.tamio.com/v2)`)
 	f.StringVar(&o.tgt.apiKeyEnv, "api-key-env", "TAMIO_API_KEY", "environment variable holding the API key")
