@@ -61,9 +61,11 @@ func Main(args []string) int {
 		return &exitError{code: ExitUsage, err: err}
 	})
 	addLogFlags(root)
-	var cpuProfile string
+	var cpuProfile, memProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for bug reports)")
+	root.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write a heap profile to this file at the end (for bug reports)")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	_ = root.PersistentFlags().MarkHidden("memprofile")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if err := logging.check(); err != nil {
 			return err
@@ -92,6 +94,12 @@ func Main(args []string) int {
 	stopProfile = func() {}
 	err := root.ExecuteContext(ctx)
 	stopProfile()
+	if memProfile != "" {
+		if f, perr := os.Create(memProfile); perr == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	if err == nil {
 		return ExitOK
 	}
