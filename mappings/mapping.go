@@ -131,6 +131,11 @@ func (l *loader) load(data []byte, schema *pipeline.Schema) *Mapping {
 		msg := err.Error()
 		if mm := yamlLine.FindStringSubmatch(msg); mm != nil {
 			line, _ := strconv.Atoi(mm[1])
+			// yaml.v3 reports an unclosed [ or { at the line before the
+			// one that opened it (its other errors are on their line).
+			if strings.HasPrefix(mm[2], "did not find expected ',' or") {
+				line++
+			}
 			l.errs.add(line, 0, "%s", mm[2])
 		} else {
 			l.errs.add(0, 0, "%s", strings.TrimPrefix(msg, "yaml: "))

@@ -119,6 +119,11 @@ type Run struct {
 	seenKeys, seenMatch *hashSet
 	matchField          int
 
+	// halt stops the run (see Execute); stopErr is the first reason.
+	halt    func(err error, fatal bool)
+	stopMu  sync.Mutex
+	stopErr error
+
 	rejMu     sync.Mutex
 	byStage   map[string]int64
 	byCode    map[string]int64
@@ -216,19 +221,36 @@ type sourceBatch struct {
 
 // Execute runs the pipeline to the end of the source, a fatal error, the
 // rejects limit, or ctx's end. It returns nil, an error wrapping
-// ErrAborted, ctx's error (interrupted: what was handed to the sink has
-// been given Grace to finish), or the fatal error. The reject writer is
-// left open for the caller to close.
+// ErrAborted, ctx's error (interrupted), or the fatal error.
+//
+// A stop of any kind stops reading and sends no further batch at once;
+// batches already handed to the sink finish (after an interruption,
+// within Grace), so every row sent has its outcome, and the rows read but
+// not sent are counted as pending. The reject writer is left open for the
+// caller to close.
 func (r *Run) Execute(ctx context.Context) error {
 	plan := Plan{Mapped: r.opts.Mapped, Mode: r.opts.Mode, DryRun: r.opts.DryRun}
 	if err := r.opts.Sink.Prepare(ctx, plan); err != nil {
 		return err
 	}
 
-	// Work already handed to the sink outlives ctx by Grace, so an
-	// interrupted run ends with every row it sent accounted for.
+	// stopping ends reading and sending; work is the sink's context and
+	// outlives an interruption by Grace.
+	stopping, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	work, stopWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer stopWork(nil)
+	r.halt = func(err error, fatal bool) {
+		r.stopMu.Lock()
+		if r.stopErr == nil {
+			r.stopErr = err
+		}
+		r.stopMu.Unlock()
+		stop(err)
+		if fatal {
+			stopWork(err)
+		}
+	}
 	go func() {
 		select {
 		case <-work.Done():
@@ -251,7 +273,7 @@ func (r *Run) Execute(ctx context.Context) error {
 	go func() {
 		defer close(ordered)
 		defer close(toMap)
-		readErr = r.readAll(ctx, work, ordered, toMap)
+		readErr = r.readAll(stopping, ordered, toMap)
 	}()
 	var mappers sync.WaitGroup
 	for range workers {
@@ -266,21 +288,21 @@ func (r *Run) Execute(ctx context.Context) error {
 	}
 
 	var g errgroup.Group
-	g.SetLimit(r.opts.Concurrency)
-	dispatchErr := r.dispatch(ctx, work, stopWork, &g, ordered)
+	r.dispatch(ctx, stopping, work, &g, ordered)
 	// Drain what the reader queued so it can finish, then wait for the
 	// sink batches in flight.
 	for b := range ordered {
 		<-b.ready
 	}
 	mappers.Wait()
-	sinkErr := g.Wait()
+	_ = g.Wait() // batch errors reach r.stopErr through r.halt
 
+	r.stopMu.Lock()
+	stopErr := r.stopErr
+	r.stopMu.Unlock()
 	switch {
-	case sinkErr != nil:
-		return sinkErr
-	case dispatchErr != nil:
-		return dispatchErr
+	case stopErr != nil && !errors.Is(stopErr, context.Canceled):
+		return stopErr
 	case readErr != nil:
 		return readErr
 	case ctx.Err() != nil:
@@ -293,17 +315,17 @@ func (r *Run) Execute(ctx context.Context) error {
 	return nil
 }
 
-func (r *Run) readAll(ctx, work context.Context, ordered, toMap chan<- *sourceBatch) error {
+func (r *Run) readAll(stopping context.Context, ordered, toMap chan<- *sourceBatch) error {
 	for {
-		if ctx.Err() != nil || work.Err() != nil {
+		if stopping.Err() != nil {
 			return nil
 		}
-		rows, err := r.opts.Source.Next(ctx)
+		rows, err := r.opts.Source.Next(stopping)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if stopping.Err() != nil {
 				return nil
 			}
 			return err
@@ -311,7 +333,7 @@ func (r *Run) readAll(ctx, work context.Context, ordered, toMap chan<- *sourceBa
 		b := &sourceBatch{rows: rows, ready: make(chan struct{})}
 		select {
 		case ordered <- b:
-		case <-work.Done():
+		case <-stopping.Done():
 			return nil
 		}
 		toMap <- b
@@ -335,16 +357,22 @@ func (r *Run) mapBatch(b *sourceBatch) {
 		}
 		rec := &b.recs[i]
 		rec.Values = values[i*width : (i+1)*width : (i+1)*width]
-		if rej := r.opts.Mapper.Apply(row, rec); rej != nil {
+		rej := r.opts.Mapper.Apply(row, rec)
+		if rej == nil {
+			rec.Row = row
+			rej = r.schema.Validate(rec, r.opts.Mapped)
+		}
+		// A rejected row's key still counts as seen: "a key that appears
+		// twice is rejected at its second row" whatever became of the
+		// first, so a fixed first row fed back later cannot make a second
+		// customer for the same key.
+		if rec.Key != "" {
+			b.keyHash[i] = r.seenKeys.hash(rec.Key)
+		}
+		if rej != nil {
 			b.rejects[i] = rej
 			continue
 		}
-		rec.Row = row
-		if rej := r.schema.Validate(rec, r.opts.Mapped); rej != nil {
-			b.rejects[i] = rej
-			continue
-		}
-		b.keyHash[i] = r.seenKeys.hash(rec.Key)
 		if r.matchField >= 0 {
 			if v := strings.TrimSpace(rec.Values[r.matchField]); v != "" {
 				b.matchHash[i] = r.seenMatch.hash(strings.ToLower(v))
@@ -354,58 +382,73 @@ func (r *Run) mapBatch(b *sourceBatch) {
 }
 
 // dispatch takes mapped batches in source order, rejects repeated keys
-// and match values, and hands full sink batches to the sink.
-func (r *Run) dispatch(ctx, work context.Context, stopWork context.CancelCauseFunc, g *errgroup.Group, ordered <-chan *sourceBatch) error {
+// and match values, and hands full sink batches to the sink, each once a
+// slot is free. It sends nothing once stopping is done.
+func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, ordered <-chan *sourceBatch) {
 	matchField := r.matchField
 	maxBatch := max(r.opts.Sink.Limits().MaxBatch, 1)
 	pending := make([]Change, 0, maxBatch)
+	slots := make(chan struct{}, r.opts.Concurrency)
 
 	flush := func() {
 		if len(pending) == 0 {
 			return
 		}
+		select {
+		case slots <- struct{}{}:
+		case <-stopping.Done():
+			return
+		}
+		if stopping.Err() != nil {
+			<-slots
+			return
+		}
 		batch := pending
 		pending = make([]Change, 0, maxBatch)
 		g.Go(func() error {
-			if err := r.applyBatch(work, batch); err != nil {
-				stopWork(err)
-				return err
-			}
-			return nil
+			defer func() { <-slots }()
+			return r.applyBatch(ctx, work, batch)
 		})
+	}
+	rejectRow := func(row *Row, rej *Reject) bool {
+		if err := r.reject(row, rej); err != nil {
+			r.halt(err, true)
+			return false
+		}
+		return r.checkAbort()
 	}
 
 	for b := range ordered {
 		select {
 		case <-b.ready:
-		case <-work.Done():
-			return nil
-		}
-		if ctx.Err() != nil || work.Err() != nil {
-			break
+		case <-stopping.Done():
+			return
 		}
 		for i := range b.rows {
+			if stopping.Err() != nil {
+				return
+			}
 			r.read.Add(1)
 			if rej := b.rejects[i]; rej != nil {
-				if err := r.reject(&b.rows[i], rej); err != nil {
-					stopWork(err)
-					return err
+				if h := b.keyHash[i]; h != 0 {
+					r.seenKeys.addHash(h)
+				}
+				if !rejectRow(&b.rows[i], rej) {
+					return
 				}
 				continue
 			}
 			rec := &b.recs[i]
 			if !r.seenKeys.addHash(b.keyHash[i]) {
-				if err := r.reject(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_key", Message: fmt.Sprintf("key %q appears earlier in the input; only its first row is synced", rec.Key)}); err != nil {
-					stopWork(err)
-					return err
+				if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_key", Message: fmt.Sprintf("key %q appears earlier in the input; only its first row is synced", rec.Key)}) {
+					return
 				}
 				continue
 			}
 			if matchField >= 0 {
 				if h := b.matchHash[i]; h != 0 && !r.seenMatch.addHash(h) {
-					if err := r.reject(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_" + r.schema.MatchField, Field: r.schema.MatchField, Message: fmt.Sprintf("%s %q is used by an earlier row with another key; one %s customer cannot hold two rows", r.schema.MatchField, rec.Values[matchField], r.schema.API)}); err != nil {
-						stopWork(err)
-						return err
+					if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_" + r.schema.MatchField, Field: r.schema.MatchField, Message: fmt.Sprintf("%s %q is used by an earlier row with another key; one %s customer cannot hold two rows", r.schema.MatchField, rec.Values[matchField], r.schema.API)}) {
+						return
 					}
 					continue
 				}
@@ -415,21 +458,20 @@ func (r *Run) dispatch(ctx, work context.Context, stopWork context.CancelCauseFu
 				flush()
 			}
 		}
-		if err := r.checkAbort(); err != nil {
-			stopWork(err)
-			return err
-		}
-		if work.Err() != nil {
-			return nil
-		}
 	}
 	flush()
-	return nil
 }
 
-func (r *Run) applyBatch(ctx context.Context, batch []Change) error {
+// applyBatch writes one batch and accounts for each of its rows. A sink
+// error stops the run; after an interruption whose grace ran out it is
+// only the interruption, and the batch's rows stay pending.
+func (r *Run) applyBatch(ctx, work context.Context, batch []Change) error {
 	results := make([]Result, len(batch))
-	if err := r.opts.Sink.Apply(ctx, batch, results); err != nil {
+	if err := r.opts.Sink.Apply(work, batch, results); err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return err
+		}
+		r.halt(err, true)
 		return err
 	}
 	for i := range batch {
@@ -439,7 +481,8 @@ func (r *Run) applyBatch(ctx context.Context, batch []Change) error {
 			err := r.opts.OnResult(&batch[i], res)
 			r.rejMu.Unlock()
 			if err != nil {
-				return Fatal(err)
+				r.halt(Fatal(err), true)
+				return err
 			}
 		}
 		switch res.Outcome {
@@ -449,23 +492,24 @@ func (r *Run) applyBatch(ctx context.Context, batch []Change) error {
 			r.updated.Add(1)
 		case OutcomeUnchanged:
 			r.unchanged.Add(1)
-		case OutcomeRejected:
+		default:
 			rej := res.Reject
-			if rej == nil {
+			switch {
+			case res.Outcome != OutcomeRejected:
+				// A sink that leaves a result empty has lost track of a
+				// row; the row must not vanish from the counts.
+				rej = &Reject{Stage: StageAPI, Code: "no_outcome", Message: "the sink returned no outcome for this row"}
+			case rej == nil:
 				rej = &Reject{Stage: StageAPI, Code: "unknown", Message: "the sink rejected the row without a reason"}
 			}
 			if err := r.reject(batch[i].Record.Row, rej); err != nil {
+				r.halt(err, true)
 				return err
 			}
-		default:
-			// A sink that leaves a result empty has lost track of a row;
-			// the row must not vanish from the counts.
-			if err := r.reject(batch[i].Record.Row, &Reject{Stage: StageAPI, Code: "no_outcome", Message: "the sink returned no outcome for this row"}); err != nil {
-				return err
-			}
+			r.checkAbort()
 		}
 	}
-	return r.checkAbort()
+	return nil
 }
 
 func (r *Run) reject(row *Row, rej *Reject) error {
@@ -484,17 +528,20 @@ func (r *Run) reject(row *Row, rej *Reject) error {
 	return nil
 }
 
-func (r *Run) checkAbort() error {
+// checkAbort stops the run when rejects went over --max-rejects, and
+// reports whether the run may go on.
+func (r *Run) checkAbort() bool {
 	t := r.opts.MaxRejects
 	if t.IsZero() {
-		return nil
+		return true
 	}
 	n, read := r.rejected.Load(), r.read.Load()
 	if t.Percent > 0 && read < minRowsForShare {
-		return nil
+		return true
 	}
 	if t.Exceeded(n, read) {
-		return fmt.Errorf("%w: %d of %d rows rejected so far, over --max-rejects %s", ErrAborted, n, read, t)
+		r.halt(fmt.Errorf("%w: %d of %d rows rejected so far, over --max-rejects %s", ErrAborted, n, read, t), false)
+		return false
 	}
-	return nil
+	return true
 }

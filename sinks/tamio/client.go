@@ -249,6 +249,10 @@ type Teammate struct {
 	Name  string `json:"name"`
 }
 
+// CloseIdleConnections lets go of the keep-alive connections the client
+// holds, so a server it used can shut down without waiting for them.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // Teammates lists the account's teammates.
 func (c *Client) Teammates(ctx context.Context) ([]Teammate, error) {
 	var out struct {

@@ -632,5 +632,6 @@ func (s *Sink) Close() error {
 	if s.confirm != nil {
 		s.confirm.close()
 	}
+	s.client.CloseIdleConnections()
 	return nil
 }

@@ -258,6 +258,13 @@ func (s *Source) readHeader() error {
 			s.unesc = false
 		}
 	}
+	if s.unesc {
+		// The reject writer escapes header names like any cell, so a
+		// column named "@handle" comes back under its own name.
+		for i, c := range s.cols {
+			s.cols[i] = unescapeFormula(c)
+		}
+	}
 	s.line = 1
 	return nil
 }

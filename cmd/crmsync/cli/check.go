@@ -17,14 +17,16 @@ func init() { commands = append(commands, newCheckCommand) }
 
 // checkOptions are the flags of `crmsync check`.
 type checkOptions struct {
+	g *globals
+
 	mapping string
 	src     sourceFlags
 	rows    int
 	stdout  io.Writer
 }
 
-func newCheckCommand() *cobra.Command {
-	o := &checkOptions{stdout: os.Stdout}
+func newCheckCommand(g *globals) *cobra.Command {
+	o := &checkOptions{g: g, stdout: os.Stdout}
 	cmd := &cobra.Command{
 		Use:   "check --mapping PATH [--source PATH]",
 		Short: "Lint a mapping file, and try it on a source's first rows",

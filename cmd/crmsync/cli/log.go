@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/mattn/go-isatty"
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // logFlags are the root's persistent flags for logging.
@@ -15,11 +15,9 @@ type logFlags struct {
 	verbose bool
 }
 
-var logging logFlags
-
-func addLogFlags(root *cobra.Command) {
-	root.PersistentFlags().StringVar(&logging.format, "log-format", "text", "log format on standard error: text or json")
-	root.PersistentFlags().BoolVarP(&logging.verbose, "verbose", "v", false, "log debug detail")
+func (f *logFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.format, "log-format", "text", "log format on standard error: text or json")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log debug detail")
 }
 
 func (f *logFlags) check() error {

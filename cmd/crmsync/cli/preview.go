@@ -19,6 +19,8 @@ func init() { commands = append(commands, newPreviewCommand) }
 
 // previewOptions are the flags of `crmsync preview`.
 type previewOptions struct {
+	g *globals
+
 	mapping string
 	src     sourceFlags
 	rows    int
@@ -26,8 +28,8 @@ type previewOptions struct {
 	stdout  io.Writer
 }
 
-func newPreviewCommand() *cobra.Command {
-	o := &previewOptions{stdout: os.Stdout}
+func newPreviewCommand(g *globals) *cobra.Command {
+	o := &previewOptions{g: g, stdout: os.Stdout}
 	cmd := &cobra.Command{
 		Use:   "preview --mapping PATH --source PATH",
 		Short: "Print the first mapped rows as a table",

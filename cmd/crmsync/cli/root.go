@@ -46,11 +46,24 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
 }
 
+// globals are the root's persistent flags and what they start, one set
+// per call of Main, so Main may run concurrently (as the tests do).
+type globals struct {
+	log         logFlags
+	cpuProfile  string
+	memProfile  string
+	stopProfile func()
+	// started is set once a command's own code runs: an error before it
+	// (an unknown command, a stray argument) is a usage error.
+	started bool
+}
+
 // Main runs the command line and returns the process exit code.
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	g := &globals{stopProfile: func() {}}
 	root := &cobra.Command{
 		Use:           "crmsync",
 		Short:         "Sync customer records from CSV and Parquet into CRMs",
@@ -60,66 +73,79 @@ func Main(args []string) int {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: err}
 	})
-	addLogFlags(root)
-	var cpuProfile, memProfile string
-	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for bug reports)")
-	root.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write a heap profile to this file at the end (for bug reports)")
-	_ = root.PersistentFlags().MarkHidden("cpuprofile")
-	_ = root.PersistentFlags().MarkHidden("memprofile")
+	pf := root.PersistentFlags()
+	g.log.register(pf)
+	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for bug reports)")
+	pf.StringVar(&g.memProfile, "memprofile", "", "write a heap profile to this file at the end (for bug reports)")
+	_ = pf.MarkHidden("cpuprofile")
+	_ = pf.MarkHidden("memprofile")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
-		if err := logging.check(); err != nil {
+		g.started = true
+		if err := g.log.check(); err != nil {
 			return err
 		}
-		if cpuProfile == "" {
-			return nil
-		}
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return usageError("--cpuprofile: %v", err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return usageError("--cpuprofile: %v", err)
-		}
-		stopProfile = func() {
-			pprof.StopCPUProfile()
-			f.Close()
-		}
-		return nil
+		return g.startProfile()
 	}
 	for _, add := range commands {
-		root.AddCommand(add())
+		root.AddCommand(add(g))
 	}
 	root.SetArgs(args)
-	stopProfile = func() {}
 	err := root.ExecuteContext(ctx)
-	stopProfile()
-	if memProfile != "" {
-		if f, perr := os.Create(memProfile); perr == nil {
-			_ = pprof.WriteHeapProfile(f)
-			f.Close()
-		}
-	}
-	if err == nil {
-		return ExitOK
-	}
+	g.stopProfile()
+	g.writeHeapProfile()
+
+	code := ExitFatal
 	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil && ee.code != ExitOK {
-			fmt.Fprintln(os.Stderr, "crmsync:", ee.err)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		code, err = ee.code, ee.err
+	case !g.started:
+		// Cobra's own refusals: unknown command, wrong arguments.
+		code = ExitUsage
+	case ctx.Err() != nil:
+		code = ExitInterrupted
+	}
+	if err != nil && code != ExitOK {
+		if g.log.format == "json" {
+			g.log.newLogger(os.Stderr).Error("crmsync stopped", "err", err.Error(), "exit_code", code)
+		} else {
+			fmt.Fprintln(os.Stderr, "crmsync:", err)
 		}
-		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "crmsync:", err)
-	if ctx.Err() != nil {
-		return ExitInterrupted
+	return code
+}
+
+func (g *globals) startProfile() error {
+	if g.cpuProfile == "" {
+		return nil
 	}
-	return ExitFatal
+	f, err := os.Create(g.cpuProfile)
+	if err != nil {
+		return usageError("--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return usageError("--cpuprofile: %v", err)
+	}
+	g.stopProfile = func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+	return nil
+}
+
+func (g *globals) writeHeapProfile() {
+	if g.memProfile == "" {
+		return
+	}
+	if f, err := os.Create(g.memProfile); err == nil {
+		_ = pprof.WriteHeapProfile(f)
+		f.Close()
+	}
 }
 
 // commands lists the constructors of the subcommands; each command's file
 // registers itself in an init function.
-var commands []func() *cobra.Command
-
-// stopProfile ends a --cpuprofile; a no-op when none runs.
-var stopProfile = func() {}
+var commands []func(*globals) *cobra.Command

@@ -19,6 +19,8 @@ func init() { commands = append(commands, newSandboxCommand) }
 
 // sandboxOptions are the flags of `crmsync sandbox`.
 type sandboxOptions struct {
+	g *globals
+
 	api       string
 	listen    string
 	db        string
@@ -32,8 +34,8 @@ type sandboxOptions struct {
 	stdout io.Writer
 }
 
-func newSandboxCommand() *cobra.Command {
-	o := &sandboxOptions{stdout: os.Stdout}
+func newSandboxCommand(g *globals) *cobra.Command {
+	o := &sandboxOptions{g: g, stdout: os.Stdout}
 	cmd := &cobra.Command{
 		Use:   "sandbox --api tamio",
 		Short: "Serve an emulator of a CRM's API, to rehearse syncs and migrations",
@@ -97,7 +99,7 @@ func (o *sandboxOptions) check() error {
 }
 
 func (o *sandboxOptions) run(ctx context.Context) error {
-	log := logging.newLogger(os.Stderr)
+	log := o.g.log.newLogger(os.Stderr)
 	opts := tamiotest.Options{}
 	if o.config != "" {
 		var err error

@@ -21,6 +21,8 @@ func init() { commands = append(commands, newSyncCommand) }
 
 // syncOptions are the flags of `crmsync sync`.
 type syncOptions struct {
+	g *globals
+
 	src         sourceFlags
 	tgt         targetFlags
 	mapping     string
@@ -40,8 +42,8 @@ type syncOptions struct {
 	stderr     *os.File
 }
 
-func newSyncCommand() *cobra.Command {
-	o := &syncOptions{stdout: os.Stdout, stderr: os.Stderr}
+func newSyncCommand(g *globals) *cobra.Command {
+	o := &syncOptions{g: g, stdout: os.Stdout, stderr: os.Stderr}
 	cmd := &cobra.Command{
 		Use:   "sync --source PATH --mapping PATH --target sandbox|URL",
 		Short: "Sync rows of a CSV or Parquet file into a CRM",
@@ -165,7 +167,7 @@ type Summary struct {
 const syncMemoryLimit = 96 << 20
 
 func (o *syncOptions) run(ctx context.Context) (err error) {
-	log := logging.newLogger(o.stderr)
+	log := o.g.log.newLogger(o.stderr)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(syncMemoryLimit)
 	}
