@@ -373,10 +373,8 @@ func (r *Run) mapBatch(b *sourceBatch) {
 			b.rejects[i] = rej
 			continue
 		}
-		if r.matchField >= 0 {
-			if v := strings.TrimSpace(rec.Values[r.matchField]); v != "" {
-				b.matchHash[i] = r.seenMatch.hash(strings.ToLower(v))
-			}
+		if r.matchField >= 0 && strings.TrimSpace(rec.Values[r.matchField]) != "" {
+			b.matchHash[i] = r.seenMatch.hashFold(rec.Values[r.matchField])
 		}
 	}
 }

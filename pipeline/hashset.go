@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"hash/maphash"
+	"strings"
+	"unicode/utf8"
 )
 
 // hashSet remembers 64-bit hashes of strings, not the strings, in
@@ -37,6 +39,35 @@ func (h *hashSet) hash(s string) uint64 {
 		return k
 	}
 	return 1
+}
+
+// hashFold is hash of strings.ToLower(strings.TrimSpace(s)), without the
+// allocations for the usual ASCII value.
+func (h *hashSet) hashFold(s string) uint64 {
+	s = strings.TrimSpace(s)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return h.hash(strings.ToLower(s))
+		}
+		if 'A' <= c && c <= 'Z' {
+			var buf [128]byte
+			b := append(buf[:0], s...)
+			for j := i; j < len(b); j++ {
+				if b[j] >= utf8.RuneSelf {
+					return h.hash(strings.ToLower(s))
+				}
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			if k := maphash.Bytes(h.seed, b); k != 0 {
+				return k
+			}
+			return 1
+		}
+	}
+	return h.hash(s)
 }
 
 // addHash reports whether a hash from hash was new.

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +40,14 @@ func BenchmarkHashSetAdd(b *testing.B) {
 			h = newHashSet()
 		}
 		h.add(keys[i%len(keys)])
+	}
+}
+
+func TestHashFoldIsHashOfLowerTrimmed(t *testing.T) {
+	h := newHashSet()
+	for _, s := range []string{"ana@example.com", " Ana@Example.COM ", "ÉLODIE@example.com", "x", "", strings.Repeat("A", 300) + "@example.com"} {
+		if got, want := h.hashFold(s), h.hash(strings.ToLower(strings.TrimSpace(s))); got != want {
+			t.Errorf("hashFold(%q) = %x, want the hash of its lower-cased, trimmed form %x", s, got, want)
+		}
 	}
 }

@@ -233,9 +233,22 @@ func rawParquetRate(path string) (float64, error) {
 	return best, nil
 }
 
-// dryRun runs the binary as a user would and returns rows/s over the whole
-// process, and its peak RSS in KiB.
+// dryRun runs the binary as a user would, three times like the raw
+// baselines, and returns the best rows/s over the whole process and the
+// highest peak RSS in KiB.
 func dryRun(bin, source, mapping, dir string, rows int) (float64, int64, error) {
+	best, peak := 0.0, int64(0)
+	for range 3 {
+		r, rss, err := dryRunOnce(bin, source, mapping, dir, rows)
+		if err != nil {
+			return 0, 0, err
+		}
+		best, peak = max(best, r), max(peak, rss)
+	}
+	return best, peak, nil
+}
+
+func dryRunOnce(bin, source, mapping, dir string, rows int) (float64, int64, error) {
 	out := filepath.Join(dir, "out-dry-run")
 	db := filepath.Join(dir, "dry-run-sandbox.db")
 	for _, p := range []string{db, db + "-wal", db + "-shm"} {

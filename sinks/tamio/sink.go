@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
@@ -212,11 +213,11 @@ func (s *Sink) addToIndex(cs []Customer) {
 
 // lookup returns what the index holds for an email, or nil.
 func (s *Sink) lookup(email string) *indexed {
-	if strings.TrimSpace(email) == "" {
-		return nil
-	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if len(s.index) == 0 || trimSpace(email) == "" {
+		return nil
+	}
 	n, ok := s.index[s.emailHash(email)]
 	if !ok {
 		return nil
@@ -231,17 +232,29 @@ func (s *Sink) lookup(email string) *indexed {
 }
 
 func (s *Sink) emailHash(e string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	e = strings.TrimSpace(e)
+	e = trimSpace(e)
 	for i := 0; i < len(e); i++ {
-		c := e[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+		if c := e[i]; 'A' <= c && c <= 'Z' {
+			var buf [128]byte
+			b := append(buf[:0], e...)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return maphash.Bytes(s.seed, b)
 		}
-		h.WriteByte(c)
 	}
-	return h.Sum64()
+	return maphash.String(s.seed, e)
+}
+
+// trimSpace is strings.TrimSpace with a fast answer for the usual value,
+// which starts and ends with a printable ASCII byte.
+func trimSpace(v string) string {
+	if n := len(v); n == 0 || (v[0] > ' ' && v[0] < utf8.RuneSelf && v[n-1] > ' ' && v[n-1] < utf8.RuneSelf) {
+		return v
+	}
+	return strings.TrimSpace(v)
 }
 
 func (s *Sink) sum(field int, v string) uint32 {
@@ -251,7 +264,7 @@ func (s *Sink) sum(field int, v string) uint32 {
 // normalize puts a value in the form tamio stores it, so an unchanged
 // value compares equal.
 func normalize(field int, v string) string {
-	v = strings.TrimSpace(v)
+	v = trimSpace(v)
 	if field == fieldCountry {
 		return strings.ToLower(v)
 	}
