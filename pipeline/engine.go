@@ -97,8 +97,19 @@ type RunOptions struct {
 	// goroutine at a time, before the run's counts include it. An error
 	// from it is fatal.
 	OnResult func(ch *Change, res *Result) error
-	Logger   *slog.Logger
+	// TempDir is where repeat detection keeps what does not fit in memory
+	// ("" for the system's temporary directory).
+	TempDir string
+	// SeenInMemory is how many key (and match value) hashes repeat
+	// detection keeps in memory before moving them to a file in TempDir;
+	// default defaultSeenInMemory.
+	SeenInMemory int
+	Logger       *slog.Logger
 }
+
+// defaultSeenInMemory keeps about 16 MiB of hashes per set in memory: a
+// run's memory then stays flat from one million rows to many more.
+const defaultSeenInMemory = 1 << 20
 
 // Counts are the running totals of a run; they always add up:
 // Read = Created + Updated + Unchanged + Rejected + Pending.
@@ -114,9 +125,11 @@ type Run struct {
 	read, created, updated, unchanged, rejected atomic.Int64
 
 	// seenKeys and seenMatch detect repeated keys and match values (the
-	// email); matchField is the schema index of the match field, or -1
-	// when the mapping does not fill it.
-	seenKeys, seenMatch *hashSet
+	// email); the mapping workers hash with keyHash and matchHash, copies
+	// of the sets' hashers. matchField is the schema index of the match
+	// field, or -1 when the mapping does not fill it.
+	seenKeys, seenMatch *spillSet
+	keyHash, matchHash  hasher
 	matchField          int
 
 	// halt stops the run (see Execute); stopErr is the first reason.
@@ -151,11 +164,17 @@ func NewRun(opts RunOptions) (*Run, error) {
 	if opts.Mode == "" {
 		opts.Mode = ModeUpsert
 	}
+	if opts.SeenInMemory <= 0 {
+		opts.SeenInMemory = defaultSeenInMemory
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Run{opts: opts, schema: s, byStage: map[string]int64{}, byCode: map[string]int64{},
-		seenKeys: newHashSet(), seenMatch: newHashSet(), matchField: s.Index(s.MatchField)}
+		seenKeys:   newSpillSet(opts.SeenInMemory, opts.TempDir),
+		seenMatch:  newSpillSet(opts.SeenInMemory, opts.TempDir),
+		matchField: s.Index(s.MatchField)}
+	r.keyHash, r.matchHash = r.seenKeys.hasher, r.seenMatch.hasher
 	if r.matchField >= 0 && !opts.Mapped[r.matchField] {
 		r.matchField = -1
 	}
@@ -233,6 +252,8 @@ func (r *Run) Execute(ctx context.Context) error {
 	if err := r.opts.Sink.Prepare(ctx, plan); err != nil {
 		return err
 	}
+	defer r.seenKeys.Close()
+	defer r.seenMatch.Close()
 
 	// stopping ends reading and sending; work is the sink's context and
 	// outlives an interruption by Grace.
@@ -367,14 +388,14 @@ func (r *Run) mapBatch(b *sourceBatch) {
 		// first, so a fixed first row fed back later cannot make a second
 		// customer for the same key.
 		if rec.Key != "" {
-			b.keyHash[i] = r.seenKeys.hash(rec.Key)
+			b.keyHash[i] = r.keyHash.hash(rec.Key)
 		}
 		if rej != nil {
 			b.rejects[i] = rej
 			continue
 		}
 		if r.matchField >= 0 && strings.TrimSpace(rec.Values[r.matchField]) != "" {
-			b.matchHash[i] = r.seenMatch.hashFold(rec.Values[r.matchField])
+			b.matchHash[i] = r.matchHash.hashFold(rec.Values[r.matchField])
 		}
 	}
 }
@@ -429,7 +450,10 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 			r.read.Add(1)
 			if rej := b.rejects[i]; rej != nil {
 				if h := b.keyHash[i]; h != 0 {
-					r.seenKeys.addHash(h)
+					if _, err := r.seenKeys.addHash(h); err != nil {
+						r.halt(Fatal(err), true)
+						return
+					}
 				}
 				if !rejectRow(&b.rows[i], rej) {
 					return
@@ -437,14 +461,24 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 				continue
 			}
 			rec := &b.recs[i]
-			if !r.seenKeys.addHash(b.keyHash[i]) {
+			isNew, err := r.seenKeys.addHash(b.keyHash[i])
+			if err != nil {
+				r.halt(Fatal(err), true)
+				return
+			}
+			if !isNew {
 				if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_key", Message: fmt.Sprintf("key %q appears earlier in the input; only its first row is synced", rec.Key)}) {
 					return
 				}
 				continue
 			}
-			if matchField >= 0 {
-				if h := b.matchHash[i]; h != 0 && !r.seenMatch.addHash(h) {
+			if matchField >= 0 && b.matchHash[i] != 0 {
+				isNew, err := r.seenMatch.addHash(b.matchHash[i])
+				if err != nil {
+					r.halt(Fatal(err), true)
+					return
+				}
+				if !isNew {
 					if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_" + r.schema.MatchField, Field: r.schema.MatchField, Message: fmt.Sprintf("%s %q is used by an earlier row with another key; one %s customer cannot hold two rows", r.schema.MatchField, rec.Values[matchField], r.schema.API)}) {
 						return
 					}

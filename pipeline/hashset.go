@@ -13,9 +13,14 @@ import (
 // million at 5 million rows; the cost of such a collision is one row
 // wrongly rejected as a repeat, never a row lost or written twice.
 type hashSet struct {
-	seed  maphash.Seed
+	hasher
 	parts [hashSetParts]hashPart
+	n     int
 }
+
+// hasher hashes strings for a set. It is a value, immutable once made, so
+// the mapping workers can hash while the dispatcher changes the set.
+type hasher struct{ seed maphash.Seed }
 
 const (
 	hashSetParts = 256
@@ -27,14 +32,14 @@ type hashPart struct {
 	used  int
 }
 
-func newHashSet() *hashSet { return &hashSet{seed: maphash.MakeSeed()} }
+func newHashSet() *hashSet { return &hashSet{hasher: hasher{seed: maphash.MakeSeed()}} }
 
 // add reports whether s was new.
 func (h *hashSet) add(s string) bool { return h.addHash(h.hash(s)) }
 
 // hash returns the hash add would store for s; it may be computed on
 // another goroutine than the one that calls addHash.
-func (h *hashSet) hash(s string) uint64 {
+func (h hasher) hash(s string) uint64 {
 	if k := maphash.String(h.seed, s); k != 0 {
 		return k
 	}
@@ -43,7 +48,7 @@ func (h *hashSet) hash(s string) uint64 {
 
 // hashFold is hash of strings.ToLower(strings.TrimSpace(s)), without the
 // allocations for the usual ASCII value.
-func (h *hashSet) hashFold(s string) uint64 {
+func (h hasher) hashFold(s string) uint64 {
 	s = strings.TrimSpace(s)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -71,7 +76,13 @@ func (h *hashSet) hashFold(s string) uint64 {
 }
 
 // addHash reports whether a hash from hash was new.
-func (h *hashSet) addHash(k uint64) bool { return h.parts[k>>hashSetShift].add(k) }
+func (h *hashSet) addHash(k uint64) bool {
+	if h.parts[k>>hashSetShift].add(k) {
+		h.n++
+		return true
+	}
+	return false
+}
 
 func (p *hashPart) add(k uint64) bool {
 	if p.used+1 > len(p.slots)*13/16 { // keep probes short: load ≤ 0.8
@@ -108,10 +119,4 @@ func (p *hashPart) grow() {
 }
 
 // len returns how many hashes the set holds.
-func (h *hashSet) len() int {
-	n := 0
-	for i := range h.parts {
-		n += h.parts[i].used
-	}
-	return n
-}
+func (h *hashSet) len() int { return h.n }
