@@ -11,26 +11,32 @@ import (
 )
 
 // spillSet is a hashSet whose memory stays flat however long the input:
-// once it holds limit hashes it merges them into one sorted file on disk
-// and starts afresh, and a Bloom filter of what the file holds (about 10
-// bits a hash) spares most lookups a read. A hash is looked up first in
-// memory, then, only when the filter says it may be there (every hash on
-// file, and about 1% of the others), in the file, with one 4 KiB read as
-// a rule: hashes are uniform, so a hash's place in the file is known
-// within a few hundred entries.
+// once it holds limit hashes it writes them, sorted, to a file of their
+// own (a run) and starts afresh, and one Bloom filter of every hash on
+// disk (about 10 bits a hash) spares most lookups a read. A hash is looked
+// up first in memory, then, only when the filter says it may be on disk
+// (every hash that is, and about 1% of the others), in each run, with one
+// 4 KiB read as a rule: hashes are uniform, so a hash's place in a run is
+// known within a few hundred entries. Runs are never rewritten, so the
+// disk work is linear in the input.
 type spillSet struct {
 	hasher
 	mem   *hashSet
 	limit int
-	dir   string
+	dir   string // the set's own directory, made at the first spill
+	temp  string // where to make it
 
+	runs  []*spillRun
+	n     int64    // hashes on disk
+	bloom []uint64 // blocked filter: 512-bit blocks
+	room  int64    // hashes the filter is sized for
+	buf   []byte   // a read window
+}
+
+// spillRun is one sorted file of hashes.
+type spillRun struct {
 	file  *os.File
-	path  string                  // the file's name; file.Name() is the name it was created under
-	n     int64                   // hashes in the file
-	start [hashSetParts + 1]int64 // first entry of each part in the file
-	bloom []uint64                // blocked filter: 512-bit blocks
-	room  int64                   // hashes the filter is sized for
-	buf   []byte                  // a read window
+	start [hashSetParts + 1]int64 // first entry of each part
 }
 
 const (
@@ -43,7 +49,7 @@ const (
 // the rest in a temporary directory under dir ("" for the system's).
 func newSpillSet(limit int, dir string) *spillSet {
 	mem := newHashSet()
-	return &spillSet{hasher: mem.hasher, mem: mem, limit: limit, dir: dir}
+	return &spillSet{hasher: mem.hasher, mem: mem, limit: limit, temp: dir}
 }
 
 // addHash reports whether k was new. Its error (the disk) is fatal.
@@ -65,24 +71,30 @@ func (s *spillSet) addHash(k uint64) (bool, error) {
 	return true, nil
 }
 
-// Close removes the file.
+// Close removes the set's files.
 func (s *spillSet) Close() error {
-	if s.file == nil {
-		return nil
+	var err error
+	for _, r := range s.runs {
+		if cerr := r.file.Close(); err == nil {
+			err = cerr
+		}
 	}
-	err := s.file.Close()
-	if rerr := os.RemoveAll(filepath.Dir(s.path)); err == nil {
-		err = rerr
+	s.runs = nil
+	if s.dir != "" {
+		if rerr := os.RemoveAll(s.dir); err == nil {
+			err = rerr
+		}
+		s.dir = ""
 	}
-	s.file = nil
 	return err
 }
 
-// bloomPlace picks a key's block from one mix of it and the bits within
-// the block from another, so the two are independent.
+// bloomPlace picks a hash's block from its top bits, so hashes inserted
+// in sorted order (as spills and runs are) walk the filter from end to
+// end instead of missing the cache at every insert, and the bits within
+// the block from a mix of the whole hash.
 func bloomPlace(k uint64, blocks int) (block int, bits uint64) {
-	h := k * 0x9E3779B97F4A7C15
-	return int((h >> 32) * uint64(blocks) >> 32), (k ^ k>>31) * 0xBF58476D1CE4E5B9
+	return int((k >> 32) * uint64(blocks) >> 32), (k ^ k>>31) * 0xBF58476D1CE4E5B9
 }
 
 func (s *spillSet) mayHold(k uint64) bool {
@@ -106,11 +118,21 @@ func bloomSet(bloom []uint64, k uint64) {
 	}
 }
 
-// fileHas searches the file for k, reading a window where k's value says
-// it should be and moving it until k is found or passed.
+// fileHas reports whether any run holds k.
 func (s *spillSet) fileHas(k uint64) (bool, error) {
+	for _, r := range s.runs {
+		if on, err := s.runHas(r, k); err != nil || on {
+			return on, err
+		}
+	}
+	return false, nil
+}
+
+// runHas searches one run for k, reading a window where k's value says it
+// should be and moving it until k is found or passed.
+func (s *spillSet) runHas(r *spillRun, k uint64) (bool, error) {
 	p := k >> hashSetShift
-	lo, hi := s.start[p], s.start[p+1]
+	lo, hi := r.start[p], r.start[p+1]
 	if lo == hi {
 		return false, nil
 	}
@@ -121,7 +143,7 @@ func (s *spillSet) fileHas(k uint64) (bool, error) {
 		at = max(lo, min(at, hi-spillWindow))
 		n := min(int64(spillWindow), hi-at)
 		win := s.buf[:n*8]
-		if _, err := s.file.ReadAt(win, at*8); err != nil {
+		if _, err := r.file.ReadAt(win, at*8); err != nil {
 			return false, fmt.Errorf("reading the repeat-detection file: %w", err)
 		}
 		first := binary.LittleEndian.Uint64(win)
@@ -154,8 +176,8 @@ func searchWindow(win []byte, k uint64) bool {
 	return false
 }
 
-// spill merges the hashes in memory into the file, rebuilds the filter
-// and the part index, and empties memory.
+// spill writes the hashes in memory to a new run, adds them to the
+// filter, and empties memory.
 func (s *spillSet) spill() error {
 	fresh := make([]uint64, 0, s.mem.len())
 	for i := range s.mem.parts {
@@ -166,84 +188,62 @@ func (s *spillSet) spill() error {
 		}
 	}
 	slices.Sort(fresh)
-	if s.file == nil {
-		dir, err := os.MkdirTemp(s.dir, "crmsync-seen-")
+	if s.dir == "" {
+		dir, err := os.MkdirTemp(s.temp, "crmsync-seen-")
 		if err != nil {
 			return fmt.Errorf("creating the repeat-detection directory: %w", err)
 		}
+		s.dir = dir
 		s.buf = make([]byte, spillWindow*8)
-		s.path = filepath.Join(dir, "seen")
-		if s.file, err = os.Create(s.path); err != nil {
-			return fmt.Errorf("creating the repeat-detection file: %w", err)
-		}
 	}
-	total := s.n + int64(len(fresh))
-	out, err := os.Create(s.path + ".next")
+	f, err := os.Create(filepath.Join(s.dir, fmt.Sprintf("run-%d", len(s.runs))))
 	if err != nil {
-		return fmt.Errorf("creating the repeat-detection file: %w", err)
+		return fmt.Errorf("creating a repeat-detection file: %w", err)
 	}
-	w := bufio.NewWriterSize(out, 1<<20)
-	r := bufio.NewReaderSize(io.NewSectionReader(s.file, 0, s.n*8), 1<<20)
-	// The filter is sized with room to spare, so most spills only add the
-	// new hashes; when the file outgrows it, it is rebuilt twice as large
-	// from the merge, which reads every hash anyway.
-	bloom, rebuild := s.bloom, total > s.room
-	if rebuild {
-		s.room = 2 * total
-		bloom = make([]uint64, max(int(s.room*bloomBitsPerKey/512), 1)*bloomBlockWords)
-	}
-	var start [hashSetParts + 1]int64
+	run := &spillRun{file: f}
+	w := bufio.NewWriterSize(f, 1<<20)
 	var word [8]byte
-	written := int64(0)
-	emit := func(k uint64, fresh bool) error {
+	for _, k := range fresh {
 		binary.LittleEndian.PutUint64(word[:], k)
-		if _, err := w.Write(word[:]); err != nil {
-			return err
+		if _, err = w.Write(word[:]); err != nil {
+			break
 		}
-		if fresh || rebuild {
-			bloomSet(bloom, k)
-		}
-		start[(k>>hashSetShift)+1]++
-		written++
-		return nil
-	}
-	next := func() (uint64, bool, error) {
-		if _, err := io.ReadFull(r, word[:]); err == io.EOF {
-			return 0, false, nil
-		} else if err != nil {
-			return 0, false, err
-		}
-		return binary.LittleEndian.Uint64(word[:]), true, nil
-	}
-	old, ok, err := next()
-	for i := 0; err == nil && (ok || i < len(fresh)); {
-		if ok && (i == len(fresh) || old < fresh[i]) {
-			if err = emit(old, false); err == nil {
-				old, ok, err = next()
-			}
-			continue
-		}
-		err = emit(fresh[i], true)
-		i++
+		run.start[(k>>hashSetShift)+1]++
 	}
 	if err == nil {
 		err = w.Flush()
 	}
 	if err != nil {
-		out.Close()
-		os.Remove(out.Name())
-		return fmt.Errorf("writing the repeat-detection file: %w", err)
+		f.Close()
+		return fmt.Errorf("writing a repeat-detection file: %w", err)
 	}
-	s.file.Close()
-	if err := os.Rename(out.Name(), s.path); err != nil {
-		out.Close()
-		return fmt.Errorf("replacing the repeat-detection file: %w", err)
-	}
-	s.file = out
 	for p := 1; p <= hashSetParts; p++ {
-		start[p] += start[p-1]
+		run.start[p] += run.start[p-1]
 	}
-	s.start, s.bloom, s.n = start, bloom, written
+	s.runs = append(s.runs, run)
+	s.n += int64(len(fresh))
 	s.mem = &hashSet{hasher: s.hasher}
+
+	// The filter is sized with room to spare, so a spill only adds its
+	// hashes; when the runs outgrow it, it is rebuilt twice as large.
+	if s.n <= s.room {
+		for _, k := range fresh {
+			bloomSet(s.bloom, k)
+		}
+		return nil
+	}
+	s.room = 2 * s.n
+	s.bloom = make([]uint64, max(int(s.room*bloomBitsPerKey/512), 1)*bloomBlockWords)
+	for _, r := range s.runs {
+		rd := bufio.NewReaderSize(io.NewSectionReader(r.file, 0, r.start[hashSetParts]*8), 1<<20)
+		for {
+			if _, err := io.ReadFull(rd, word[:]); err == io.EOF {
+				break
+			} else if err != nil {
+				return fmt.Errorf("reading the repeat-detection file: %w", err)
+			}
+			bloomSet(s.bloom, binary.LittleEndian.Uint64(word[:]))
+		}
+	}
 	return nil
 }

@@ -23,8 +23,8 @@ func TestSpillSetAnswersLikeAnUnboundedSet(t *testing.T) {
 			}
 		}
 	}
-	if s.n == 0 || s.mem.len() >= 1000 {
-		t.Fatalf("%d hashes on disk, %d in memory: the set did not spill", s.n, s.mem.len())
+	if s.n == 0 || s.mem.len() >= 1000 || len(s.runs) < 2 {
+		t.Fatalf("%d hashes in %d runs on disk, %d in memory: the set did not spill", s.n, len(s.runs), s.mem.len())
 	}
 	if s.n+int64(s.mem.len()) != n {
 		t.Fatalf("%d on disk + %d in memory, want %d", s.n, s.mem.len(), n)
