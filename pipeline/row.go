@@ -119,3 +119,12 @@ func (r *Reject) Error() string {
 	}
 	return b.String()
 }
+
+// Progresser is implemented by sources that know how far through their
+// input they are, so a run can show an ETA. Progress is called from
+// another goroutine than Next and must be safe for that; done and total
+// are in units of the source's choosing (bytes of the file, rows), and
+// total is 0 when unknown (standard input).
+type Progresser interface {
+	Progress() (done, total int64)
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
@@ -60,6 +61,11 @@ type Options struct {
 
 // Source reads a CSV file. See the package documentation.
 type Source struct {
+	// consumed counts bytes read from the file, and size is its size (0
+	// for standard input), for Progress.
+	consumed atomic.Int64
+	size     int64
+
 	path    string
 	display string // "stdin" for "-", else the path, for messages
 	file    *os.File
@@ -106,7 +112,10 @@ func Open(path string, opts Options) (*Source, error) {
 			return nil, pipeline.Fatal(err)
 		}
 		s.file = f
-		in = f
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			s.size = st.Size()
+		}
+		in = &countingReader{r: f, n: &s.consumed}
 	}
 
 	head, in, err := peekBytes(in, 3)
@@ -573,4 +582,22 @@ func (s *Source) Close() error {
 		}
 	}
 	return err
+}
+
+var _ pipeline.Progresser = (*Source)(nil)
+
+// Progress implements pipeline.Progresser in bytes of the file (compressed
+// bytes for .gz): read so far and in all.
+func (s *Source) Progress() (done, total int64) { return s.consumed.Load(), s.size }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }

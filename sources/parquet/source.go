@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -41,6 +42,11 @@ type Options struct {
 
 // Source reads a Parquet file. See the package documentation.
 type Source struct {
+	// progress mirrors num for Progress, which runs on another goroutine;
+	// rows is the file's row count from its footer.
+	progress atomic.Int64
+	rows     int64
+
 	path     string
 	f        *file.Reader
 	rr       pqarrow.RecordReader
@@ -96,6 +102,7 @@ func Open(path string, opts Options) (_ *Source, err error) {
 		return nil, pipeline.Fatalf("file %s is not a readable Parquet file: %w", path, err)
 	}
 	// BatchSize 0 would read no rows at all, without an error.
+	s.rows = s.f.NumRows()
 	fr, err := pqarrow.NewFileReader(s.f, pqarrow.ArrowReadProperties{BatchSize: int64(s.batch)}, mem)
 	if err != nil {
 		return nil, pipeline.Fatalf("file %s: cannot map its schema to columns: %w", path, err)
@@ -289,6 +296,7 @@ func (s *Source) Next(ctx context.Context) (rows []pipeline.Row, err error) {
 		}
 	}
 	s.num += int64(n)
+	s.progress.Store(s.num)
 	return rows, nil
 }
 
@@ -358,3 +366,9 @@ func (b *batch) reject(r int, rej *pipeline.Reject) {
 		b.rejects[r] = rej
 	}
 }
+
+var _ pipeline.Progresser = (*Source)(nil)
+
+// Progress implements pipeline.Progresser in rows: read so far, and the
+// file's row count from its footer.
+func (s *Source) Progress() (done, total int64) { return s.progress.Load(), s.rows }

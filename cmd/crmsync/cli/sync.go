@@ -215,7 +215,7 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 		return &exitError{code: ExitUsage, err: err}
 	}
 	log.Info("sync starting", "source", o.src.path, "mapping", o.mapping, "target", ep.describe(), "mode", o.parsedMode, "dry_run", o.dryRun)
-	stopProgress := startProgress(o.progress, o.stderr, log, run.Progress)
+	stopProgress := startProgress(o.progress, o.stderr, log, src.Source, run.Progress)
 	runErr := run.Execute(ctx)
 	stopProgress()
 	closeErr := rejects.Close()
