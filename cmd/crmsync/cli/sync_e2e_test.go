@@ -53,9 +53,6 @@ func TestSyncEndToEndUnderFaults(t *testing.T) {
 	s1 := runSync(t, day1, mapping, srv.URL, filepath.Join(dir, "out1"), cli.ExitRejects)
 	srv.SetFaults(tamiotest.Faults{})
 	checkCRM(t, srv, day1, filepath.Join(dir, "out1"))
-	if s1.API.Retries == 0 {
-		t.Errorf("day 1 made no retries: the faults did not bite, so the test proves nothing")
-	}
 	if s1.Rows.Created == 0 || s1.Rows.Rejected == 0 {
 		t.Fatalf("day 1: %+v; want creates and rejects", s1.Rows)
 	}
@@ -66,6 +63,8 @@ func TestSyncEndToEndUnderFaults(t *testing.T) {
 	s2 := runSync(t, day2, mapping, srv.URL, filepath.Join(dir, "out2"), cli.ExitRejects)
 	srv.SetFaults(tamiotest.Faults{})
 	checkCRM(t, srv, day2, filepath.Join(dir, "out2"))
+	// Day 1 makes only some 20 calls (bulk creates are few), so it may meet
+	// no fault by chance; day 2's ~180 single updates cannot all escape.
 	if s2.API.Retries == 0 {
 		t.Errorf("day 2 made no retries: the faults did not bite, so the test proves nothing")
 	}
