@@ -104,7 +104,57 @@ type RunOptions struct {
 	// detection keeps in memory before moving them to a file in TempDir;
 	// default defaultSeenInMemory.
 	SeenInMemory int
-	Logger       *slog.Logger
+
+	// State, when set, makes the run incremental: a row whose mapped
+	// values equal what was last confirmed for its key is unchanged
+	// without a call, a changed row sends only its changed fields to the
+	// customer the key became, and every outcome is recorded (not on a
+	// dry run).
+	State State
+	// FullResync ignores what the state knows (it is still written):
+	// every row is matched and compared against the CRM.
+	FullResync bool
+	// Reconcile keeps the state's key → customer links but compares every
+	// row with what the CRM holds now, catching edits made in the CRM.
+	Reconcile bool
+	// KeyColumn is the source column of the mapping's key, used to tell
+	// which keys a row the source could not parse belonged to; -1 when
+	// unknown.
+	KeyColumn int
+	// MaxBlank aborts the run before it blanks a field that holds a value
+	// in the CRM on more customers than this (a share of the customers the
+	// state holds); a dry run warns instead. Zero allows no blanking at
+	// all. It needs a State.
+	MaxBlank Threshold
+	// MaxDelete bounds the deletes of a mirror run, and how far the
+	// source may shrink since PreviousRead; zero allows none.
+	MaxDelete Threshold
+	// PreviousRead is how many rows the last complete run read (0: none).
+	PreviousRead int64
+	// OnWritten, when set, sees what each batch wrote (or, on a dry run,
+	// would write), from one goroutine at a time. An error from it is
+	// fatal.
+	OnWritten func([]Written) error
+	Logger    *slog.Logger
+}
+
+// Written is one customer a run created, updated or deleted, for the
+// diff report.
+type Written struct {
+	Key, CRMID string
+	// Action is "create", "update" or "delete".
+	Action string
+	// Changes are the fields sent, with the values before (when known)
+	// and after; a delete has none.
+	Changes []FieldChange
+	// Match is the customer's match value (email), for deletes.
+	Match string
+}
+
+// FieldChange is one field a write set.
+type FieldChange struct {
+	Field    string
+	Old, New string
 }
 
 // defaultSeenInMemory keeps about 16 MiB of hashes per set in memory: a
@@ -115,6 +165,9 @@ const defaultSeenInMemory = 1 << 20
 // Read = Created + Updated + Unchanged + Rejected + Pending.
 type Counts struct {
 	Read, Created, Updated, Unchanged, Rejected, Pending int64
+	// Deleted counts the customers a mirror run deleted (or would
+	// delete); they are not rows of the source.
+	Deleted int64
 }
 
 // Run is one execution of the engine.
@@ -122,7 +175,30 @@ type Run struct {
 	opts   RunOptions
 	schema *Schema
 
-	read, created, updated, unchanged, rejected atomic.Int64
+	read, created, updated, unchanged, rejected, deleted atomic.Int64
+
+	// idx is the state's keys (nil without a state); synced counts those
+	// with a confirmed write, the base of the --max-blank and
+	// --max-delete shares. keyless counts rejected rows whose key could
+	// not be read, which a mirror run must not take as gone.
+	idx     *stateIndex
+	synced  int64
+	keyless int64
+	// failed collects the dispatcher's rejects of known keys, for the
+	// state's failure counts.
+	failed []StateOutcome
+
+	// held are the changes that would blank a CRM value, sent only once
+	// the source is read and the blanking stayed under MaxBlank.
+	heldMu       sync.Mutex
+	held         []sinkItem
+	blanked      int64
+	blankByField map[string]int64
+	blankStop    bool
+
+	warnMu   sync.Mutex
+	warnings []string
+	phases   []Phase
 
 	// seenKeys and seenMatch detect repeated keys and match values (the
 	// email); the mapping workers hash with keyHash and matchHash, copies
@@ -170,7 +246,13 @@ func NewRun(opts RunOptions) (*Run, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Run{opts: opts, schema: s, byStage: map[string]int64{}, byCode: map[string]int64{},
+	if opts.Mode == ModeMirror && opts.State == nil {
+		return nil, Fatalf("--mode mirror needs a state (--state): only customers crmsync synced before can be told gone")
+	}
+	if opts.Reconcile && opts.FullResync {
+		return nil, Fatalf("--reconcile and --full-resync do not go together: reconcile keeps the state's links, a full resync ignores them")
+	}
+	r := &Run{opts: opts, schema: s, byStage: map[string]int64{}, byCode: map[string]int64{}, blankByField: map[string]int64{},
 		seenKeys:   newSpillSet(opts.SeenInMemory, opts.TempDir),
 		seenMatch:  newSpillSet(opts.SeenInMemory, opts.TempDir),
 		matchField: s.Index(s.MatchField)}
@@ -201,6 +283,7 @@ func checkMappedRequired(s *Schema, mapped []bool, mode Mode) error {
 // Progress returns the counts so far; safe to call at any time.
 func (r *Run) Progress() Counts {
 	c := Counts{
+		Deleted:   r.deleted.Load(),
 		Read:      r.read.Load(),
 		Created:   r.created.Load(),
 		Updated:   r.updated.Load(),
@@ -235,7 +318,47 @@ type sourceBatch struct {
 	// record's key and match value (0: no match value), computed by the
 	// parallel mapping workers so the dispatcher only probes.
 	keyHash, matchHash []uint64
-	ready              chan struct{}
+	// stableKey and digest are, with a state, each row's KeyHash (0: no
+	// key) and each valid record's Digest.
+	stableKey, digest []uint64
+	ready             chan struct{}
+}
+
+// sinkItem is one change on its way to the sink.
+type sinkItem struct {
+	ch     Change
+	digest uint64
+}
+
+// Phase is how long one part of a run took.
+type Phase struct {
+	Name     string
+	Duration time.Duration
+}
+
+// Phases returns how long each part of the run took, once Execute
+// returned.
+func (r *Run) Phases() []Phase { return append([]Phase(nil), r.phases...) }
+
+func (r *Run) phase(name string, since time.Time) time.Time {
+	now := time.Now()
+	r.phases = append(r.phases, Phase{Name: name, Duration: now.Sub(since)})
+	return now
+}
+
+// Warnings returns what the run warned about (blanking over the limit on
+// a dry run, mirror deletes refused).
+func (r *Run) Warnings() []string {
+	r.warnMu.Lock()
+	defer r.warnMu.Unlock()
+	return append([]string(nil), r.warnings...)
+}
+
+func (r *Run) warn(msg string) {
+	r.warnMu.Lock()
+	r.warnings = append(r.warnings, msg)
+	r.warnMu.Unlock()
+	r.opts.Logger.Warn(msg)
 }
 
 // Execute runs the pipeline to the end of the source, a fatal error, the
@@ -248,10 +371,19 @@ type sourceBatch struct {
 // not sent are counted as pending. The reject writer is left open for the
 // caller to close.
 func (r *Run) Execute(ctx context.Context) error {
-	plan := Plan{Mapped: r.opts.Mapped, Mode: r.opts.Mode, DryRun: r.opts.DryRun}
+	mark := time.Now()
+	if r.opts.State != nil {
+		if err := r.loadState(ctx); err != nil {
+			return err
+		}
+		mark = r.phase("load state", mark)
+	}
+	plan := Plan{Mapped: r.opts.Mapped, Mode: r.opts.Mode, DryRun: r.opts.DryRun,
+		IndexAccount: r.idx == nil || r.synced == 0 || r.opts.FullResync || r.opts.Reconcile}
 	if err := r.opts.Sink.Prepare(ctx, plan); err != nil {
 		return err
 	}
+	mark = r.phase("prepare target", mark)
 	defer r.seenKeys.Close()
 	defer r.seenMatch.Close()
 
@@ -317,10 +449,28 @@ func (r *Run) Execute(ctx context.Context) error {
 	}
 	mappers.Wait()
 	_ = g.Wait() // batch errors reach r.stopErr through r.halt
+	if err := r.flushFailed(work); err != nil {
+		r.halt(err, true)
+	}
+	complete := stopping.Err() == nil && readErr == nil
+	mark = r.phase("read and send", mark)
+	if len(r.held) > 0 || r.blankStop {
+		r.releaseHeld(ctx, work, complete)
+		mark = r.phase("blanking writes", mark)
+	} else {
+		r.releaseHeld(ctx, work, complete)
+	}
 
 	r.stopMu.Lock()
 	stopErr := r.stopErr
 	r.stopMu.Unlock()
+	if stopErr == nil && complete && r.opts.Mode == ModeMirror {
+		err := r.mirror(work)
+		r.phase("mirror deletes", mark)
+		if err != nil {
+			return err
+		}
+	}
 	switch {
 	case stopErr != nil && !errors.Is(stopErr, context.Canceled):
 		return stopErr
@@ -368,12 +518,20 @@ func (r *Run) mapBatch(b *sourceBatch) {
 	b.rejects = make([]*Reject, n)
 	b.keyHash = make([]uint64, n)
 	b.matchHash = make([]uint64, n)
+	withState := r.idx != nil
+	if withState {
+		b.stableKey = make([]uint64, n)
+		b.digest = make([]uint64, n)
+	}
 	// One allocation holds every record's values for the batch.
 	values := make([]string, n*width)
 	for i := range b.rows {
 		row := &b.rows[i]
 		if row.Reject != nil {
 			b.rejects[i] = row.Reject
+			if withState {
+				b.stableKey[i] = r.recoveredKey(row)
+			}
 			continue
 		}
 		rec := &b.recs[i]
@@ -389,10 +547,17 @@ func (r *Run) mapBatch(b *sourceBatch) {
 		// customer for the same key.
 		if rec.Key != "" {
 			b.keyHash[i] = r.keyHash.hash(rec.Key)
+			if withState {
+				b.stableKey[i] = KeyHash(rec.Key)
+			}
 		}
 		if rej != nil {
 			b.rejects[i] = rej
 			continue
+		}
+		r.normalize(rec)
+		if withState {
+			b.digest[i] = Digest(r.schema, r.opts.Mapped, rec.Values)
 		}
 		if r.matchField >= 0 && strings.TrimSpace(rec.Values[r.matchField]) != "" {
 			b.matchHash[i] = r.matchHash.hashFold(rec.Values[r.matchField])
@@ -406,8 +571,12 @@ func (r *Run) mapBatch(b *sourceBatch) {
 func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, ordered <-chan *sourceBatch) {
 	matchField := r.matchField
 	maxBatch := max(r.opts.Sink.Limits().MaxBatch, 1)
-	pending := make([]Change, 0, maxBatch)
+	pending := make([]sinkItem, 0, maxBatch)
 	slots := make(chan struct{}, r.opts.Concurrency)
+	// Rows of a known key whose values did not change since the last
+	// confirmed write need no call; create mode still hands them to the
+	// sink, which refuses them.
+	shortcut := r.idx != nil && !r.opts.FullResync && !r.opts.Reconcile && r.opts.Mode != ModeCreate
 
 	flush := func() {
 		if len(pending) == 0 {
@@ -423,16 +592,25 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 			return
 		}
 		batch := pending
-		pending = make([]Change, 0, maxBatch)
+		pending = make([]sinkItem, 0, maxBatch)
 		g.Go(func() error {
 			defer func() { <-slots }()
-			return r.applyBatch(ctx, work, batch)
+			return r.applyBatch(ctx, work, batch, true)
 		})
 	}
-	rejectRow := func(row *Row, rej *Reject) bool {
+	rejectRow := func(row *Row, rej *Reject, key string) bool {
 		if err := r.reject(row, rej); err != nil {
 			r.halt(err, true)
 			return false
+		}
+		if key != "" && r.opts.State != nil && !r.opts.DryRun {
+			r.failed = append(r.failed, StateOutcome{Key: key, Outcome: OutcomeRejected, Reject: rej})
+			if len(r.failed) >= 1000 {
+				if err := r.flushFailed(work); err != nil {
+					r.halt(err, true)
+					return false
+				}
+			}
 		}
 		return r.checkAbort()
 	}
@@ -448,6 +626,15 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 				return
 			}
 			r.read.Add(1)
+			if r.idx != nil {
+				// A key in the source, valid or not, is not gone: a mirror
+				// run must not delete its customer.
+				if h := b.stableKey[i]; h != 0 {
+					r.idx.markSeenHash(h)
+				} else {
+					r.keyless++
+				}
+			}
 			if rej := b.rejects[i]; rej != nil {
 				if h := b.keyHash[i]; h != 0 {
 					if _, err := r.seenKeys.addHash(h); err != nil {
@@ -455,7 +642,7 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 						return
 					}
 				}
-				if !rejectRow(&b.rows[i], rej) {
+				if !rejectRow(&b.rows[i], rej, b.recs[i].Key) {
 					return
 				}
 				continue
@@ -467,7 +654,7 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 				return
 			}
 			if !isNew {
-				if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_key", Message: fmt.Sprintf("key %q appears earlier in the input; only its first row is synced", rec.Key)}) {
+				if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_key", Message: fmt.Sprintf("key %q appears earlier in the input; only its first row is synced", rec.Key)}, "") {
 					return
 				}
 				continue
@@ -479,13 +666,23 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 					return
 				}
 				if !isNew {
-					if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_" + r.schema.MatchField, Field: r.schema.MatchField, Message: fmt.Sprintf("%s %q is used by an earlier row with another key; one %s customer cannot hold two rows", r.schema.MatchField, rec.Values[matchField], r.schema.API)}) {
+					if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_" + r.schema.MatchField, Field: r.schema.MatchField, Message: fmt.Sprintf("%s %q is used by an earlier row with another key; one %s customer cannot hold two rows", r.schema.MatchField, rec.Values[matchField], r.schema.API)}, rec.Key) {
 						return
 					}
 					continue
 				}
 			}
-			pending = append(pending, Change{Record: rec})
+			var digest uint64
+			if r.idx != nil {
+				digest = b.digest[i]
+				if shortcut {
+					if slot := r.idx.find(b.stableKey[i]); slot >= 0 && r.idx.digest(slot) == digest {
+						r.unchanged.Add(1)
+						continue
+					}
+				}
+			}
+			pending = append(pending, sinkItem{ch: Change{Record: rec}, digest: digest})
 			if len(pending) == maxBatch {
 				flush()
 			}
@@ -494,23 +691,143 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 	flush()
 }
 
-// applyBatch writes one batch and accounts for each of its rows. A sink
-// error stops the run; after an interruption whose grace ran out it is
-// only the interruption, and the batch's rows stay pending.
-func (r *Run) applyBatch(ctx, work context.Context, batch []Change) error {
+// applyBatch writes one batch and accounts for each of its rows. With a
+// state it first decides, from what was last confirmed, which fields each
+// known row changes (unchanged rows stop here) and holds back those that
+// would blank a CRM value (when guard is set), journals the writes, and
+// records the outcomes after. A sink error stops the run; after an
+// interruption whose grace ran out it is only the interruption, and the
+// batch's rows stay pending.
+func (r *Run) applyBatch(ctx, work context.Context, batch []sinkItem, guard bool) error {
 	results := make([]Result, len(batch))
-	if err := r.opts.Sink.Apply(work, batch, results); err != nil {
-		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	done := make([]bool, len(batch))
+	var entries map[string]*StateEntry
+	if r.opts.State != nil && !r.opts.FullResync {
+		keys := make([]string, len(batch))
+		for i := range batch {
+			keys[i] = batch[i].ch.Record.Key
+		}
+		var err error
+		if entries, err = r.opts.State.Entries(work, keys); err != nil {
+			r.halt(Fatal(err), true)
 			return err
 		}
-		r.halt(err, true)
-		return err
+		for i := range batch {
+			it := &batch[i]
+			e := entries[it.ch.Record.Key]
+			if e == nil {
+				continue
+			}
+			it.ch.AltMatch = e.UnconfirmedMatch
+			if e.CRMID == "" {
+				continue
+			}
+			it.ch.ID = e.CRMID
+			if r.opts.Reconcile {
+				continue
+			}
+			send, blanks := r.changedFields(it.ch.Record, e.Fields)
+			if !anyTrue(send) {
+				results[i], done[i] = Result{Outcome: OutcomeUnchanged, ID: e.CRMID}, true
+				continue
+			}
+			it.ch.Send = send
+			if guard && len(blanks) > 0 && r.holdBlanking(it, blanks) {
+				results[i], done[i] = Result{Outcome: OutcomePending}, true
+			}
+		}
+	}
+
+	var send []Change
+	var at []int
+	for i := range batch {
+		if !done[i] {
+			send = append(send, batch[i].ch)
+			at = append(at, i)
+		}
+	}
+	if len(send) > 0 {
+		if r.opts.State != nil && !r.opts.DryRun {
+			planned := make([]PlannedWrite, len(send))
+			for j := range send {
+				planned[j] = PlannedWrite{Key: send[j].Record.Key, CRMID: send[j].ID}
+				if r.matchField >= 0 {
+					planned[j].Match = send[j].Record.Values[r.matchField]
+				}
+			}
+			if err := r.opts.State.Begin(work, planned); err != nil {
+				r.halt(Fatal(err), true)
+				return err
+			}
+		}
+		sub := make([]Result, len(send))
+		if err := r.opts.Sink.Apply(work, send, sub); err != nil {
+			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				return err
+			}
+			r.halt(err, true)
+			return err
+		}
+		for j, i := range at {
+			results[i] = sub[j]
+			batch[i].ch = send[j]
+			if sub[j].Outcome == OutcomePending {
+				// A sink that leaves a result empty has lost track of a
+				// row; the row must not vanish from the counts.
+				results[i] = Result{Outcome: OutcomeRejected, Reject: &Reject{Stage: StageAPI, Code: "no_outcome", Message: "the sink returned no outcome for this row"}}
+			}
+		}
+	}
+	return r.account(work, batch, results, entries)
+}
+
+// account records a batch's outcomes in the state and the reports, then
+// in the run's counts.
+func (r *Run) account(work context.Context, batch []sinkItem, results []Result, entries map[string]*StateEntry) error {
+	var outcomes []StateOutcome
+	var written []Written
+	for i := range batch {
+		it, res := &batch[i], &results[i]
+		rec := it.ch.Record
+		var old map[string]string
+		if e := entries[rec.Key]; e != nil {
+			old = e.Fields
+		}
+		switch res.Outcome {
+		case OutcomeCreated, OutcomeUpdated, OutcomeUnchanged:
+			if r.opts.State != nil {
+				outcomes = append(outcomes, StateOutcome{Key: rec.Key, Outcome: res.Outcome, CRMID: res.ID,
+					Digest: it.digest, Fields: r.crmFields(rec, old, res.Old)})
+			}
+			if r.opts.OnWritten != nil && res.Outcome != OutcomeUnchanged {
+				written = append(written, r.written(&it.ch, res, old))
+			}
+		case OutcomeRejected:
+			if r.opts.State != nil {
+				outcomes = append(outcomes, StateOutcome{Key: rec.Key, Outcome: OutcomeRejected, Reject: res.Reject})
+			}
+		}
+	}
+	if len(outcomes) > 0 && !r.opts.DryRun {
+		if err := r.opts.State.Commit(work, outcomes); err != nil {
+			r.halt(Fatal(err), true)
+			return err
+		}
+	}
+	if len(written) > 0 {
+		r.rejMu.Lock()
+		err := r.opts.OnWritten(written)
+		r.rejMu.Unlock()
+		if err != nil {
+			r.halt(Fatal(err), true)
+			return err
+		}
 	}
 	for i := range batch {
 		res := &results[i]
-		if r.opts.OnResult != nil {
+		if r.opts.OnResult != nil && res.Outcome != OutcomePending {
 			r.rejMu.Lock()
-			err := r.opts.OnResult(&batch[i], res)
+			err := r.opts.OnResult(&batch[i].ch, res)
 			r.rejMu.Unlock()
 			if err != nil {
 				r.halt(Fatal(err), true)
@@ -524,17 +841,15 @@ func (r *Run) applyBatch(ctx, work context.Context, batch []Change) error {
 			r.updated.Add(1)
 		case OutcomeUnchanged:
 			r.unchanged.Add(1)
+		case OutcomePending:
+			// Held back by the blanking guard; released or rejected at
+			// the end of the run.
 		default:
 			rej := res.Reject
-			switch {
-			case res.Outcome != OutcomeRejected:
-				// A sink that leaves a result empty has lost track of a
-				// row; the row must not vanish from the counts.
-				rej = &Reject{Stage: StageAPI, Code: "no_outcome", Message: "the sink returned no outcome for this row"}
-			case rej == nil:
+			if rej == nil {
 				rej = &Reject{Stage: StageAPI, Code: "unknown", Message: "the sink rejected the row without a reason"}
 			}
-			if err := r.reject(batch[i].Record.Row, rej); err != nil {
+			if err := r.reject(batch[i].ch.Record.Row, rej); err != nil {
 				r.halt(err, true)
 				return err
 			}

@@ -39,6 +39,10 @@ type Field struct {
 	// Clearable fields may be sent empty to clear them (tamio's
 	// teammate_id: null unassigns); others reject an empty value on update.
 	Clearable bool
+	// Lower fields are stored in lower case by the target (tamio's
+	// country); records carry them so, so that they compare equal to what
+	// the CRM and the state hold.
+	Lower bool
 	// Doc is a line for `crmsync check` and the docs.
 	Doc string
 }

@@ -9,12 +9,15 @@ const (
 	ModeUpsert Mode = "upsert" // create what is new, update what changed
 	ModeCreate Mode = "create" // create only; a row that already exists is rejected
 	ModeUpdate Mode = "update" // update only; a row with no match is rejected
+	// ModeMirror upserts, then deletes the customers earlier runs synced
+	// whose keys are missing from the source. It needs a state.
+	ModeMirror Mode = "mirror"
 )
 
 // ParseMode checks a --mode value.
 func ParseMode(s string) (Mode, bool) {
 	switch m := Mode(s); m {
-	case ModeUpsert, ModeCreate, ModeUpdate:
+	case ModeUpsert, ModeCreate, ModeUpdate, ModeMirror:
 		return m, true
 	}
 	return "", false
@@ -45,6 +48,10 @@ type Change struct {
 	// sink compare the record with what the CRM holds and send what
 	// differs.
 	Send []bool
+	// AltMatch is a second match value under which the record's customer
+	// may exist: the email of a create an interrupted run sent but never
+	// confirmed. The sink looks it up when the record's own finds nothing.
+	AltMatch string
 }
 
 // Result is the sink's answer for one Change.
@@ -54,6 +61,12 @@ type Result struct {
 	ID string
 	// Reject says why, when Outcome is OutcomeRejected.
 	Reject *Reject
+	// Sent marks, per schema field, what an update sent (nil when the
+	// sink does not say); the diff report lists those fields.
+	Sent []bool
+	// Old holds, per schema field, what the CRM held before an update,
+	// when the sink read it (nil otherwise).
+	Old []string
 }
 
 // Plan is what a sink is told before a run starts.
@@ -65,6 +78,12 @@ type Plan struct {
 	// DryRun sinks read (to match and compare) but never write; they still
 	// report the outcome each change would have had.
 	DryRun bool
+	// IndexAccount asks the sink to read the whole account in Prepare, to
+	// match and compare records without a call each. It is set on a run
+	// without a state (or an empty one, or --full-resync and --reconcile);
+	// otherwise most records come with their ID and Send, and the sink
+	// looks up the few new ones one by one.
+	IndexAccount bool
 }
 
 // Sink writes records to a target.
@@ -87,6 +106,14 @@ type Sink interface {
 	// Stats reports the API calls made so far; safe to call concurrently.
 	Stats() *CallStats
 	Close() error
+}
+
+// Deleter is implemented by sinks that can delete customers, for mirror
+// runs. Delete is called after every Apply has returned, from one
+// goroutine; deleted[i] reports whether ids[i] is gone (deleted now, or
+// absent already). Its errors are fatal.
+type Deleter interface {
+	Delete(ctx context.Context, ids []string, deleted []bool) error
 }
 
 // Limits are what a sink tells the engine about batching.

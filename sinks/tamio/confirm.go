@@ -21,8 +21,13 @@ type confirmer struct {
 
 	mu      sync.Mutex
 	waiting map[string]*pending
-	offset  int // customers before the first page to read next
-	wake    chan struct{}
+	// strangers are customers the list showed that nobody awaited yet:
+	// made by others, or by a bulk job of an earlier run that was killed
+	// and whose job ran late, which a row of this run may await once the
+	// confirmer has read past them.
+	strangers map[string]string
+	offset    int // customers before the first page to read next
+	wake      chan struct{}
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -42,22 +47,33 @@ const clockMargin = 5 * time.Minute
 func newConfirmer(client *Client, interval time.Duration, log *slog.Logger) *confirmer {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &confirmer{
-		client:   client,
-		interval: interval,
-		log:      log,
-		from:     time.Now().Add(-clockMargin).Unix(),
-		waiting:  map[string]*pending{},
-		wake:     make(chan struct{}, 1),
-		cancel:   cancel,
-		done:     make(chan struct{}),
+		client:    client,
+		interval:  interval,
+		log:       log,
+		from:      time.Now().Add(-clockMargin).Unix(),
+		waiting:   map[string]*pending{},
+		strangers: map[string]string{},
+		wake:      make(chan struct{}, 1),
+		cancel:    cancel,
+		done:      make(chan struct{}),
 	}
 	go c.loop(ctx)
 	return c
 }
 
+// maxStrangers bounds the memory strangers take (about 100 bytes each).
+const maxStrangers = 100_000
+
 func (c *confirmer) expect(email string) *pending {
 	p := &pending{done: make(chan struct{})}
 	c.mu.Lock()
+	if id, ok := c.strangers[email]; ok {
+		delete(c.strangers, email)
+		c.mu.Unlock()
+		p.id = id
+		close(p.done)
+		return p
+	}
 	c.waiting[email] = p
 	c.mu.Unlock()
 	select {
@@ -115,11 +131,18 @@ func (c *confirmer) poll(ctx context.Context) error {
 		}
 		c.mu.Lock()
 		for i := range cs {
-			if p, ok := c.waiting[emailKey(cs[i].Email)]; ok {
-				p.id = cs[i].ID
-				close(p.done)
-				delete(c.waiting, emailKey(cs[i].Email))
+			key := emailKey(cs[i].Email)
+			p, ok := c.waiting[key]
+			if !ok {
+				if len(c.strangers) >= maxStrangers {
+					clear(c.strangers)
+				}
+				c.strangers[key] = cs[i].ID
+				continue
 			}
+			p.id = cs[i].ID
+			close(p.done)
+			delete(c.waiting, key)
 		}
 		full := len(cs) == maxPerPage
 		if full {

@@ -11,7 +11,7 @@ var schema = pipeline.Schema{
 		{Name: "email", Kind: pipeline.KindEmail, RequiredOnCreate: true, MaxLen: 254, Doc: "unique per account, matched case-insensitively"},
 		{Name: "name", Kind: pipeline.KindString, RequiredOnCreate: true, RequiredOnUpdate: true, MaxLen: 255, Doc: "first name; sent on every update"},
 		{Name: "last_name", Kind: pipeline.KindString, MaxLen: 255, Clearable: true},
-		{Name: "country", Kind: pipeline.KindCountry, RequiredOnCreate: true, Doc: "ISO 3166-1 alpha-2; sent in lower case"},
+		{Name: "country", Kind: pipeline.KindCountry, RequiredOnCreate: true, Lower: true, Doc: "ISO 3166-1 alpha-2; sent in lower case"},
 		{Name: "locale", Kind: pipeline.KindLocale, MaxLen: 35},
 		{Name: "timezone_offset", Kind: pipeline.KindOffset, Doc: "±HH:MM"},
 		{Name: "priority", Kind: pipeline.KindEnum, Enum: []string{"low", "normal", "medium", "high"}},

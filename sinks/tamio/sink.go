@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -24,7 +25,10 @@ import (
 	"crmsync/pipeline"
 )
 
-var _ pipeline.Sink = (*Sink)(nil)
+var (
+	_ pipeline.Sink    = (*Sink)(nil)
+	_ pipeline.Deleter = (*Sink)(nil)
+)
 
 // Options configures a Sink.
 type Options struct {
@@ -68,6 +72,15 @@ type Sink struct {
 	odd   map[int32]string // ids that are not UUIDs (other tamio builds)
 	width int              // mapped fields per entry in sums
 	slot  []int            // schema field → its place in an entry's sums, or -1
+	// byID finds an entry by customer id, built the first time a change
+	// that carries an id must be compared with the account (--reconcile).
+	byID map[[16]byte]int32
+	// indexed is set once the index holds the account. Without it the
+	// customers of changes without an id are looked up one by one, until
+	// lookupBudget (the account's pages) is spent.
+	indexed      atomic.Bool
+	indexMu      sync.Mutex
+	lookupBudget atomic.Int64
 
 	confirm *confirmer
 	slots   chan struct{} // one per request in flight; see inFlight
@@ -132,8 +145,8 @@ func (s *Sink) Stats() *pipeline.CallStats { return &s.pacer.Stats }
 // Client returns the sink's API client, for commands that read the CRM.
 func (s *Sink) Client() *Client { return s.client }
 
-// Prepare checks the key and indexes the whole account by email, reading
-// pages in parallel.
+// Prepare checks the key and, when the plan asks, indexes the whole
+// account by email.
 func (s *Sink) Prepare(ctx context.Context, plan pipeline.Plan) error {
 	if len(plan.Mapped) != len(schema.Fields) {
 		return pipeline.Fatalf("tamio: plan maps %d fields, the schema has %d", len(plan.Mapped), len(schema.Fields))
@@ -151,6 +164,25 @@ func (s *Sink) Prepare(ctx context.Context, plan pipeline.Plan) error {
 	if _, err := s.client.Teammates(ctx); err != nil {
 		return asFatal(fmt.Errorf("tamio: checking the API key: %w", err))
 	}
+	if !plan.DryRun {
+		s.confirm = newConfirmer(s.client, s.opts.PollInterval, s.log)
+	}
+	if !plan.IndexAccount {
+		// Looking customers up one by one pays while they are fewer than
+		// the pages of the account; past that, findUnknown indexes it.
+		_, total, err := s.client.List(ctx, ListQuery{Page: 1, PerPage: 1, IncludeLeads: true})
+		if err != nil {
+			return asFatal(fmt.Errorf("tamio: reading the account's size: %w", err))
+		}
+		s.lookupBudget.Store(int64((total + maxPerPage - 1) / maxPerPage))
+		return nil
+	}
+	return s.indexAccount(ctx)
+}
+
+// indexAccount reads the whole account into the index, pages in
+// parallel.
+func (s *Sink) indexAccount(ctx context.Context) error {
 	started := time.Now()
 	first, total, err := s.client.List(ctx, ListQuery{Page: 1, PerPage: maxPerPage, SortBy: "created_at", Order: "asc", IncludeLeads: true})
 	if err != nil {
@@ -173,10 +205,8 @@ func (s *Sink) Prepare(ctx context.Context, plan pipeline.Plan) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
+	s.indexed.Store(true)
 	s.log.Info("indexed the account", "customers", len(s.index), "pages", pages, "took", time.Since(started).Round(time.Millisecond))
-	if !plan.DryRun {
-		s.confirm = newConfirmer(s.client, s.opts.PollInterval, s.log)
-	}
 	return nil
 }
 
@@ -231,6 +261,42 @@ func (s *Sink) lookup(email string) *indexed {
 	return ix
 }
 
+// lookupID returns what the index holds for a customer id, or nil.
+func (s *Sink) lookupID(id string) *indexed {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	if s.byID == nil {
+		s.byID = make(map[[16]byte]int32, len(s.ids))
+		for n, id := range s.ids {
+			if _, odd := s.odd[int32(n)]; !odd {
+				s.byID[id] = int32(n)
+			}
+		}
+	}
+	n, ok := s.byID[u]
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return &indexed{id: id, sums: s.sums[int(n)*s.width : int(n+1)*s.width]}
+}
+
+// indexedFrom is what the sink knows of a customer it looked up.
+func (s *Sink) indexedFrom(c *Customer) (*indexed, []string) {
+	ix := &indexed{id: c.ID, sums: make([]uint32, s.width)}
+	old := make([]string, len(schema.Fields))
+	for f := range schema.Fields {
+		old[f] = normalize(f, crmValue(c, f))
+		if s.slot[f] >= 0 {
+			ix.sums[s.slot[f]] = s.sum(f, old[f])
+		}
+	}
+	return ix, old
+}
+
 func (s *Sink) emailHash(e string) uint64 {
 	e = trimSpace(e)
 	for i := 0; i < len(e); i++ {
@@ -278,21 +344,45 @@ type work struct {
 	i      int
 	rec    *pipeline.Record
 	id     string
-	send   []bool // fields to update, teammate excluded
-	assign bool   // the teammate changes
+	send   []bool   // fields to update, teammate excluded
+	assign bool     // the teammate changes
+	old    []string // what the CRM held, when the sink read it
 }
 
 // Apply implements pipeline.Sink.
 func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []pipeline.Result) error {
-	var creates, updates []*work
 	for i := range changes {
-		ch := &changes[i]
-		rec := ch.Record
+		rec := changes[i].Record
 		for f := range rec.Values {
 			rec.Values[f] = normalize(f, rec.Values[f])
 		}
+	}
+	found, err := s.findUnknown(ctx, changes, results)
+	if err != nil {
+		return err
+	}
+	var creates, updates []*work
+	for i := range changes {
+		if results[i].Outcome == pipeline.OutcomeRejected {
+			continue
+		}
+		ch := &changes[i]
+		rec := ch.Record
 		w := &work{i: i, rec: rec, id: ch.ID}
-		ex := s.lookup(rec.Values[fieldEmail])
+		var ex *indexed
+		switch {
+		case found[i] != nil:
+			ex, w.old = s.indexedFrom(found[i])
+		case !s.indexed.Load():
+		case ch.ID != "":
+			if ch.Send == nil {
+				ex = s.lookupID(ch.ID)
+			}
+		default:
+			if ex = s.lookup(rec.Values[fieldEmail]); ex == nil && ch.AltMatch != "" {
+				ex = s.lookup(ch.AltMatch)
+			}
+		}
 		if w.id == "" && ex != nil {
 			w.id = ex.id
 		}
@@ -319,7 +409,7 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 			w.assign = true
 		}
 		if !w.assign && !anyTrue(w.send) {
-			results[i] = pipeline.Result{Outcome: pipeline.OutcomeUnchanged, ID: w.id}
+			results[i] = pipeline.Result{Outcome: pipeline.OutcomeUnchanged, ID: w.id, Old: w.old}
 			continue
 		}
 		updates = append(updates, w)
@@ -329,7 +419,7 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 			results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated}
 		}
 		for _, w := range updates {
-			results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeUpdated, ID: w.id}
+			s.updated(w, results)
 		}
 		return nil
 	}
@@ -470,7 +560,70 @@ func (s *Sink) inFlight(ctx context.Context, call func()) error {
 }
 
 func (s *Sink) updated(w *work, results []pipeline.Result) {
-	results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeUpdated, ID: w.id}
+	sent := append([]bool(nil), w.send...)
+	sent[fieldTeammateID] = w.assign
+	results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeUpdated, ID: w.id, Sent: sent, Old: w.old}
+}
+
+// findUnknown looks up, one call each, the customers of changes that come
+// without an id on a run that did not index the account: the new keys of
+// an incremental run. A create is sent only for emails found nowhere, so
+// a customer made by an interrupted run (or by hand) is never made twice.
+func (s *Sink) findUnknown(ctx context.Context, changes []pipeline.Change, results []pipeline.Result) ([]*Customer, error) {
+	found := make([]*Customer, len(changes))
+	if s.indexed.Load() {
+		return found, nil
+	}
+	unknown := 0
+	for i := range changes {
+		if changes[i].ID == "" {
+			unknown++
+		}
+	}
+	if unknown == 0 {
+		return found, nil
+	}
+	if s.lookupBudget.Add(-int64(unknown)) < 0 {
+		s.indexMu.Lock()
+		defer s.indexMu.Unlock()
+		if !s.indexed.Load() {
+			s.log.Info("more new keys than the account has pages: indexing the account instead of looking each up")
+			if err := s.indexAccount(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return found, nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Concurrency)
+	for i := range changes {
+		ch := &changes[i]
+		if ch.ID != "" {
+			continue
+		}
+		g.Go(func() error {
+			var c *Customer
+			var err error
+			for _, email := range []string{ch.Record.Values[fieldEmail], ch.AltMatch} {
+				if email == "" || c != nil {
+					continue
+				}
+				if serr := s.inFlight(gctx, func() { c, err = s.client.FindByEmail(gctx, email) }); serr != nil {
+					return serr
+				}
+				if err != nil {
+					if pipeline.ClassOf(err) != pipeline.ClassPermanent {
+						return err
+					}
+					results[i] = rejected(apiReject(err))
+					return nil
+				}
+			}
+			found[i] = c
+			return nil
+		})
+	}
+	return found, g.Wait()
 }
 
 // assign moves a chunk to a teammate; a refused chunk is halved until the
@@ -638,6 +791,40 @@ func (s *Sink) createOne(ctx context.Context, w *work, results []pipeline.Result
 	}
 	results[w.i] = rejected(apiReject(err))
 	return nil
+}
+
+// Delete implements pipeline.Deleter through bulk/delete. An id the API
+// does not return was absent already (deleted by hand, or by this call
+// whose first answer was lost), which counts as deleted.
+func (s *Sink) Delete(ctx context.Context, ids []string, deleted []bool) error {
+	for start := 0; start < len(ids); start += maxBulkSmall {
+		end := min(start+maxBulkSmall, len(ids))
+		if err := s.deleteChunk(ctx, ids[start:end], deleted[start:end]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Sink) deleteChunk(ctx context.Context, ids []string, deleted []bool) error {
+	_, err := s.client.BulkDelete(ctx, ids)
+	switch {
+	case err == nil:
+		for i := range deleted {
+			deleted[i] = true
+		}
+		return nil
+	case pipeline.ClassOf(err) != pipeline.ClassPermanent:
+		return err
+	case len(ids) == 1:
+		s.log.Warn("tamio refused to delete a customer", "id", ids[0], "error", err)
+		return nil
+	}
+	half := len(ids) / 2
+	if err := s.deleteChunk(ctx, ids[:half], deleted[:half]); err != nil {
+		return err
+	}
+	return s.deleteChunk(ctx, ids[half:], deleted[half:])
 }
 
 // Close implements pipeline.Sink.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,10 +36,18 @@ type syncOptions struct {
 	maxRejects  string
 	progress    string
 	grace       time.Duration
+	statePath   string
+	fullResync  bool
+	reconcile   bool
+	maxBlank    string
+	maxDelete   string
 
 	// resolved by check
 	parsedMode pipeline.Mode
 	threshold  pipeline.Threshold
+	blankLimit pipeline.Threshold
+	delLimit   pipeline.Threshold
+	log        *slog.Logger
 	stdout     io.Writer
 	stderr     *os.File
 }
@@ -52,9 +62,26 @@ it against the target's schema and creates, updates or leaves unchanged the
 matching customer. Every row ends up created, updated, unchanged or in the
 reject file (in the input's format) with the stage, code, field and reason.
 
-Outputs in --out: rejects.csv or rejects.parquet, and summary.json with the
-counts (read = created + updated + unchanged + rejected), API calls, retries,
-429s and timings.
+Outputs in --out: rejects.csv or rejects.parquet; diff.csv (key, crm_id,
+action, field, old_value, new_value: every field created, updated or
+deleted); report.html, one page with the counts, the fields that changed
+most, rejects by code with examples and the run's timings; and summary.json
+with the counts (read = created + updated + unchanged + rejected), API
+calls, retries, 429s and timings.
+
+With --state FILE the sync is incremental: a row whose mapped values equal
+what was last confirmed for its key costs no call, a changed row sends only
+its changed fields to the customer its key became (so an email change is an
+update), and rows that failed are retried on every run until they succeed.
+A run killed at any point, even with SIGKILL, is rerun safely: nothing is
+created twice and confirmed work is not redone. The file is SQLite; its
+tables are documented for sqlite3 (see the state package).
+
+--mode mirror also deletes the customers synced before whose keys are gone
+from the source, at most --max-delete of them, and nothing when the source
+is empty or shrank by more than that. --max-blank aborts a run (before any
+harm) that would blank CRM values on more customers than it allows: the
+classic broken export.
 
 The API key comes from the environment variable named by --api-key-env; it is
 never taken from a flag value and never logged. --target sandbox runs the
@@ -62,10 +89,11 @@ embedded tamio emulator on a local SQLite file (--sandbox-db), needing no key.`,
 		Example: `  # Rehearse on the embedded sandbox with the shipped sample:
   crmsync sync --source samples/customers.csv --mapping samples/customers.tamio.yaml --target sandbox --out out
 
-  # Nightly, from cron, against the real API:
+  # Nightly, from cron, against the real API, sending only what changed:
   TAMIO_API_KEY=... crmsync sync --source /exports/customers.csv.gz \
       --mapping customers.tamio.yaml --target https://api.tamio.com/v2 \
-      --out /var/lib/crmsync/$(date +%F) --max-rejects 2% --log-format json`,
+      --state /var/lib/crmsync/state.db --out /var/lib/crmsync/$(date +%F) \
+      --max-rejects 2% --log-format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.check(); err != nil {
@@ -82,7 +110,7 @@ embedded tamio emulator on a local SQLite file (--sandbox-db), needing no key.`,
 	f.StringVar(&o.tgt.target, "target", "", `"sandbox" or the API's base URL (https://api.tamio.com/v2)`)
 	f.StringVar(&o.tgt.apiKeyEnv, "api-key-env", "TAMIO_API_KEY", "environment variable holding the API key")
 	f.StringVar(&o.tgt.sandboxDB, "sandbox-db", defaultSandboxDB, "SQLite file of the embedded sandbox (--target sandbox)")
-	f.StringVar(&o.mode, "mode", "upsert", "upsert, create (never update) or update (never create)")
+	f.StringVar(&o.mode, "mode", "upsert", "upsert, create (never update), update (never create) or mirror (upsert, then delete what left the source; needs --state)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "read and compare, but write nothing to the CRM; report what would change")
 	f.StringVar(&o.out, "out", "crmsync-out", "directory for the reject file and summary.json")
 	f.IntVar(&o.concurrency, "concurrency", 8, "batches written to the CRM at once")
@@ -90,6 +118,11 @@ embedded tamio emulator on a local SQLite file (--sandbox-db), needing no key.`,
 	f.StringVar(&o.maxRejects, "max-rejects", "", "abort (exit 4) when rejects go over N rows or P% (e.g. 100 or 2%)")
 	f.StringVar(&o.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, none")
 	f.DurationVar(&o.grace, "grace", 15*time.Second, "after Ctrl-C, how long writes already sent may finish")
+	f.StringVar(&o.statePath, "state", "", "state file (SQLite) that makes the sync incremental; created when absent")
+	f.BoolVar(&o.fullResync, "full-resync", false, "ignore what the state knows: match and compare every row against the CRM (the state is rewritten)")
+	f.BoolVar(&o.reconcile, "reconcile", false, "read the CRM and compare every row with what it holds now, catching edits made in the CRM")
+	f.StringVar(&o.maxBlank, "max-blank", "5%", "abort (exit 4) before blanking a CRM value on more than N customers or P% of the state's; 0 allows none")
+	f.StringVar(&o.maxDelete, "max-delete", "5%", "mirror: delete at most N customers or P% of the state's, and none if the source shrank more; 0 allows none")
 	return cmd
 }
 
@@ -121,6 +154,21 @@ func (o *syncOptions) check() error {
 	if o.out == "" {
 		return usageError("--out must name a directory")
 	}
+	if o.blankLimit, err = pipeline.ParseThreshold(o.maxBlank); err != nil {
+		return usageError("--max-blank: %v", err)
+	}
+	if o.delLimit, err = pipeline.ParseThreshold(o.maxDelete); err != nil {
+		return usageError("--max-delete: %v", err)
+	}
+	if o.parsedMode == pipeline.ModeMirror && o.statePath == "" {
+		return usageError("--mode mirror needs --state: only customers crmsync synced before can be told gone")
+	}
+	if (o.fullResync || o.reconcile) && o.statePath == "" {
+		return usageError("--full-resync and --reconcile need --state")
+	}
+	if o.fullResync && o.reconcile {
+		return usageError("--full-resync and --reconcile do not go together")
+	}
 	return nil
 }
 
@@ -135,6 +183,7 @@ type Summary struct {
 	DryRun     bool      `json:"dry_run"`
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`
+	State      string    `json:"state,omitempty"`
 	Rows       struct {
 		Read      int64 `json:"read"`
 		Created   int64 `json:"created"`
@@ -144,7 +193,11 @@ type Summary struct {
 		// Pending rows were read but had no outcome when the run stopped
 		// early; a complete run has none.
 		Pending int64 `json:"pending"`
+		// Deleted counts customers a mirror run deleted; they are not
+		// source rows.
+		Deleted int64 `json:"deleted"`
 	} `json:"rows"`
+	Warnings       []string         `json:"warnings,omitempty"`
 	RejectsByStage map[string]int64 `json:"rejects_by_stage"`
 	RejectsByCode  map[string]int64 `json:"rejects_by_code"`
 	API            struct {
@@ -157,6 +210,8 @@ type Summary struct {
 		RowsPerSec   float64 `json:"rows_per_second"`
 	} `json:"timings"`
 	RejectFile string `json:"reject_file"`
+	DiffFile   string `json:"diff_file"`
+	ReportFile string `json:"report_file"`
 	ExitCode   int    `json:"exit_code"`
 }
 
@@ -168,6 +223,7 @@ const syncMemoryLimit = 96 << 20
 
 func (o *syncOptions) run(ctx context.Context) (err error) {
 	log := o.g.log.newLogger(o.stderr)
+	o.log = log
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(syncMemoryLimit)
 	}
@@ -201,15 +257,31 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 	}
 	defer sink.Close()
 
-	rejects, rejectPath, err := src.newRejects(o.out)
+	inc, err := o.openIncremental(ctx, m.KeyColumn(), ep.describe())
+	if err != nil {
+		return err
+	}
+	defer inc.close()
+	prevRead, err := inc.previousRead(ctx)
+	if err != nil {
+		return pipeline.Fatal(err)
+	}
+	rejectFile, rejectPath, err := src.newRejects(o.out)
 	if err != nil {
 		return pipeline.Fatalf("opening the reject file: %w", err)
 	}
-	run, err := pipeline.NewRun(pipeline.RunOptions{
+	rejects := rejectRecorder{RejectWriter: rejectFile, inc: inc}
+	opts := pipeline.RunOptions{
 		Source: src, Mapper: prog, Mapped: m.Mapped(), Sink: sink, Rejects: rejects,
 		Mode: o.parsedMode, DryRun: o.dryRun, Concurrency: o.concurrency,
 		MaxRejects: o.threshold, Grace: o.grace, Logger: log,
-	})
+		FullResync: o.fullResync, Reconcile: o.reconcile, KeyColumn: slices.Index(src.Columns(), m.KeyColumn()),
+		MaxBlank: o.blankLimit, MaxDelete: o.delLimit, PreviousRead: prevRead, OnWritten: inc.onWritten,
+	}
+	if inc.store != nil {
+		opts.State = inc.store
+	}
+	run, err := pipeline.NewRun(opts)
 	if err != nil {
 		rejects.Close()
 		return &exitError{code: ExitUsage, err: err}
@@ -222,11 +294,16 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 	if runErr == nil && closeErr != nil {
 		runErr = pipeline.Fatalf("writing the reject file %s: %w", rejectPath, closeErr)
 	}
+	if err := inc.closeDiff(); err != nil && runErr == nil {
+		runErr = pipeline.Fatalf("writing diff.csv: %w", err)
+	}
 
 	s := &Summary{Source: o.src.path, Mapping: o.mapping, Target: ep.describe(), Mode: string(o.parsedMode), DryRun: o.dryRun,
-		StartedAt: started.UTC(), FinishedAt: time.Now().UTC(), RejectFile: rejectPath}
+		StartedAt: started.UTC(), FinishedAt: time.Now().UTC(), RejectFile: rejectPath, State: o.statePath,
+		DiffFile: filepath.Join(o.out, "diff.csv"), ReportFile: filepath.Join(o.out, "report.html"), Warnings: run.Warnings()}
 	c := run.Progress()
 	s.Rows.Read, s.Rows.Created, s.Rows.Updated, s.Rows.Unchanged, s.Rows.Rejected, s.Rows.Pending = c.Read, c.Created, c.Updated, c.Unchanged, c.Rejected, c.Pending
+	s.Rows.Deleted = c.Deleted
 	s.RejectsByStage, s.RejectsByCode = run.RejectsBy()
 	st := sink.Stats()
 	s.API.Calls, s.API.Retries, s.API.RateLimited = st.Calls.Load(), st.Retries.Load(), st.RateLimited.Load()
@@ -241,6 +318,9 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 	}
 	if werr := writeJSON(filepath.Join(o.out, "summary.json"), s); werr != nil && runErr == nil {
 		runErr, code = pipeline.Fatalf("writing summary.json: %w", werr), ExitFatal
+	}
+	if ferr := inc.finish(ctx, s, run, started, o.out); ferr != nil && runErr == nil {
+		runErr, code = pipeline.Fatalf("recording the run: %w", ferr), ExitFatal
 	}
 	printSummary(o.stdout, s)
 	log.Info("sync finished", "status", status, "read", c.Read, "created", c.Created, "updated", c.Updated,
@@ -313,10 +393,17 @@ func printSummary(w io.Writer, s *Summary) {
 	if s.Rows.Pending > 0 {
 		fmt.Fprintf(w, ", %d pending", s.Rows.Pending)
 	}
+	if s.Rows.Deleted > 0 {
+		fmt.Fprintf(w, "; %d customers deleted (mirror)", s.Rows.Deleted)
+	}
 	fmt.Fprintf(w, " in %.1fs (%.0f rows/s); %d API calls, %d retries, %d answered 429\n",
 		s.Timings.TotalSeconds, s.Timings.RowsPerSec, s.API.Calls, s.API.Retries, s.API.RateLimited)
 	if s.Rows.Rejected > 0 {
 		fmt.Fprintf(w, "rejects: %s\n", s.RejectFile)
 	}
+	for _, msg := range s.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", msg)
+	}
+	fmt.Fprintf(w, "report: %s\n", s.ReportFile)
 	fmt.Fprintf(w, "status: %s\n", s.Status)
 }

@@ -1,0 +1,83 @@
+package pipeline
+
+import "math/bits"
+
+// stateIndex holds, for every key of the state, its KeyHash and the
+// Digest last confirmed: 16 bytes a key in an open-addressed table, so a
+// run over a million unchanged rows decides "unchanged" without touching
+// the database. It is filled before the run reads and only read after,
+// so the mapping workers probe it without locks; the seen bits are
+// written by the dispatcher alone.
+type stateIndex struct {
+	keys    []uint64 // 0: empty slot
+	digests []uint64
+	seen    []uint64 // a bit per slot: the key appeared in this run's source
+	mask    uint64
+	n       int
+}
+
+func newStateIndex(capacity int) *stateIndex {
+	size := 1 << bits.Len(uint(max(capacity, 8)*2-1))
+	return &stateIndex{keys: make([]uint64, size), digests: make([]uint64, size),
+		seen: make([]uint64, (size+63)/64), mask: uint64(size - 1)}
+}
+
+// put adds a key; a second put of the same hash keeps the first digest
+// (two keys sharing a 64-bit hash: then neither is ever "unchanged" by
+// mistake, see find).
+func (x *stateIndex) put(keyHash, digest uint64) {
+	if (x.n+1)*4 > len(x.keys)*3 {
+		x.grow()
+	}
+	i := keyHash & x.mask
+	for {
+		switch x.keys[i] {
+		case 0:
+			x.keys[i], x.digests[i] = keyHash, digest
+			x.n++
+			return
+		case keyHash:
+			// Two keys with one hash: a digest of 0 makes every row of
+			// either key go through the full comparison.
+			x.digests[i] = 0
+			return
+		}
+		i = (i + 1) & x.mask
+	}
+}
+
+func (x *stateIndex) grow() {
+	keys, digests := x.keys, x.digests
+	*x = *newStateIndex(len(keys))
+	for i, k := range keys {
+		if k != 0 {
+			x.put(k, digests[i])
+		}
+	}
+}
+
+// find returns the slot of keyHash, or -1.
+func (x *stateIndex) find(keyHash uint64) int {
+	i := keyHash & x.mask
+	for {
+		switch x.keys[i] {
+		case 0:
+			return -1
+		case keyHash:
+			return int(i)
+		}
+		i = (i + 1) & x.mask
+	}
+}
+
+func (x *stateIndex) markSeen(slot int)      { x.seen[slot/64] |= 1 << (slot % 64) }
+func (x *stateIndex) wasSeen(slot int) bool  { return x.seen[slot/64]&(1<<(slot%64)) != 0 }
+func (x *stateIndex) digest(slot int) uint64 { return x.digests[slot] }
+func (x *stateIndex) seenHash(h uint64) bool { s := x.find(h); return s >= 0 && x.wasSeen(s) }
+func (x *stateIndex) markSeenHash(h uint64) {
+	s := x.find(h)
+	if s >= 0 {
+		x.markSeen(s)
+	}
+}
+func (x *stateIndex) len() int { return x.n }

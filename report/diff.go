@@ -1,0 +1,233 @@
+package report
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/gocarina/gocsv"
+)
+
+// The actions of a diff row.
+const (
+	ActionCreate = "create"
+	ActionUpdate = "update"
+	ActionDelete = "delete"
+)
+
+// DiffRow is one line of diff.csv. The file's columns, in order:
+//
+//	key        the row's source key (the mapping's key column, e.g. external_id)
+//	crm_id     the customer's id in the CRM; "" for a create in a dry run,
+//	           where the CRM never assigned one
+//	action     create, update or delete
+//	field      the target field; a create or update has one line per field
+//	           it sends, a delete has one line with field ""
+//	old_value  what the CRM held, as last confirmed; "" for a create; for a
+//	           delete, the customer's email, so a person can tell who it was
+//	new_value  what the run sent; "" for a delete
+//
+// The file is UTF-8 with a byte order mark, as the reject files are, so
+// that spreadsheets read accents right. A cell that a spreadsheet would run
+// as a formula (starting with = + - @ tab or CR, other than a plain number
+// or phone number) is written with a leading single quote; a value that
+// already starts with quotes before such a cell gets one more, so the
+// quoting can be undone exactly.
+type DiffRow struct {
+	Key      string `csv:"key"`
+	CRMID    string `csv:"crm_id"`
+	Action   string `csv:"action"`
+	Field    string `csv:"field"`
+	OldValue string `csv:"old_value"`
+	NewValue string `csv:"new_value"`
+}
+
+// DiffWriter streams DiffRows to diff.csv. It holds no rows between calls,
+// so a run of any size writes it in constant memory.
+//
+// It is not safe for concurrent use: the caller serialises Write calls.
+// The first error is kept and returned by every later call.
+type DiffWriter struct {
+	path   string
+	file   *os.File // nil when writing to a plain io.Writer (tests)
+	bw     *bufio.Writer
+	cw     *csv.Writer
+	ew     *escapingWriter
+	err    error
+	closed bool
+}
+
+// diffBuffer is large enough that a batch of changes costs a handful of
+// write calls, not one per row.
+const diffBuffer = 256 << 10
+
+// CreateDiff creates (or truncates) path with mode 0600 and writes the
+// header through to the file, so that even a run killed before its first
+// change leaves a diff.csv that says it changed nothing.
+func CreateDiff(path string) (*DiffWriter, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("diff report: %w", err)
+	}
+	// O_CREATE's mode does not apply to a file that already exists, and a
+	// diff lists customers' personal data.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("diff report: %w", err)
+	}
+	w, err := newDiffWriter(f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w.file = f
+	return w, nil
+}
+
+// newDiffWriter writes to any writer; Close syncs and closes it only when
+// it is a file (w.file).
+func newDiffWriter(out io.Writer, name string) (*DiffWriter, error) {
+	bw := bufio.NewWriterSize(out, diffBuffer)
+	// csv.NewWriter keeps bw rather than wrapping it in a second buffer,
+	// since bw is a bufio.Writer at least as large as its default.
+	cw := csv.NewWriter(bw)
+	w := &DiffWriter{path: name, bw: bw, cw: cw, ew: &escapingWriter{cw: cw}}
+	// The byte order mark: without it Excel reads the file in the local
+	// code page and garbles every accented name. A failure to write it
+	// stays in bw and comes back from the Flush below.
+	bw.WriteString("\uFEFF")
+	// An empty slice makes gocsv write the header alone, from the struct
+	// tags, so the header cannot drift from DiffRow.
+	if err := gocsv.MarshalCSV([]DiffRow{}, w.ew); err != nil {
+		return nil, w.fail(err)
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, w.fail(err)
+	}
+	return w, nil
+}
+
+// Write appends rows. An error (disk full) may also show only at Close,
+// since the file is buffered.
+func (w *DiffWriter) Write(rows []DiffRow) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return fmt.Errorf("diff report %s: write after close", w.path)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := gocsv.MarshalCSVWithoutHeaders(rows, w.ew); err != nil {
+		return w.fail(err)
+	}
+	return nil
+}
+
+// Close flushes the buffer, syncs the file to disk and closes it. It
+// returns the first error of the writer's life, so a caller that checks
+// only Close still learns of a failed Write. It is safe to call more than
+// once.
+func (w *DiffWriter) Close() error {
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	w.cw.Flush()
+	if err := w.cw.Error(); err != nil {
+		w.fail(err)
+	}
+	if w.file != nil {
+		if err := w.file.Sync(); err != nil {
+			w.fail(err)
+		}
+		if err := w.file.Close(); err != nil {
+			w.fail(err)
+		}
+	}
+	return w.err
+}
+
+// fail keeps the first error and returns it.
+func (w *DiffWriter) fail(err error) error {
+	if w.err == nil {
+		w.err = fmt.Errorf("diff report %s: %w", w.path, err)
+	}
+	return w.err
+}
+
+// escapingWriter is the gocsv.CSVWriter that DiffWriter hands gocsv: it
+// escapes formulas on the way to encoding/csv.
+type escapingWriter struct {
+	cw *csv.Writer
+}
+
+var _ gocsv.CSVWriter = (*escapingWriter)(nil)
+
+// Write escapes rec in place: gocsv hands over a scratch slice that it
+// refills for every row, so nobody else sees it.
+func (e *escapingWriter) Write(rec []string) error {
+	for i, v := range rec {
+		rec[i] = escapeFormula(v)
+	}
+	return e.cw.Write(rec)
+}
+
+// Flush does nothing: gocsv flushes after every batch, which would make a
+// write call per batch however small; DiffWriter.Close flushes instead,
+// and the buffer writes itself out as it fills.
+func (e *escapingWriter) Flush() {}
+
+// Error reports a failed write to the file. The buffer under cw keeps its
+// first error, so the answer stays true after later writes.
+func (e *escapingWriter) Error() error {
+	return e.cw.Error()
+}
+
+// escapeFormula is sources/csv's EscapeFormula, copied because report
+// must not import a source: a cell that starts with = + - @ tab or CR gets
+// a leading single quote (OWASP's advice against CSV injection), except a
+// plain number or phone number, such as "-12.5" or "+49 (30) 1234-567",
+// which cannot call a function and would be changed by the quote. A value
+// already starting with quotes followed by such a cell gets one more
+// quote, so the escaping can be undone exactly.
+func escapeFormula(s string) string {
+	if needsEscape(s) {
+		return "'" + s
+	}
+	return s
+}
+
+func needsEscape(s string) bool {
+	t := strings.TrimLeft(s, "'")
+	if t == "" {
+		return false
+	}
+	switch t[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return !plainNumber(t)
+	}
+	return false
+}
+
+// plainNumber matches ^[+-]?[0-9][0-9 ().-]*$.
+func plainNumber(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c == ' ', c == '(', c == ')', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}

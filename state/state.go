@@ -1,0 +1,451 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"crmsync/pipeline"
+)
+
+var _ pipeline.State = (*Store)(nil)
+
+const schemaVersion = 1
+
+var schemaSQL = []string{
+	`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS records (
+		key TEXT PRIMARY KEY,
+		key_hash INTEGER NOT NULL,
+		crm_id TEXT,
+		digest INTEGER,
+		fields TEXT,
+		confirmed_at TEXT,
+		confirmed_run INTEGER,
+		failures INTEGER NOT NULL DEFAULT 0,
+		last_run INTEGER,
+		last_code TEXT,
+		last_stage TEXT,
+		last_field TEXT,
+		last_message TEXT
+	) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS records_crm_id ON records(crm_id) WHERE crm_id IS NOT NULL`,
+	`CREATE INDEX IF NOT EXISTS records_failures ON records(failures) WHERE failures > 0`,
+	`CREATE TABLE IF NOT EXISTS runs (
+		id INTEGER PRIMARY KEY,
+		started_at TEXT NOT NULL,
+		finished_at TEXT,
+		status TEXT NOT NULL,
+		dry_run INTEGER NOT NULL,
+		mode TEXT NOT NULL,
+		source TEXT NOT NULL,
+		mapping TEXT NOT NULL,
+		target TEXT NOT NULL,
+		read INTEGER NOT NULL DEFAULT 0,
+		created INTEGER NOT NULL DEFAULT 0,
+		updated INTEGER NOT NULL DEFAULT 0,
+		unchanged INTEGER NOT NULL DEFAULT 0,
+		rejected INTEGER NOT NULL DEFAULT 0,
+		deleted INTEGER NOT NULL DEFAULT 0,
+		pending INTEGER NOT NULL DEFAULT 0,
+		api_calls INTEGER NOT NULL DEFAULT 0
+	)`,
+	`CREATE TABLE IF NOT EXISTS journal (
+		run_id INTEGER NOT NULL,
+		key TEXT NOT NULL,
+		crm_id TEXT,
+		match TEXT,
+		planned_at TEXT NOT NULL,
+		confirmed_at TEXT,
+		outcome TEXT,
+		PRIMARY KEY (run_id, key)
+	) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS journal_open ON journal(key) WHERE confirmed_at IS NULL`,
+}
+
+// Store is a state file. Its methods are safe for concurrent use; writes
+// are serialised on one connection.
+type Store struct {
+	path string
+	w    *sql.DB // the one writer
+	r    *sql.DB // readers, which WAL lets run beside the writer
+	wmu  sync.Mutex
+	run  int64 // the run being recorded, set by BeginRun
+}
+
+// Open opens (creating it when absent) the state file at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	const params = "_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+params+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{path: path, w: w}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+params+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	s.r = r
+	return s, nil
+}
+
+// Path returns the file's path.
+func (s *Store) Path() string { return s.path }
+
+func (s *Store) migrate(ctx context.Context) error {
+	var v int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("not an SQLite database (%w)", err)
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("written by a newer crmsync (schema %d, this one reads up to %d)", v, schemaVersion)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range schemaSQL {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)`, fmt.Sprint(schemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Close closes the file.
+func (s *Store) Close() error {
+	var errR error
+	if s.r != nil {
+		errR = s.r.Close()
+	}
+	return errors.Join(s.w.Close(), errR)
+}
+
+// Bind checks that the state belongs to this API and key column, and
+// claims an empty state for them. A state made for another key column is
+// refused: every key would look new and be created a second time.
+func (s *Store) Bind(ctx context.Context, api, keyColumn string) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, kv := range [][2]string{{"api", api}, {"key_column", keyColumn}} {
+		var have string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = ?`, kv[0]).Scan(&have)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO meta(name, value) VALUES (?, ?)`, kv[0], kv[1]); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case have != kv[1]:
+			return pipeline.Fatalf("state %s was made for %s %q, and this mapping uses %q: use another --state file, or --full-resync with a new one",
+				s.path, strings.ReplaceAll(kv[0], "_", " "), have, kv[1])
+		}
+	}
+	return tx.Commit()
+}
+
+// Len returns how many keys the state holds, and how many of them have a
+// CRM id.
+func (s *Store) Len(ctx context.Context) (keys, synced int64, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT count(*), count(crm_id) FROM records`).Scan(&keys, &synced)
+	return keys, synced, err
+}
+
+// Scan implements pipeline.State.
+func (s *Store) Scan(ctx context.Context, fn func(keyHash, digest uint64)) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT key_hash, coalesce(digest, 0) FROM records`)
+	if err != nil {
+		return fmt.Errorf("state %s: loading: %w", s.path, err)
+	}
+	defer rows.Close()
+	var kh, dg int64
+	for rows.Next() {
+		if err := rows.Scan(&kh, &dg); err != nil {
+			return fmt.Errorf("state %s: loading: %w", s.path, err)
+		}
+		fn(uint64(kh), uint64(dg))
+	}
+	return rows.Err()
+}
+
+// Entries implements pipeline.State.
+func (s *Store) Entries(ctx context.Context, keys []string) (map[string]*pipeline.StateEntry, error) {
+	out := make(map[string]*pipeline.StateEntry, len(keys))
+	const chunk = 500
+	for start := 0; start < len(keys); start += chunk {
+		part := keys[start:min(start+chunk, len(keys))]
+		args := make([]any, len(part))
+		for i, k := range part {
+			args[i] = k
+		}
+		in := placeholders(len(part))
+		rows, err := s.r.QueryContext(ctx, `SELECT key, coalesce(crm_id, ''), coalesce(fields, ''), failures FROM records WHERE key IN (`+in+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("state %s: %w", s.path, err)
+		}
+		for rows.Next() {
+			var key, fields string
+			e := &pipeline.StateEntry{}
+			if err := rows.Scan(&key, &e.CRMID, &fields, &e.Failures); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("state %s: %w", s.path, err)
+			}
+			if fields != "" {
+				if err := json.Unmarshal([]byte(fields), &e.Fields); err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("state %s: key %q: fields are not JSON: %w", s.path, key, err)
+				}
+			}
+			out[key] = e
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("state %s: %w", s.path, err)
+		}
+		// A create journaled by a killed run may have reached the CRM
+		// under an email the state does not know.
+		rows, err = s.r.QueryContext(ctx, `SELECT key, match FROM journal WHERE confirmed_at IS NULL AND run_id <> ? AND match IS NOT NULL AND key IN (`+in+`) ORDER BY run_id`,
+			append([]any{s.run}, args...)...)
+		if err != nil {
+			return nil, fmt.Errorf("state %s: %w", s.path, err)
+		}
+		for rows.Next() {
+			var key, match string
+			if err := rows.Scan(&key, &match); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("state %s: %w", s.path, err)
+			}
+			e := out[key]
+			if e == nil {
+				e = &pipeline.StateEntry{}
+				out[key] = e
+			}
+			if e.CRMID == "" && !strings.EqualFold(match, e.Fields["email"]) {
+				e.UnconfirmedMatch = match
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("state %s: %w", s.path, err)
+		}
+	}
+	return out, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// Begin implements pipeline.State.
+func (s *Store) Begin(ctx context.Context, writes []pipeline.PlannedWrite) error {
+	if len(writes) == 0 {
+		return nil
+	}
+	now := nowText()
+	return s.write(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO journal(run_id, key, crm_id, match, planned_at) VALUES (?, ?, nullif(?, ''), nullif(?, ''), ?)
+			ON CONFLICT(run_id, key) DO UPDATE SET crm_id = excluded.crm_id, match = excluded.match, planned_at = excluded.planned_at, confirmed_at = NULL, outcome = NULL`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, w := range writes {
+			if _, err := st.ExecContext(ctx, s.run, w.Key, w.CRMID, w.Match, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Commit implements pipeline.State.
+func (s *Store) Commit(ctx context.Context, outcomes []pipeline.StateOutcome) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	now := nowText()
+	return s.write(ctx, func(tx *sql.Tx) error {
+		ok, err := tx.PrepareContext(ctx, `INSERT INTO records(key, key_hash, crm_id, digest, fields, confirmed_at, confirmed_run, failures, last_run)
+			VALUES (?, ?, nullif(?, ''), ?, ?, ?, ?, 0, ?)
+			ON CONFLICT(key) DO UPDATE SET crm_id = coalesce(excluded.crm_id, crm_id), digest = excluded.digest,
+				fields = coalesce(excluded.fields, fields), confirmed_at = excluded.confirmed_at, confirmed_run = excluded.confirmed_run,
+				failures = 0, last_run = excluded.last_run, last_code = NULL, last_stage = NULL, last_field = NULL, last_message = NULL`)
+		if err != nil {
+			return err
+		}
+		defer ok.Close()
+		// A key fails "in a row" once per run, however many times the
+		// run tried it.
+		failed, err := tx.PrepareContext(ctx, `INSERT INTO records(key, key_hash, failures, last_run, last_code, last_stage, last_field, last_message)
+			VALUES (?, ?, 1, ?, ?, ?, ?, ?)
+			ON CONFLICT(key) DO UPDATE SET failures = failures + (coalesce(last_run, -1) <> excluded.last_run),
+				last_run = excluded.last_run, last_code = excluded.last_code, last_stage = excluded.last_stage,
+				last_field = excluded.last_field, last_message = excluded.last_message`)
+		if err != nil {
+			return err
+		}
+		defer failed.Close()
+		journal, err := tx.PrepareContext(ctx, `UPDATE journal SET confirmed_at = ?, outcome = ? WHERE key = ? AND confirmed_at IS NULL`)
+		if err != nil {
+			return err
+		}
+		defer journal.Close()
+		for i := range outcomes {
+			o := &outcomes[i]
+			if o.Key == "" {
+				continue
+			}
+			kh := int64(pipeline.KeyHash(o.Key))
+			switch o.Outcome {
+			case pipeline.OutcomeCreated, pipeline.OutcomeUpdated, pipeline.OutcomeUnchanged:
+				var fields any
+				if o.Fields != nil {
+					b, err := json.Marshal(o.Fields)
+					if err != nil {
+						return err
+					}
+					fields = string(b)
+				}
+				if _, err := ok.ExecContext(ctx, o.Key, kh, o.CRMID, int64(o.Digest), fields, now, s.run, s.run); err != nil {
+					return err
+				}
+			case pipeline.OutcomeRejected:
+				r := o.Reject
+				if r == nil {
+					r = &pipeline.Reject{Code: "unknown"}
+				}
+				if _, err := failed.ExecContext(ctx, o.Key, kh, s.run, r.Code, string(r.Stage), r.Field, r.Message); err != nil {
+					return err
+				}
+			default:
+				continue
+			}
+			if _, err := journal.ExecContext(ctx, now, o.Outcome.String(), o.Key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Forget implements pipeline.State.
+func (s *Store) Forget(ctx context.Context, keys []string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `DELETE FROM records WHERE key = ?`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, k := range keys {
+			if _, err := st.ExecContext(ctx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ForgetCRMIDs removes the customers with those CRM ids from the state
+// (an erasure), and returns how many it held.
+func (s *Store) ForgetCRMIDs(ctx context.Context, ids []string) (int, error) {
+	n := 0
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `DELETE FROM records WHERE crm_id = ?`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		// The journal may hold the erased person's email.
+		jr, err := tx.PrepareContext(ctx, `DELETE FROM journal WHERE crm_id = ?`)
+		if err != nil {
+			return err
+		}
+		defer jr.Close()
+		for _, id := range ids {
+			res, err := st.ExecContext(ctx, id)
+			if err != nil {
+				return err
+			}
+			c, _ := res.RowsAffected()
+			n += int(c)
+			if _, err := jr.ExecContext(ctx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Synced implements pipeline.State: it calls fn for every key with a CRM
+// id, in key order.
+func (s *Store) Synced(ctx context.Context, fn func(key, crmID, match string) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT key, crm_id, coalesce(json_extract(fields, '$.email'), '') FROM records WHERE crm_id IS NOT NULL ORDER BY key`)
+	if err != nil {
+		return fmt.Errorf("state %s: %w", s.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key, id, match string
+		if err := rows.Scan(&key, &id, &match); err != nil {
+			return fmt.Errorf("state %s: %w", s.path, err)
+		}
+		if err := fn(key, id, match); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	// A batch's outcome must reach the file even when the run is being
+	// interrupted: it is what keeps the next run from redoing it.
+	ctx = context.WithoutCancel(ctx)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("state %s: %w", s.path, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return fmt.Errorf("state %s: %w", s.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("state %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func nowText() string { return time.Now().UTC().Format(time.RFC3339Nano) }
