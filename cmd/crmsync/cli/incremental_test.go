@@ -18,6 +18,8 @@ import (
 
 	"crmsync/cmd/crmsync/cli"
 	"crmsync/internal/fixtures"
+	"crmsync/pipeline"
+	"crmsync/sinks/tamio"
 	"crmsync/sinks/tamio/tamiotest"
 	"crmsync/state"
 )
@@ -384,5 +386,50 @@ func stateMatchesCRM(t *testing.T, statePath string, srv *tamiotest.Server) {
 	}
 	if len(linked) != len(crm) {
 		t.Errorf("the state links %d customers, the CRM holds %d", len(linked), len(crm))
+	}
+}
+
+// TestReconcileCatchesCRMEdits edits customers in the CRM behind crmsync's
+// back: a normal incremental run trusts its state and sends nothing, a
+// --reconcile run reads the CRM and puts the source's values back.
+func TestReconcileCatchesCRMEdits(t *testing.T) {
+	dir := t.TempDir()
+	srv := newCRM(t, tamiotest.Options{})
+	mapping := mappingIn(t, dir)
+	statePath := filepath.Join(dir, "state.db")
+	day1, _ := generate(t, dir, "day1.csv", fixtures.Options{Rows: 300, Seed: 12})
+	syncState(t, srv.APIKey, day1, mapping, srv.URL, filepath.Join(dir, "out1"), statePath, cli.ExitOK)
+
+	c := tamio.NewClient(srv.URL, srv.APIKey, nil, pipeline.NewPacer(pipeline.PacerOptions{}))
+	edited := map[string]string{}
+	n := 0
+	for email, cu := range crmCustomers(t, srv) {
+		if n == 3 {
+			break
+		}
+		n++
+		if _, err := c.Update(context.Background(), cu.ID, map[string]any{"name": cu.Name, "last_name": "EditedInCRM"}); err != nil {
+			t.Fatal(err)
+		}
+		edited[email] = cu.LastName
+	}
+
+	s := syncState(t, srv.APIKey, day1, mapping, srv.URL, filepath.Join(dir, "out2"), statePath, cli.ExitOK)
+	if s.Rows.Updated != 0 {
+		t.Errorf("a normal run updated %d; it trusts the state", s.Rows.Updated)
+	}
+	s = syncState(t, srv.APIKey, day1, mapping, srv.URL, filepath.Join(dir, "out3"), statePath, cli.ExitOK, "--reconcile")
+	if s.Rows.Updated != int64(len(edited)) || s.Rows.Created != 0 {
+		t.Errorf("--reconcile: %+v; want %d updates", s.Rows, len(edited))
+	}
+	after := crmCustomers(t, srv)
+	for email, want := range edited {
+		if got := after[email].LastName; got != want {
+			t.Errorf("%s: last name %q after --reconcile, want %q back", email, got, want)
+		}
+	}
+	diff := readCSVFile(t, filepath.Join(dir, "out3", "diff.csv"))
+	if len(diff)-1 != len(edited) {
+		t.Errorf("diff.csv of the reconcile has %d rows, want %d", len(diff)-1, len(edited))
 	}
 }
