@@ -1,7 +1,8 @@
 // Command benchrun measures crmsync against the targets of its issues and
 // prints one table: the raw encoding/csv and pqarrow read rates of
 // generated files beside `crmsync sync --dry-run` rows/s and peak RSS, at
-// 1M and 5M rows, and the request rate a sync keeps against the emulator
+// 1M and 5M rows, the same with a state holding the 1M customers (and the
+// update calls of a 1%-changed file), and the request rate a sync keeps against the emulator
 // limited to 500 requests/s. The files are generated into -data (never
 // committed) and reused on later runs.
 //
@@ -37,8 +38,9 @@ func main() {
 	data := flag.String("data", "bench-data", "directory for the generated files")
 	sizes := flag.String("rows", "1000000,5000000", "row counts to measure, comma-separated")
 	rateRows := flag.Int("rate-rows", 10000, "customers updated in the rate test (0 skips it)")
+	withState := flag.Bool("state", true, "measure incremental syncs with a state holding the first size's customers")
 	flag.Parse()
-	if err := run(*bin, *data, *sizes, *rateRows); err != nil {
+	if err := run(*bin, *data, *sizes, *rateRows, *withState); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(1)
 	}
@@ -49,7 +51,7 @@ type result struct {
 	ok                  *bool
 }
 
-func run(bin, data, sizes string, rateRows int) error {
+func run(bin, data, sizes string, rateRows int, withState bool) error {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return err
 	}
@@ -89,6 +91,12 @@ func run(bin, data, sizes string, rateRows int) error {
 			return err
 		}
 		rss = append(rss, max(csvRSS, pqRSS))
+		var stateResults []result
+		if withState && len(rss) == 1 {
+			if stateResults, err = stateTest(bin, mapping, data, csvPath, n, rawCSV); err != nil {
+				return err
+			}
+		}
 		results = append(results,
 			result{name: label + " raw encoding/csv read", value: fmt.Sprintf("%.0f rows/s", rawCSV)},
 			result{name: label + " raw pqarrow read", value: fmt.Sprintf("%.0f rows/s", rawPQ)},
@@ -97,6 +105,7 @@ func run(bin, data, sizes string, rateRows int) error {
 			checkMax(label+" peak RSS CSV", float64(csvRSS)/1024, 150, fmt.Sprintf("%.0f MB", float64(csvRSS)/1024), "≤ 150 MB"),
 			checkMax(label+" peak RSS Parquet", float64(pqRSS)/1024, 150, fmt.Sprintf("%.0f MB", float64(pqRSS)/1024), "≤ 150 MB"),
 		)
+		results = append(results, stateResults...)
 	}
 	if len(rss) > 1 {
 		growth := float64(rss[len(rss)-1]-rss[0]) / 1024
