@@ -167,3 +167,53 @@ func TestOpenRefusesAFileThatIsNotAState(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
+
+// TestIndexCache checks that Scan gives the same answer from the cache as
+// from the records, and that any write to the records makes the cache
+// stale.
+func TestIndexCache(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, filepath.Join(t.TempDir(), "state.db"))
+	scan := func() map[uint64]uint64 {
+		got := map[uint64]uint64{}
+		if err := st.Scan(ctx, func(kh, dg uint64) { got[kh] = dg }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	commit := func(key string, digest uint64) {
+		if err := st.Commit(ctx, []pipeline.StateOutcome{{Key: key, Outcome: pipeline.OutcomeCreated, CRMID: "id-" + key, Digest: digest}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit("a", 1)
+	commit("b", 2)
+	if err := st.RefreshIndexCache(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := scan(); len(got) != 2 || got[pipeline.KeyHash("a")] != 1 || got[pipeline.KeyHash("b")] != 2 {
+		t.Fatalf("from the cache: %v", got)
+	}
+	commit("a", 3)
+	if err := st.Forget(ctx, []string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := scan(); len(got) != 1 || got[pipeline.KeyHash("a")] != 3 {
+		t.Fatalf("after writes, a stale cache was used: %v", got)
+	}
+	if err := st.RefreshIndexCache(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := scan(); len(got) != 1 || got[pipeline.KeyHash("a")] != 3 {
+		t.Fatalf("from the refreshed cache: %v", got)
+	}
+}
+
+func TestOneProcessAtATime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	st := open(t, path)
+	_ = st
+	if _, err := state.Open(context.Background(), path); err == nil || pipeline.ClassOf(err) != pipeline.ClassFatal {
+		t.Fatalf("a second open of a state in use: %v, want a fatal error", err)
+	}
+}

@@ -164,6 +164,9 @@ func (inc *incremental) finish(ctx context.Context, s *Summary, run *pipeline.Ru
 		if err := inc.store.FinishRun(ctx, inc.runID, s.Status, c); err != nil {
 			errs = append(errs, err)
 		}
+		if err := inc.store.RefreshIndexCache(ctx); err != nil {
+			errs = append(errs, err)
+		}
 		if failing, err := inc.store.Failing(ctx, 2, 50); err == nil {
 			for _, f := range failing {
 				rep.Failing = append(rep.Failing, report.FailingRow{Key: f.Key, CRMID: f.CRMID, Runs: f.Runs, Code: f.Code, Message: f.Message})
