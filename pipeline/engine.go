@@ -626,11 +626,14 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 				return
 			}
 			r.read.Add(1)
+			slot := -1
 			if r.idx != nil {
 				// A key in the source, valid or not, is not gone: a mirror
 				// run must not delete its customer.
 				if h := b.stableKey[i]; h != 0 {
-					r.idx.markSeenHash(h)
+					if slot = r.idx.find(h); slot >= 0 {
+						r.idx.markSeen(slot)
+					}
 				} else {
 					r.keyless++
 				}
@@ -675,11 +678,9 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 			var digest uint64
 			if r.idx != nil {
 				digest = b.digest[i]
-				if shortcut {
-					if slot := r.idx.find(b.stableKey[i]); slot >= 0 && r.idx.digest(slot) == digest {
-						r.unchanged.Add(1)
-						continue
-					}
+				if shortcut && slot >= 0 && r.idx.digest(slot) == digest {
+					r.unchanged.Add(1)
+					continue
 				}
 			}
 			pending = append(pending, sinkItem{ch: Change{Record: rec}, digest: digest})

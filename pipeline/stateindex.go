@@ -73,11 +73,4 @@ func (x *stateIndex) find(keyHash uint64) int {
 func (x *stateIndex) markSeen(slot int)      { x.seen[slot/64] |= 1 << (slot % 64) }
 func (x *stateIndex) wasSeen(slot int) bool  { return x.seen[slot/64]&(1<<(slot%64)) != 0 }
 func (x *stateIndex) digest(slot int) uint64 { return x.digests[slot] }
-func (x *stateIndex) seenHash(h uint64) bool { s := x.find(h); return s >= 0 && x.wasSeen(s) }
-func (x *stateIndex) markSeenHash(h uint64) {
-	s := x.find(h)
-	if s >= 0 {
-		x.markSeen(s)
-	}
-}
-func (x *stateIndex) len() int { return x.n }
+func (x *stateIndex) len() int               { return x.n }
