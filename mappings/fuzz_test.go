@@ -1,10 +1,14 @@
 package mappings
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
 
 	"crmsync/pipeline"
 )
@@ -104,6 +108,130 @@ func FuzzApply(f *testing.F) {
 		}
 		if c := rec.Values[3]; c != "" && !pipeline.IsCountryCode(c) {
 			t.Fatalf("country %q from %q", c, country)
+		}
+	})
+}
+
+// FuzzExpression compiles one arbitrary expression, with the lookup tables
+// and options of exprMapping, and maps a row of arbitrary values with it
+// on both evaluators. Load and Bind may refuse the expression, naming a
+// place in the file; neither may panic, and an expression they accept
+// maps every row the same way on the direct evaluator and the VM.
+func FuzzExpression(f *testing.F) {
+	tm, err := os.ReadFile("testdata/teammates.csv")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []struct{ expr, a, b string }{
+		{"a", " x ", ""},
+		{`lower(trim(a)) + "@" + b`, " Ana ", "example.com"},
+		{`a != "" ? title(a) : default(b, "n/a")`, "", "y"},
+		{`phone(a, country(b))`, "030 1234567", "Deutschland"},
+		{`date(a, "DD/MM/YYYY", "YYYY-MM-DD")`, "31/01/2024", ""},
+		{`date_iso(a)`, "01/02/2024", ""},
+		{`lookup("teammates", a, "none")`, "ANA.GARCIA@EXAMPLE.COM", ""},
+		{`lookup("categories", a)`, "Lead", ""},
+		{`regex(a, "([0-9]+)-([0-9]+)", 2)`, "12-34", ""},
+		{`regex_replace(a, "\\s+", " ")`, "a \t b", ""},
+		{`split(a, ",", -1) + join("-", b, c)`, "x,y", " z "},
+		{`truncate(a, 3) + digits(b)`, "abcdef", "+49 (30) 12"},
+		{`email(a) ?? "x"`, "Ana <ana@X.COM>", ""},
+		{`let x = trim(a); x == "" ? nil : upper(x)`, " a ", ""},
+		{`len(a) > 3 ? a[0:3] : a`, "abcdef", ""},
+		{`map(split(a, ""), # + "")`, "abc", ""},
+		{`int(a) + 1`, "41", ""},
+		{`a matches "^[a-z]+$"`, "abc", ""},
+		{`col("a") + col("d")`, "x", ""},
+		{`country_alpha3(a) + country_name(b)`, "de", "KOR"},
+		{`coalesce(a, b, "z")`, " ", ""},
+		{`replace(a, "", "x")`, "abc", ""},
+		{`1..3`, "", ""},
+		{`{"a": 1}`, "", ""},
+		{`a +`, "", ""},
+		{`unknown(a)`, "", ""},
+		{`now()`, "", ""},
+		{`phone(a, "ZZ")`, "1", ""},
+		{`date(a, "mm", "YYYY")`, "1", ""},
+	} {
+		f.Add(seed.expr, seed.a, seed.b)
+	}
+	f.Fuzz(func(t *testing.T, expr, a, b string) {
+		if !utf8.ValidString(expr) {
+			return // YAML would hold it as !!binary: not an expression any more
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "teammates.csv"), tm, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := yaml.Marshal(map[string]any{
+			"api": "t", "key": "id",
+			"options": map[string]any{"phone_region": "DE"},
+			"lookups": map[string]any{
+				"teammates":  map[string]any{"file": "teammates.csv", "key": "email", "value": "id", "ignore_case": true},
+				"categories": map[string]any{"values": map[string]string{"Customer": "customer", "Lead": "lead"}},
+			},
+			"fields": map[string]any{"out": expr},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "m.yaml")
+		if err := os.WriteFile(path, doc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Count(string(doc), "\n") + 1
+		checkErr := func(op string, err error) {
+			t.Helper()
+			var es Errors
+			if !errors.As(err, &es) || len(es) == 0 {
+				t.Fatalf("%s: %T %v, want Errors", op, err, err)
+			}
+			for _, e := range es {
+				if e.File != path || e.Msg == "" || e.Line < 0 || e.Line > lines || e.Column < 0 {
+					t.Fatalf("%s: error %q out of the file's %d lines:\n%s", op, e, lines, doc)
+				}
+			}
+		}
+		compile := func(onlyVM bool) (*Program, bool) {
+			vmOnly = onlyVM
+			defer func() { vmOnly = false }()
+			m, err := Load(path, exprSchema)
+			if err != nil {
+				checkErr("Load", err)
+				return nil, false
+			}
+			if got := m.Expression(0); got != expr {
+				t.Fatalf("field out: expression %q as read from the file, want %q:\n%s", got, expr, doc)
+			}
+			p, err := m.Bind(exprColumns, nil)
+			if err != nil {
+				checkErr("Bind", err)
+				return nil, false
+			}
+			return p, true
+		}
+		p, ok := compile(false)
+		pVM, okVM := compile(true)
+		if ok != okVM {
+			t.Fatalf("compiled %v for the direct evaluator, %v for the VM", ok, okVM)
+		}
+		if !ok {
+			return
+		}
+		row := &pipeline.Row{Num: 1, Values: []string{"k", a, b, a + b, ""}}
+		var rec, recVM pipeline.Record
+		r, rVM := p.Apply(row, &rec), pVM.Apply(row, &recVM)
+		if (r == nil) != (rVM == nil) || (r != nil && (r.Code != rVM.Code || r.Field != rVM.Field)) {
+			t.Fatalf("evaluators disagree: %+v / %+v", r, rVM)
+		}
+		if r != nil {
+			if r.Stage != pipeline.StageMap || r.Code == "" || r.Message == "" || r.Field != "out" {
+				t.Fatalf("incomplete reject %+v", r)
+			}
+			return
+		}
+		if rec.Values[0] != recVM.Values[0] {
+			t.Fatalf("evaluators disagree: %q / %q", rec.Values[0], recVM.Values[0])
 		}
 	})
 }

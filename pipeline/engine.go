@@ -454,11 +454,8 @@ func (r *Run) Execute(ctx context.Context) error {
 	}
 	complete := stopping.Err() == nil && readErr == nil
 	mark = r.phase("read and send", mark)
-	if len(r.held) > 0 || r.blankStop {
-		r.releaseHeld(ctx, work, complete)
+	if r.releaseHeld(ctx, work, complete) {
 		mark = r.phase("blanking writes", mark)
-	} else {
-		r.releaseHeld(ctx, work, complete)
 	}
 
 	r.stopMu.Lock()

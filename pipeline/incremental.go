@@ -200,8 +200,9 @@ func (r *Run) blankSummary() string {
 // releaseHeld sends the changes held by the blanking guard once the whole
 // source was read within the limit; after the guard stopped the run they
 // go to the rejects, so the user sees every row that would have blanked.
-// Rows held when the run stopped for another reason stay pending.
-func (r *Run) releaseHeld(ctx, work context.Context, complete bool) {
+// Rows held when the run stopped for another reason stay pending. It
+// reports whether there were any.
+func (r *Run) releaseHeld(ctx, work context.Context, complete bool) bool {
 	r.heldMu.Lock()
 	held, stopped := r.held, r.blankStop
 	r.held = nil
@@ -216,17 +217,18 @@ func (r *Run) releaseHeld(ctx, work context.Context, complete bool) {
 			if err := r.reject(rec.Row, &Reject{Stage: StageValidate, Code: "max_blank",
 				Message: "not sent: the run would have blanked CRM values on more customers than --max-blank allows"}); err != nil {
 				r.halt(err, true)
-				return
+				break
 			}
 		}
 	case complete && len(held) > 0:
 		maxBatch := max(r.opts.Sink.Limits().MaxBatch, 1)
 		for start := 0; start < len(held); start += maxBatch {
 			if err := r.applyBatch(ctx, work, held[start:min(start+maxBatch, len(held))], false); err != nil {
-				return
+				break
 			}
 		}
 	}
+	return len(held) > 0
 }
 
 // flushFailed records the rejects of known keys the dispatcher collected.

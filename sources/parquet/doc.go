@@ -45,7 +45,11 @@
 //
 // Corrupt or truncated files are fatal errors naming the file (and, while
 // reading, the row group); Arrow panics on some corrupt input, and those
-// panics are recovered at Open and Next.
+// panics are recovered at Open and Next. Row groups are read one at a
+// time, and each must give exactly the rows its footer promises, in
+// columns of equal length: Arrow takes a page header it cannot read for
+// the end of a column's row group, which would otherwise drop rows, or
+// pair one row's values with another's, without an error.
 //
 // # Memory
 //

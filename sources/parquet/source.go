@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,9 +48,15 @@ type Source struct {
 	progress atomic.Int64
 	rows     int64
 
-	path     string
-	f        *file.Reader
+	path   string
+	f      *file.Reader
+	fr     *pqarrow.FileReader
+	leaves []int // the Parquet columns read, in file order
+	// rr reads row group rg alone, of which rgRead rows have been
+	// returned; nil once that group is done. See openRowGroup.
 	rr       pqarrow.RecordReader
+	rg       int
+	rgRead   int64
 	cols     []string
 	nested   []string
 	info     []colInfo
@@ -94,6 +101,9 @@ func Open(path string, opts Options) (_ *Source, err error) {
 	// memory does not grow with the writer's row group size.
 	props.BufferedStreamEnabled = true
 	props.BufferSize = 64 << 10
+	if err := checkMagic(path); err != nil {
+		return nil, err
+	}
 	s.f, err = file.OpenParquetFile(path, false, file.WithReadProps(props))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
@@ -101,8 +111,10 @@ func Open(path string, opts Options) (_ *Source, err error) {
 		}
 		return nil, pipeline.Fatalf("file %s is not a readable Parquet file: %w", path, err)
 	}
+	if err := checkArrowSchema(s.f.MetaData().KeyValueMetadata()); err != nil {
+		return nil, pipeline.Fatalf("file %s: the Arrow schema stored in its footer is corrupt: %v", path, err)
+	}
 	// BatchSize 0 would read no rows at all, without an error.
-	s.rows = s.f.NumRows()
 	fr, err := pqarrow.NewFileReader(s.f, pqarrow.ArrowReadProperties{BatchSize: int64(s.batch)}, mem)
 	if err != nil {
 		return nil, pipeline.Fatalf("file %s: cannot map its schema to columns: %w", path, err)
@@ -181,14 +193,88 @@ func Open(path string, opts Options) (_ *Source, err error) {
 		return nil, pipeline.Fatalf("file %s: no column selected", path)
 	}
 	slices.Sort(leaves)
-	s.rr, err = fr.GetRecordReader(context.Background(), leaves, nil)
-	if err != nil {
-		return nil, pipeline.Fatalf("file %s: %w", path, err)
+	s.fr, s.leaves = fr, leaves
+	// Arrow decodes the column chunks' metadata on goroutines of its own
+	// (GetFieldReaders), where a panic over a corrupt footer cannot be
+	// recovered and kills the process: decode it here first, under the
+	// recover above.
+	md := s.f.MetaData()
+	var groupRows int64
+	for rg := range s.f.NumRowGroups() {
+		rgmd := md.RowGroup(rg)
+		if rgmd.NumRows() < 0 {
+			return nil, pipeline.Fatalf("file %s: the footer is corrupt: row group %d of %d holds %d rows", path, rg+1, s.f.NumRowGroups(), rgmd.NumRows())
+		}
+		groupRows += rgmd.NumRows()
+		for _, leaf := range leaves {
+			if _, err := rgmd.ColumnChunk(leaf); err != nil {
+				return nil, pipeline.Fatalf("file %s: the footer is corrupt (row group %d, column %d): %w", path, rg+1, leaf+1, err)
+			}
+		}
 	}
-	if got := len(s.rr.Schema().Fields()); got != len(s.cols) {
-		return nil, pipeline.Fatalf("file %s: reader returned %d columns for %d selected", path, got, len(s.cols))
+	// The rows read are checked against the row groups' counts, so those
+	// are the total Progress gives.
+	s.rows = groupRows
+	if s.f.NumRowGroups() > 0 {
+		if err := s.openRowGroup(); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// checkMagic tells a file cut short, or one that is not Parquet at all,
+// from other damage: Arrow's message for both is "file is smaller than
+// indicated metadata size", which names neither.
+func checkMagic(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return pipeline.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return pipeline.Fatal(err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil // a pipe or device: leave it to Arrow, which needs to seek
+	}
+	if st.Size() == 0 {
+		return pipeline.Fatalf("file %s is empty (0 bytes), not a Parquet file", path)
+	}
+	var head, tail [4]byte
+	if _, err := f.ReadAt(head[:], 0); err != nil || (string(head[:]) != "PAR1" && string(head[:]) != "PARE") {
+		return pipeline.Fatalf("file %s is not a Parquet file: it does not start with PAR1 (if it is CSV, give --format csv)", path)
+	}
+	if _, err := f.ReadAt(tail[:], st.Size()-4); err != nil || (string(tail[:]) != "PAR1" && string(tail[:]) != "PARE") {
+		return pipeline.Fatalf("file %s is truncated (%d bytes): it does not end with a Parquet footer (PAR1); was the copy or download cut short?", path, st.Size())
+	}
+	return nil
+}
+
+// openRowGroup starts reading row group s.rg on its own. Arrow's column
+// readers move from one row group to the next each on their own, and take
+// a page header they cannot read for the end of the group: across groups,
+// one column would then slip against the others and rows would come back
+// made of two rows' values, silently. Read a group at a time, a column
+// that ends early shows as a batch whose columns differ in length, or as
+// a group short of the rows its footer promises; Next stops on both.
+func (s *Source) openRowGroup() error {
+	rr, err := s.fr.GetRecordReader(context.Background(), s.leaves, []int{s.rg})
+	if err != nil {
+		return pipeline.Fatalf("file %s: row group %s: %w", s.path, s.groupName(), err)
+	}
+	if got := len(rr.Schema().Fields()); got != len(s.cols) {
+		rr.Release()
+		return pipeline.Fatalf("file %s: reader returned %d columns for %d selected", s.path, got, len(s.cols))
+	}
+	s.rr, s.rgRead = rr, 0
+	return nil
+}
+
+// groupName names the row group being read, for messages.
+func (s *Source) groupName() string {
+	return fmt.Sprintf("%d of %d", s.rg+1, s.f.NumRowGroups())
 }
 
 // undictionary makes the reader decode dictionary-encoded columns to plain
@@ -254,22 +340,53 @@ func (s *Source) Next(ctx context.Context) (rows []pipeline.Row, err error) {
 		// Arrow panics on some corrupt pages; the run stops, naming where.
 		if r := recover(); r != nil {
 			s.done = true
-			rows, err = nil, pipeline.Fatalf("file %s: corrupt data after row %d (row group %s): %v", s.path, s.num, s.rowGroupOf(s.num+1), r)
+			rows, err = nil, pipeline.Fatalf("file %s: corrupt data after row %d (row group %s): %v", s.path, s.num, s.groupName(), r)
 		}
 	}()
-	if !s.rr.Next() {
-		s.done = true
-		if err := s.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-			return nil, pipeline.Fatalf("file %s: cannot read after row %d (row group %s): %w", s.path, s.num, s.rowGroupOf(s.num+1), err)
+	var rec arrow.Record
+	for rec == nil {
+		if s.rr == nil {
+			if s.rg >= s.f.NumRowGroups() {
+				s.done = true
+				return nil, io.EOF
+			}
+			if err := s.openRowGroup(); err != nil {
+				s.done = true
+				return nil, err
+			}
 		}
-		return nil, io.EOF
+		if s.rr.Next() && s.rr.Record().NumRows() > 0 {
+			rec = s.rr.Record()
+			break
+		}
+		err := s.rr.Err()
+		s.rr.Release()
+		s.rr = nil
+		if err != nil && !errors.Is(err, io.EOF) {
+			s.done = true
+			return nil, pipeline.Fatalf("file %s: cannot read after row %d (row group %s): %w", s.path, s.num, s.groupName(), err)
+		}
+		if want := s.f.MetaData().RowGroup(s.rg).NumRows(); s.rgRead != want {
+			s.done = true
+			return nil, pipeline.Fatalf("file %s: row group %s holds %d rows by its footer, but only %d could be read (the rest of it is corrupt); the rows after row %d were not read",
+				s.path, s.groupName(), want, s.rgRead, s.num)
+		}
+		s.rg++
 	}
-	rec := s.rr.Record()
 	n := int(rec.NumRows())
-	if n == 0 {
-		s.done = true
-		return nil, io.EOF
+	for c := range s.cols {
+		if got := rec.Column(c).Len(); got != n {
+			s.done = true
+			return nil, pipeline.Fatalf("file %s: corrupt data after row %d (row group %s): column %q holds %d values for %d rows",
+				s.path, s.num, s.groupName(), s.cols[c], got, n)
+		}
 	}
+	if want := s.f.MetaData().RowGroup(s.rg).NumRows(); s.rgRead+int64(n) > want {
+		s.done = true
+		return nil, pipeline.Fatalf("file %s: row group %s holds %d rows by its footer, but more could be read (it is corrupt); the rows after row %d were not read",
+			s.path, s.groupName(), want, s.num)
+	}
+	s.rgRead += int64(n)
 	b := &batch{
 		n:     n,
 		ncols: len(s.cols),
@@ -300,19 +417,6 @@ func (s *Source) Next(ctx context.Context) (rows []pipeline.Row, err error) {
 	return rows, nil
 }
 
-// rowGroupOf names the row group holding the 1-based row num, for messages.
-func (s *Source) rowGroupOf(num int64) string {
-	md, ng := s.f.MetaData(), s.f.NumRowGroups()
-	var upto int64
-	for i := range ng {
-		upto += md.RowGroup(i).NumRows()
-		if num <= upto {
-			return fmt.Sprintf("%d of %d", i+1, ng)
-		}
-	}
-	return "?"
-}
-
 // Close releases the file. It is safe to call more than once.
 func (s *Source) Close() (err error) {
 	if s.closed {
@@ -331,6 +435,7 @@ func (s *Source) Close() (err error) {
 	}()
 	if s.rr != nil {
 		s.rr.Release()
+		s.rr = nil
 	}
 	if s.f != nil {
 		if err := s.f.Close(); err != nil {
