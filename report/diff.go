@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/gocarina/gocsv"
+
+	csvsource "crmsync/sources/csv"
 )
 
 // The actions of a diff row.
@@ -172,7 +173,7 @@ var _ gocsv.CSVWriter = (*escapingWriter)(nil)
 // refills for every row, so nobody else sees it.
 func (e *escapingWriter) Write(rec []string) error {
 	for i, v := range rec {
-		rec[i] = escapeFormula(v)
+		rec[i] = csvsource.EscapeFormula(v)
 	}
 	return e.cw.Write(rec)
 }
@@ -186,48 +187,4 @@ func (e *escapingWriter) Flush() {}
 // first error, so the answer stays true after later writes.
 func (e *escapingWriter) Error() error {
 	return e.cw.Error()
-}
-
-// escapeFormula is sources/csv's EscapeFormula, copied because report
-// must not import a source: a cell that starts with = + - @ tab or CR gets
-// a leading single quote (OWASP's advice against CSV injection), except a
-// plain number or phone number, such as "-12.5" or "+49 (30) 1234-567",
-// which cannot call a function and would be changed by the quote. A value
-// already starting with quotes followed by such a cell gets one more
-// quote, so the escaping can be undone exactly.
-func escapeFormula(s string) string {
-	if needsEscape(s) {
-		return "'" + s
-	}
-	return s
-}
-
-func needsEscape(s string) bool {
-	t := strings.TrimLeft(s, "'")
-	if t == "" {
-		return false
-	}
-	switch t[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return !plainNumber(t)
-	}
-	return false
-}
-
-// plainNumber matches ^[+-]?[0-9][0-9 ().-]*$.
-func plainNumber(s string) bool {
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		s = s[1:]
-	}
-	if s == "" || s[0] < '0' || s[0] > '9' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9', c == ' ', c == '(', c == ')', c == '.', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
 }
