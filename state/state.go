@@ -435,12 +435,23 @@ func (s *Store) ForgetCRMIDs(ctx context.Context, ids []string) (int, error) {
 			return err
 		}
 		defer st.Close()
-		// The journal may hold the erased person's email.
-		jr, err := tx.PrepareContext(ctx, `DELETE FROM journal WHERE crm_id = ?`)
-		if err != nil {
-			return err
+		// The journal holds the erased person's email in the match of
+		// every write planned for their key, and a create is journaled
+		// before its customer has an id: its entries are found by key,
+		// before the records that name the key go. One statement per
+		// chunk, since the journal has no index on key alone.
+		for start := 0; start < len(ids); start += 500 {
+			chunk := ids[start:min(start+500, len(ids))]
+			args := make([]any, 0, 2*len(chunk))
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			args = append(args, args...)
+			in := placeholders(len(chunk))
+			if _, err := tx.ExecContext(ctx, `DELETE FROM journal WHERE crm_id IN (`+in+`) OR key IN (SELECT key FROM records WHERE crm_id IN (`+in+`))`, args...); err != nil {
+				return err
+			}
 		}
-		defer jr.Close()
 		for _, id := range ids {
 			res, err := st.ExecContext(ctx, id)
 			if err != nil {
@@ -448,9 +459,6 @@ func (s *Store) ForgetCRMIDs(ctx context.Context, ids []string) (int, error) {
 			}
 			c, _ := res.RowsAffected()
 			n += int(c)
-			if _, err := jr.ExecContext(ctx, id); err != nil {
-				return err
-			}
 		}
 		return nil
 	})

@@ -126,6 +126,12 @@ func (c *Client) once(ctx context.Context, method, path, u string, payload []byt
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// The URL is left out: a lookup carries an email in its query, and
+		// this error may end up in the logs and summary.json.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		// Timeouts, resets and connections closed without an answer are
 		// all worth another try; whether the write happened is for the
 		// caller's idempotence to settle.
@@ -196,16 +202,23 @@ func classify(method, path string, resp *http.Response, data []byte) error {
 	}
 }
 
+// maxRetryAfter caps the wait a server may ask for. The pacer sleeps for
+// whatever Retry-After says before it retries, and a proxy's nonsense
+// (or a number of seconds too large for a Duration, which wrapped round
+// to centuries) held a run for ever, saying nothing; past the cap the
+// pacer retries, and a server still refusing ends the run with its error.
+const maxRetryAfter = time.Hour
+
 // retryAfter reads Retry-After as seconds or an HTTP date.
 func retryAfter(v string) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
+	if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && secs >= 0 {
+		return time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
+		return min(max(time.Until(t), 0), maxRetryAfter)
 	}
 	return 0
 }

@@ -11,13 +11,13 @@ import (
 // answers bulk/create without ids, so one goroutine reads the list sorted
 // by creation, oldest first, from shortly before the run started, and
 // hands each new customer's id to whoever awaits its email. Each customer
-// is read about once: the confirmer keeps its place in the list and reads
-// again only the last, partly filled page.
+// is read about once: the confirmer keeps its place in the list (see
+// poll).
 type confirmer struct {
 	client   *Client
 	interval time.Duration
 	log      *slog.Logger
-	from     int64 // unix seconds
+	from     int64 // unix seconds: where the next poll starts; only loop changes it
 
 	mu      sync.Mutex
 	waiting map[string]*pending
@@ -26,7 +26,6 @@ type confirmer struct {
 	// and whose job ran late, which a row of this run may await once the
 	// confirmer has read past them.
 	strangers map[string]string
-	offset    int // customers before the first page to read next
 	wake      chan struct{}
 
 	cancel context.CancelFunc
@@ -119,18 +118,21 @@ func (c *confirmer) loop(ctx context.Context) {
 	}
 }
 
-// poll reads from the confirmer's place to the end of the list.
+// poll reads the list from the confirmer's place to its end. The place
+// is a creation second, not an offset: offsets grow with the account and
+// the API (like the emulator) pays for every row it skips, so a poll after
+// a million creates would read a million rows. Customers of the second
+// it stopped in are read again next time; resolving twice is harmless.
 func (c *confirmer) poll(ctx context.Context) error {
-	for {
-		c.mu.Lock()
-		page := c.offset/maxPerPage + 1
-		c.mu.Unlock()
+	newest := c.from
+	for page := 1; ; page++ {
 		cs, _, err := c.client.List(ctx, ListQuery{Page: page, PerPage: maxPerPage, SortBy: "created_at", Order: "asc", From: c.from, IncludeLeads: true})
 		if err != nil {
 			return err
 		}
 		c.mu.Lock()
 		for i := range cs {
+			newest = max(newest, cs[i].CreatedAt)
 			key := emailKey(cs[i].Email)
 			p, ok := c.waiting[key]
 			if !ok {
@@ -144,12 +146,9 @@ func (c *confirmer) poll(ctx context.Context) error {
 			close(p.done)
 			delete(c.waiting, key)
 		}
-		full := len(cs) == maxPerPage
-		if full {
-			c.offset = page * maxPerPage
-		}
 		c.mu.Unlock()
-		if !full {
+		if len(cs) < maxPerPage {
+			c.from = newest
 			return nil
 		}
 		if ctx.Err() != nil {

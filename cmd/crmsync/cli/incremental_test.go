@@ -118,6 +118,25 @@ func TestIncrementalSync(t *testing.T) {
 	if d := readCSVFile(t, filepath.Join(dir, "out2", "diff.csv")); len(d) != 1 {
 		t.Errorf("second run's diff.csv has %d rows, want only the header", len(d)-1)
 	}
+	// Rejected rows were tried again, and the state counts their streak.
+	if st, err := state.Open(context.Background(), statePath); err != nil {
+		t.Fatal(err)
+	} else {
+		failing, err := st.Failing(context.Background(), 1, 10000)
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(failing) == 0 || int64(len(failing)) > s2.Rows.Rejected {
+			t.Errorf("%d keys failing in the state, after runs that rejected %d rows", len(failing), s2.Rows.Rejected)
+		}
+		for _, f := range failing {
+			if f.Runs != 2 || f.Code == "" {
+				t.Errorf("key %s: failing %d runs in a row (code %q), want 2 with a code", f.Key, f.Runs, f.Code)
+				break
+			}
+		}
+	}
 
 	// Change 1% of the rows that were synced: the last name of half, the
 	// phone of the other half.
