@@ -5,7 +5,7 @@ PKGS        ?= ./...
 TESTFLAGS   ?= -race -count=1 -p 2 -timeout 9m
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck
 
-.PHONY: all build test test-short lint fmt vet staticcheck bench samples
+.PHONY: all build test test-short lint fmt vet staticcheck bench chaos samples
 
 all: build
 
@@ -40,6 +40,15 @@ staticcheck:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./sinks/tamio/tamiotest/ ./sources/... ./mappings/ ./pipeline/
 	$(GO) run ./internal/benchrun -bin bin/crmsync
+
+## chaos: sync 20,000 generated rows into the emulator under faults (10% 5xx,
+## dropped connections, lost answers, 429 bursts), SIGKILL crmsync at random
+## moments at least 10 times and rerun it until it finishes, on a first load
+## and on days of changes; then check the CRM, the rejects and the state
+## against the source, print the figures and fail on any difference.
+## Flags: CHAOSFLAGS='-rows 20000 -kills 10 -seed 1 -v'.
+chaos: build
+	$(GO) run ./internal/chaos -bin bin/crmsync $(CHAOSFLAGS)
 
 ## samples: regenerate samples/ (deterministic: the same seed gives the same files).
 samples:

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"crmsync/pipeline"
 )
@@ -179,7 +181,7 @@ func classify(method, path string, resp *http.Response, data []byte) error {
 		Index     json.RawMessage `json:"index"`
 	}
 	if json.Unmarshal(data, &env) == nil {
-		apiErr.Message, apiErr.Code, apiErr.Field = env.Error, env.ErrorCode, env.Field
+		apiErr.Message, apiErr.Code, apiErr.Field = oneLine(env.Error), env.ErrorCode, oneLine(env.Field)
 		if i, err := strconv.Atoi(string(env.Index)); err == nil {
 			apiErr.Index = i
 		}
@@ -223,10 +225,27 @@ func retryAfter(v string) time.Duration {
 	return 0
 }
 
-func excerpt(b []byte) string {
-	s := strings.TrimSpace(string(b))
+// excerpt is the start of an answer's body, for an error message.
+func excerpt(b []byte) string { return oneLine(string(b[:min(len(b), 8*maxErrorBodyExcerpt)])) }
+
+// oneLine makes text from an answer fit for a one-line message: spaces
+// and control characters become single spaces, invalid UTF-8 U+FFFD, and
+// what is past maxErrorBodyExcerpt bytes is cut, on a character boundary.
+// A proxy's HTML error page otherwise spilled over many lines of a
+// terminal or a log, its escape sequences with it, and an error envelope's
+// message of any size went whole into summary.json and every reject.
+func oneLine(s string) string {
+	// Only the start can show; cleaning all of a huge text would cost
+	// more than the call.
+	s = s[:min(len(s), 8*maxErrorBodyExcerpt)]
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) > maxErrorBodyExcerpt {
-		s = s[:maxErrorBodyExcerpt] + "…"
+		cut := maxErrorBodyExcerpt
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -160,6 +161,7 @@ type store struct {
 
 	// ck checkpoints the WAL off the writer's path (file databases only).
 	ck             *sql.DB
+	walPath        string
 	ckWake, ckDone chan struct{}
 	commits        int // by the writer, to wake ck every ckEvery
 }
@@ -167,6 +169,9 @@ type store struct {
 // ckEvery is how many commits pass between two checkpoints: a few MiB of
 // WAL at most, as SQLite's default of 1,000 pages.
 const ckEvery = 256
+
+// maxWAL is the WAL size past which the checkpointer truncates it.
+const maxWAL = 64 << 20
 
 // checkpointer copies the WAL into the database in the background. Left to
 // SQLite, a checkpoint runs inside the commit that crosses the threshold,
@@ -185,6 +190,15 @@ func (s *store) checkpointer() {
 			// Not fatal: the WAL grows until a checkpoint succeeds, and
 			// closing the last connection checkpoints it.
 			s.log.Warn("WAL checkpoint failed", "error", err)
+		}
+		// A PASSIVE checkpoint never makes the WAL start over while some
+		// reader is always between transactions, and under steady reads
+		// it grew to gigabytes, slowing every read. Past maxWAL, wait for
+		// the readers (the writer waits too, briefly) and truncate it.
+		if fi, err := os.Stat(s.walPath); err == nil && fi.Size() > maxWAL {
+			if _, err := s.ck.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				s.log.Warn("WAL truncation failed", "error", err, "wal_bytes", fi.Size())
+			}
 		}
 	}
 }
@@ -237,6 +251,7 @@ func openStore(path string, log *slog.Logger) (*store, error) {
 		}
 		ck.SetMaxOpenConns(1)
 		s.ck = ck
+		s.walPath = path + "-wal"
 		s.ckWake = make(chan struct{}, 1)
 		s.ckDone = make(chan struct{})
 		go s.checkpointer()
