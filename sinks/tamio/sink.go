@@ -180,37 +180,17 @@ func (s *Sink) Prepare(ctx context.Context, plan pipeline.Plan) error {
 	return s.indexAccount(ctx)
 }
 
-// indexAccount reads the whole account into the index.
-//
-// It walks the list in creation order by windows: each request starts at
-// the creation second where the last one stopped, with an offset only
-// within that second. Page offsets over the whole account would make the
-// API skip (and, in SQLite, step over) every earlier customer on every
-// page, which grows with the square of the account: a million customers
-// took longer than the HTTP timeout per page. Requests are sequential;
-// each costs about the same however large the account.
+// indexAccount reads the whole account into the index (see Client.Walk).
 func (s *Sink) indexAccount(ctx context.Context) error {
 	started := time.Now()
-	var from int64 // creation second the next request starts at
-	var skip int   // customers of that second already read
 	pages := 0
-	for {
-		cs, _, err := s.client.List(ctx, ListQuery{Page: skip/maxPerPage + 1, PerPage: maxPerPage, SortBy: "created_at", Order: "asc", From: from, IncludeLeads: true})
-		if err != nil {
-			return asFatal(fmt.Errorf("tamio: listing the account (from %d, page %d): %w", from, skip/maxPerPage+1, err))
-		}
+	err := s.client.Walk(ctx, func(cs []Customer, _ int) error {
 		pages++
-		fresh := cs[min(skip%maxPerPage, len(cs)):]
-		s.addToIndex(fresh)
-		for i := range fresh {
-			if c := fresh[i].CreatedAt; c != from {
-				from, skip = c, 0
-			}
-			skip++
-		}
-		if len(cs) < maxPerPage {
-			break
-		}
+		s.addToIndex(cs)
+		return nil
+	})
+	if err != nil {
+		return asFatal(fmt.Errorf("tamio: %w", err))
 	}
 	s.indexed.Store(true)
 	s.log.Info("indexed the account", "customers", len(s.index), "pages", pages, "took", time.Since(started).Round(time.Millisecond))

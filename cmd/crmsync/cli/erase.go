@@ -1,0 +1,455 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"crmsync/gdpr"
+	"crmsync/pipeline"
+	"crmsync/sinks/tamio"
+	"crmsync/state"
+)
+
+func init() { commands = append(commands, newEraseCommand) }
+
+// eraseOptions are the flags of `crmsync erase`.
+type eraseOptions struct {
+	g *globals
+
+	tgt         targetFlags
+	subjects    string
+	dryRun      bool
+	maxDelete   int
+	state       string
+	out         string
+	concurrency int
+	rate        float64
+
+	stdout io.Writer
+	stderr *os.File
+}
+
+// The erase command's files in --out.
+const (
+	erasureLogName  = "erasure-log.csv"
+	erasurePlanName = "erasure-dry-run.csv"
+)
+
+// defaultMaxDelete is how many customers one erase deletes unless
+// --max-delete says more: erasure requests name people one by one, and a
+// subjects file naming hundreds is more likely the wrong file.
+const defaultMaxDelete = 100
+
+const eraseExitCodesHelp = `
+EXIT STATUS
+  0    all done, including nothing left to erase (the log says already_absent)
+  1    fatal error (unreachable target, 401/403), or a customer still held
+       after its delete (outcome failed in the log)
+  2    usage error (bad flags, a subjects file without an email or id column,
+       a --state file that does not exist)
+  4    aborted: more customers to delete than --max-delete; nothing deleted
+  130  interrupted by SIGINT or SIGTERM; the log holds what was done, and
+       running the same command again finishes the job`
+
+func newEraseCommand(g *globals) *cobra.Command {
+	o := &eraseOptions{g: g, stdout: os.Stdout, stderr: os.Stderr}
+	cmd := &cobra.Command{
+		Use:   "erase --target sandbox|URL --subjects FILE --out DIR",
+		Short: "Erase people from the CRM and the sync state (GDPR erasure)",
+		Long: `Erase answers erasure requests (GDPR Art. 17): it finds the customers named in
+--subjects (a CSV file with an "email" or an "id" column) and deletes them for
+good through the API's bulk delete, 50 at a time. With --state it also removes
+them from crmsync's sync state, so no later sync holds or re-creates them from
+memory (remove them from the sync's source too).
+
+Every subject gets a row in --out/erasure-log.csv, a log kept across runs:
+time, run, the CRM's id, the SHA-256 of the lower-cased email, and the
+outcome: deleted, failed, not_found (the CRM does not hold them), or
+already_absent (not held, and erased by an earlier run in this log). Before a
+delete is sent its rows are logged as deleting, so an interrupted run can be
+run again: customers already gone are reported already_absent, and the rest
+are deleted. The log holds no other personal data, and no email ever reaches
+the logs on standard error.
+
+More than --max-delete customers to delete aborts the run (exit 4) before
+anything is deleted. --dry-run deletes nothing and writes what it would do to
+--out/erasure-dry-run.csv.
+
+The API key comes from the environment variable named by --api-key-env.`,
+		Example: `  # See what would go, then erase:
+  TAMIO_API_KEY=... crmsync erase --target https://api.tamio.com/v2 \
+      --subjects erasure-0117.csv --state /var/lib/crmsync/state.db \
+      --out /secure/erasures --dry-run
+  TAMIO_API_KEY=... crmsync erase --target https://api.tamio.com/v2 \
+      --subjects erasure-0117.csv --state /var/lib/crmsync/state.db \
+      --out /secure/erasures`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
+			return o.run(cmd.Context())
+		},
+	}
+	cmd.Long += "\n" + eraseExitCodesHelp
+	f := cmd.Flags()
+	registerTargetFlags(f, &o.tgt)
+	f.StringVar(&o.subjects, "subjects", "", `CSV file naming the people, with an "email" or "id" column (or both; the id decides)`)
+	f.BoolVar(&o.dryRun, "dry-run", false, "delete nothing; write what would be deleted to erasure-dry-run.csv")
+	f.IntVar(&o.maxDelete, "max-delete", defaultMaxDelete, "abort (exit 4), deleting nothing, when more customers than this are to be deleted")
+	f.StringVar(&o.state, "state", "", "sync state file to remove the erased customers from")
+	f.StringVar(&o.out, "out", "", "directory for erasure-log.csv (created 0700)")
+	f.IntVar(&o.concurrency, "concurrency", 4, "subjects looked up at once")
+	f.Float64Var(&o.rate, "rate", 0, "most API calls per second (0: as fast as the API allows; 429s slow it down)")
+	return cmd
+}
+
+func (o *eraseOptions) check() error {
+	if o.subjects == "" {
+		return usageError("--subjects is required")
+	}
+	if o.out == "" {
+		return usageError("--out must name a directory, for the erasure log")
+	}
+	if o.maxDelete < 0 {
+		return usageError("--max-delete %d: must not be negative", o.maxDelete)
+	}
+	if o.concurrency < 1 || o.concurrency > 32 {
+		return usageError("--concurrency %d: use 1 to 32", o.concurrency)
+	}
+	if o.rate < 0 {
+		return usageError("--rate %v: must not be negative", o.rate)
+	}
+	if o.state != "" {
+		// state.Open creates a missing file: a mistyped path would
+		// forget nothing, silently.
+		if fi, err := os.Stat(o.state); err != nil || !fi.Mode().IsRegular() {
+			return usageError("--state %s: no such state file", o.state)
+		}
+	}
+	return nil
+}
+
+// erasure is one subject resolved against the CRM.
+type erasure struct {
+	s         gdpr.Subject
+	crmID     string // "" when the CRM does not hold it and the log does not know it
+	emailHash string // "" when no email is known
+	held      bool
+	dup       bool // held, and named by an earlier row too (by id and by email)
+	outcome   string
+}
+
+func (o *eraseOptions) run(ctx context.Context) (err error) {
+	log := o.g.log.newLogger(o.stderr)
+	started := time.Now()
+	run := started.UTC().Format(time.RFC3339Nano) // two runs within one second stay apart
+	subjects, err := readSubjects(o.subjects)
+	if err != nil {
+		return err
+	}
+	ep, err := o.tgt.resolve(log)
+	if err != nil {
+		return err
+	}
+	defer ep.Close()
+	warnLooseDir(log, o.out)
+	if err := os.MkdirAll(o.out, gdpr.DirMode); err != nil {
+		return pipeline.Fatalf("creating --out %s: %w", o.out, err)
+	}
+	logPath := filepath.Join(o.out, erasureLogName)
+	erased, err := gdpr.ReadErased(logPath)
+	if err != nil {
+		return pipeline.Fatalf("%w", err)
+	}
+	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate})
+	client := tamio.NewClient(ep.baseURL, ep.apiKey, nil, pacer)
+	defer client.CloseIdleConnections()
+	log.Info("erase starting", "target", publicTarget(ep), "subjects", len(subjects), "dry_run", o.dryRun, "state", o.state != "")
+	interrupted := func(err error) error {
+		if ctx.Err() != nil {
+			return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted; %s holds what was done, and running the same command again finishes the job: %w", logPath, err)}
+		}
+		return pipeline.Fatal(err)
+	}
+
+	list, err := resolveErasures(ctx, client, o.concurrency, subjects, erased)
+	if err != nil {
+		return interrupted(err)
+	}
+	var held []*erasure
+	var absent []gdpr.ErasureEntry
+	counts := map[string]int{}
+	for _, e := range list {
+		if e.held {
+			if !e.dup {
+				held = append(held, e)
+			}
+			continue
+		}
+		counts[e.outcome]++
+		absent = append(absent, gdpr.ErasureEntry{Time: time.Now(), Run: run, CRMID: e.crmID, EmailSHA256: e.emailHash, Outcome: e.outcome})
+	}
+
+	if o.dryRun {
+		return o.dryRunReport(log, held, absent, counts, run)
+	}
+	if len(held) > o.maxDelete {
+		return &exitError{code: ExitAborted, err: fmt.Errorf(
+			"%d customers to delete, over --max-delete %d: nothing deleted (check the subjects file, then raise --max-delete to %d)",
+			len(held), o.maxDelete, len(held))}
+	}
+
+	var st *state.Store
+	if o.state != "" {
+		if st, err = state.Open(ctx, o.state); err != nil {
+			return pipeline.Fatalf("opening --state: %w", err)
+		}
+		defer func() {
+			if cerr := st.Close(); cerr != nil && err == nil {
+				err = pipeline.Fatalf("closing --state: %w", cerr)
+			}
+		}()
+	}
+	elog, err := gdpr.OpenErasureLog(logPath)
+	if err != nil {
+		return pipeline.Fatalf("%w", err)
+	}
+	defer elog.Close()
+	if err := elog.Append(absent...); err != nil {
+		return pipeline.Fatalf("writing %s: %w", logPath, err)
+	}
+	forgotten := 0
+	if st != nil {
+		// Customers a killed run deleted before it reached the state,
+		// or that were deleted from the CRM some other way.
+		var ids []string
+		for _, e := range list {
+			if !e.held && e.crmID != "" {
+				ids = append(ids, e.crmID)
+			}
+		}
+		n, err := forget(ctx, st, ids)
+		if err != nil {
+			return interrupted(err)
+		}
+		forgotten += n
+	}
+
+	deleted, failed := 0, 0
+	for chunk := range slices.Chunk(held, tamio.MaxBulkDelete) {
+		if err := ctx.Err(); err != nil {
+			return interrupted(err)
+		}
+		d, f, n, err := eraseChunk(ctx, client, st, elog, run, chunk)
+		deleted, failed, forgotten = deleted+d, failed+f, forgotten+n
+		if err != nil {
+			return interrupted(err)
+		}
+		log.Info("progress", "deleted", deleted, "failed", failed, "of", len(held))
+	}
+
+	fmt.Fprintf(o.stdout, "erase: %d subjects: %d customers deleted, %d failed; %d subjects already absent, %d not found",
+		len(list), deleted, failed, counts[gdpr.OutcomeAlreadyAbsent], counts[gdpr.OutcomeNotFound])
+	if st != nil {
+		fmt.Fprintf(o.stdout, "; %d removed from the sync state", forgotten)
+	}
+	fmt.Fprintf(o.stdout, "\nlog: %s\n", logPath)
+	if len(held) == 0 {
+		fmt.Fprintln(o.stdout, "nothing to erase: the CRM holds none of the subjects")
+	}
+	log.Info("erase finished", "deleted", deleted, "failed", failed, "already_absent", counts[gdpr.OutcomeAlreadyAbsent],
+		"not_found", counts[gdpr.OutcomeNotFound], "state_removed", forgotten, "seconds", fmt.Sprintf("%.1f", time.Since(started).Seconds()))
+	if failed > 0 {
+		return pipeline.Fatalf("%d customers are still held after their delete: see the rows marked failed in %s", failed, logPath)
+	}
+	return nil
+}
+
+// resolveErasures looks every subject up in the CRM, a few at a time, and
+// names the outcome of those it does not hold from the log of earlier
+// erasures. Of subjects resolving to one customer (named by id and by
+// email) the later are marked dup.
+func resolveErasures(ctx context.Context, c *tamio.Client, workers int, subjects []gdpr.Subject, erased *gdpr.Erased) ([]*erasure, error) {
+	var out []*erasure
+	seen := map[string]bool{}
+	jobs := func(yield func(gdpr.Subject) bool) {
+		for _, s := range subjects {
+			if !yield(s) {
+				return
+			}
+		}
+	}
+	fetch := func(ctx context.Context, s gdpr.Subject) (*erasure, error) {
+		e := &erasure{s: s}
+		if s.Email != "" {
+			e.emailHash = gdpr.EmailHash(s.Email)
+		}
+		cu, err := findSubject(ctx, c, s)
+		if err != nil {
+			return nil, err
+		}
+		if cu != nil {
+			e.held, e.crmID = true, cu.ID
+			if cu.Email != "" {
+				e.emailHash = gdpr.EmailHash(cu.Email)
+			}
+			return e, nil
+		}
+		e.crmID = s.ID
+		if e.crmID == "" && e.emailHash != "" {
+			e.crmID = erased.Emails[e.emailHash]
+		}
+		e.outcome = gdpr.OutcomeNotFound
+		if (e.crmID != "" && erased.IDs[e.crmID]) || (e.emailHash != "" && erased.Emails[e.emailHash] != "") {
+			e.outcome = gdpr.OutcomeAlreadyAbsent
+		}
+		return e, nil
+	}
+	emit := func(e *erasure) (bool, error) {
+		if e.held {
+			e.dup = seen[e.crmID]
+			seen[e.crmID] = true
+		}
+		out = append(out, e)
+		return false, nil
+	}
+	return out, inOrder(ctx, workers, jobs, fetch, emit)
+}
+
+// findSubject returns the customer a subject names, or nil when the CRM
+// does not hold it.
+func findSubject(ctx context.Context, c *tamio.Client, s gdpr.Subject) (*tamio.Customer, error) {
+	if s.ID == "" {
+		if len(s.Email) > maxEmailBytes {
+			return nil, nil
+		}
+		cu, err := c.FindByEmail(ctx, s.Email)
+		if err != nil {
+			return nil, fmt.Errorf("looking up the subject of row %d: %w", s.Row, err)
+		}
+		return cu, nil
+	}
+	cu, err := c.Retrieve(ctx, s.ID)
+	if tamio.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the customer of row %d: %w", s.Row, err)
+	}
+	return cu, nil
+}
+
+// eraseChunk deletes up to one bulk body of customers. The log's
+// "deleting" rows are synced before the delete is sent, and the state
+// forgets the customers before the CRM does: a run killed at any point
+// leaves neither a state holding a deleted customer nor an erasure the
+// next run cannot account for. A customer the delete's answer leaves out
+// (an answer lost and the retry finding it gone, or someone else's
+// delete in between) is looked up again: absent is deleted, held is
+// failed.
+func eraseChunk(ctx context.Context, c *tamio.Client, st *state.Store, elog *gdpr.ErasureLog, run string, chunk []*erasure) (deleted, failed, forgotten int, err error) {
+	ids := make([]string, len(chunk))
+	entries := make([]gdpr.ErasureEntry, len(chunk))
+	now := time.Now()
+	for i, e := range chunk {
+		ids[i] = e.crmID
+		entries[i] = gdpr.ErasureEntry{Time: now, Run: run, CRMID: e.crmID, EmailSHA256: e.emailHash, Outcome: gdpr.OutcomeDeleting}
+	}
+	if err := elog.Append(entries...); err != nil {
+		return 0, 0, 0, fmt.Errorf("writing the erasure log: %w", err)
+	}
+	if st != nil {
+		if forgotten, err = forget(ctx, st, ids); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	gone, err := c.BulkDelete(ctx, ids)
+	if err != nil {
+		return 0, 0, forgotten, fmt.Errorf("deleting %d customers: %w", len(ids), err)
+	}
+	answered := make(map[string]bool, len(gone))
+	for _, id := range gone {
+		answered[strings.ToLower(id)] = true
+	}
+	now = time.Now()
+	for i, e := range chunk {
+		outcome := gdpr.OutcomeDeleted
+		if !answered[strings.ToLower(e.crmID)] {
+			_, err := c.Retrieve(ctx, e.crmID)
+			switch {
+			case tamio.IsNotFound(err):
+			case err != nil:
+				return deleted, failed, forgotten, fmt.Errorf("checking a customer the delete did not name: %w", err)
+			default:
+				outcome = gdpr.OutcomeFailed
+			}
+		}
+		if outcome == gdpr.OutcomeDeleted {
+			deleted++
+		} else {
+			failed++
+		}
+		entries[i].Time, entries[i].Outcome = now, outcome
+	}
+	if err := elog.Append(entries...); err != nil {
+		return deleted, failed, forgotten, fmt.Errorf("writing the erasure log: %w", err)
+	}
+	return deleted, failed, forgotten, nil
+}
+
+func forget(ctx context.Context, st *state.Store, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	n, err := st.ForgetCRMIDs(ctx, ids)
+	if err != nil {
+		return 0, fmt.Errorf("removing customers from the sync state: %w", err)
+	}
+	return n, nil
+}
+
+// dryRunReport writes what an erase would do to erasure-dry-run.csv,
+// replacing the last one, and says it on standard output.
+func (o *eraseOptions) dryRunReport(log *slog.Logger, held []*erasure, absent []gdpr.ErasureEntry, counts map[string]int, run string) error {
+	path := filepath.Join(o.out, erasurePlanName)
+	d := &gdpr.Dir{Root: o.out}
+	f, err := d.Create(erasurePlanName)
+	if err != nil {
+		return pipeline.Fatalf("writing %s: %w", path, err)
+	}
+	defer f.Abort()
+	w := csv.NewWriter(f)
+	w.Write(gdpr.ErasureColumns)
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	for _, e := range held {
+		w.Write([]string{now, run, e.crmID, e.emailHash, gdpr.OutcomeWouldDelete})
+	}
+	for _, e := range absent {
+		w.Write([]string{now, run, e.CRMID, e.EmailSHA256, e.Outcome})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return pipeline.Fatalf("writing %s: %w", path, err)
+	}
+	if _, err := f.Commit(true); err != nil {
+		return pipeline.Fatalf("%w", err)
+	}
+	fmt.Fprintf(o.stdout, "dry run: would delete %d customers; %d subjects already absent, %d not found; nothing was deleted\nplan: %s\n",
+		len(held), counts[gdpr.OutcomeAlreadyAbsent], counts[gdpr.OutcomeNotFound], path)
+	if len(held) > o.maxDelete {
+		fmt.Fprintf(o.stdout, "note: that is over --max-delete %d: the erase itself needs --max-delete %d\n", o.maxDelete, len(held))
+	}
+	log.Info("erase dry run finished", "would_delete", len(held), "already_absent", counts[gdpr.OutcomeAlreadyAbsent], "not_found", counts[gdpr.OutcomeNotFound])
+	return nil
+}

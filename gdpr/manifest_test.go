@@ -1,0 +1,135 @@
+package gdpr_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"crmsync/gdpr"
+)
+
+type header struct {
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+}
+
+// writeExport writes files (name → content) into a staging directory of
+// out with a manifest, and publishes it.
+func writeExport(t *testing.T, out string, files map[string]string, owned []string) {
+	t.Helper()
+	st, err := gdpr.NewStaging(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &gdpr.Dir{Root: st.Path()}
+	list, err := gdpr.NewFileList(st.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if dir := filepath.Dir(name); dir != "." {
+			if err := d.MkdirAll(dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e, err := d.WriteFile(name, []byte(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := list.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := gdpr.WriteManifest(d, header{Kind: "test", Count: len(files)}, list); err != nil {
+		t.Fatal(err)
+	}
+	list.Close()
+	if err := st.Publish(owned); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExportManifestAndStaging(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	owned := []string{"subjects", "table.csv", "table.jsonl"}
+	writeExport(t, out, map[string]string{"subjects/a.json": "A", "subjects/b.json": "B", "table.csv": "a\nb\n"}, owned)
+	// A file of the user's, which no export owns.
+	if err := os.WriteFile(filepath.Join(out, "notes.txt"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var h header
+	files, err := gdpr.ReadManifest(out, &h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Kind != "test" || h.Count != 3 || len(files) != 3 {
+		t.Errorf("header %+v, %d files", h, len(files))
+	}
+
+	// A second export without b and in another format replaces the first
+	// as a whole: b's file and table.csv are gone, the user's file stays.
+	// A killed run's leftovers are cleared first.
+	leftover := filepath.Join(out, ".crmsync-staging-123", "subjects")
+	if err := os.MkdirAll(leftover, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeExport(t, out, map[string]string{"subjects/a.json": "A2", "table.jsonl": "{}\n"}, owned)
+	for _, gone := range []string{"subjects/b.json", "table.csv", ".crmsync-staging-123"} {
+		if _, err := os.Stat(filepath.Join(out, gone)); !os.IsNotExist(err) {
+			t.Errorf("%s survived the second export (%v)", gone, err)
+		}
+	}
+	if data, _ := os.ReadFile(filepath.Join(out, "notes.txt")); string(data) != "mine" {
+		t.Error("the user's file was touched")
+	}
+	os.Remove(filepath.Join(out, "notes.txt"))
+	if _, err := gdpr.VerifyManifest(out); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("%s left in the output directory", e.Name())
+		}
+	}
+
+	// Verification notices a changed file and a file the manifest lacks.
+	os.WriteFile(filepath.Join(out, "subjects", "a.json"), []byte("tampered"), 0o600)
+	os.WriteFile(filepath.Join(out, "subjects", "c.json"), []byte("C"), 0o600)
+	_, err = gdpr.VerifyManifest(out)
+	if err == nil || !strings.Contains(err.Error(), "subjects/a.json") || !strings.Contains(err.Error(), "subjects/c.json: not in the manifest") {
+		t.Errorf("VerifyManifest after tampering: %v", err)
+	}
+}
+
+func TestExportStagingDiscardLeavesOutput(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	writeExport(t, out, map[string]string{"table.csv": "old\n"}, []string{"table.csv"})
+	st, err := gdpr.NewStaging(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &gdpr.Dir{Root: st.Path()}
+	if _, err := d.WriteFile("table.csv", []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(out, "table.csv")); string(data) != "old\n" {
+		t.Errorf("a discarded run changed the output: %q", data)
+	}
+	if _, err := gdpr.VerifyManifest(out); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestExportManifestOfNoFiles(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	writeExport(t, out, nil, nil)
+	files, err := gdpr.VerifyManifest(out)
+	if err != nil || len(files) != 0 {
+		t.Errorf("%d files, %v", len(files), err)
+	}
+}

@@ -1,0 +1,222 @@
+package gdpr
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	pq "github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/compress"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+)
+
+// Formats are the table formats, by the name --format takes, which is
+// also the table file's extension.
+var Formats = []string{"jsonl", "csv", "parquet"}
+
+// TableWriter writes rows of Columns. Close writes what is buffered and
+// the format's trailer; it does not close the underlying writer.
+type TableWriter interface {
+	Write(Row) error
+	Close() error
+}
+
+// NewTableWriter returns a writer of format (one of Formats) to w.
+func NewTableWriter(format string, w io.Writer) (TableWriter, error) {
+	switch format {
+	case "jsonl":
+		return &jsonlWriter{w: bufio.NewWriterSize(w, 64<<10)}, nil
+	case "csv":
+		cw := csv.NewWriter(w)
+		if err := cw.Write(columnNames()); err != nil {
+			return nil, err
+		}
+		return &csvWriter{w: cw, rec: make([]string, len(Columns))}, nil
+	case "parquet":
+		return newParquetWriter(w)
+	}
+	return nil, fmt.Errorf("unknown table format %q (want jsonl, csv or parquet)", format)
+}
+
+func columnNames() []string {
+	names := make([]string, len(Columns))
+	for i, c := range Columns {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// jsonlWriter writes one JSON object per row, keys in column order,
+// nulls as null.
+type jsonlWriter struct {
+	w   *bufio.Writer
+	buf []byte
+}
+
+func (j *jsonlWriter) Write(r Row) error {
+	b := append(j.buf[:0], '{')
+	for i, c := range Columns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, c.Name)
+		b = append(b, ':')
+		v := r[i]
+		switch {
+		case v.Null:
+			b = append(b, "null"...)
+		case c.Kind == Int64:
+			b = strconv.AppendInt(b, v.Int, 10)
+		case c.Kind == Bool:
+			b = strconv.AppendBool(b, v.Bool)
+		default:
+			// strconv's quoting is Go syntax, not JSON; encoding/json's
+			// is JSON and keeps non-ASCII text as it is.
+			q, err := json.Marshal(v.Str)
+			if err != nil {
+				return err
+			}
+			b = append(b, q...)
+		}
+	}
+	b = append(b, '}', '\n')
+	j.buf = b
+	_, err := j.w.Write(b)
+	return err
+}
+
+func (j *jsonlWriter) Close() error { return j.w.Flush() }
+
+type csvWriter struct {
+	w   *csv.Writer
+	rec []string
+}
+
+func (c *csvWriter) Write(r Row) error {
+	for i, col := range Columns {
+		c.rec[i] = r[i].Text(col.Kind)
+	}
+	return c.w.Write(c.rec)
+}
+
+func (c *csvWriter) Close() error {
+	c.w.Flush()
+	return c.w.Error()
+}
+
+// parquetRowGroup is the number of rows a Parquet row group holds: what
+// the writer keeps in memory (about 15 MB of customers) before it
+// writes.
+const parquetRowGroup = 8192
+
+type parquetWriter struct {
+	fw     *pqarrow.FileWriter
+	schema *arrow.Schema
+	b      *array.RecordBuilder
+	rows   int
+}
+
+// ParquetSchema is the Arrow schema of the Parquet table: every column
+// nullable, strings as UTF-8.
+func ParquetSchema() *arrow.Schema {
+	fields := make([]arrow.Field, len(Columns))
+	for i, c := range Columns {
+		t := arrow.DataType(arrow.BinaryTypes.String)
+		switch c.Kind {
+		case Int64:
+			t = arrow.PrimitiveTypes.Int64
+		case Bool:
+			t = arrow.FixedWidthTypes.Boolean
+		}
+		fields[i] = arrow.Field{Name: c.Name, Type: t, Nullable: true}
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+func newParquetWriter(w io.Writer) (p *parquetWriter, err error) {
+	p = &parquetWriter{schema: ParquetSchema()}
+	props := pq.NewWriterProperties(
+		pq.WithCompression(compress.Codecs.Snappy),
+		pq.WithMaxRowGroupLength(parquetRowGroup),
+		pq.WithCreatedBy("crmsync"),
+	)
+	// Arrow panics on some writer errors rather than returning them.
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("parquet: %v", r)
+		}
+	}()
+	p.fw, err = pqarrow.NewFileWriter(p.schema, w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		return nil, err
+	}
+	p.b = array.NewRecordBuilder(memory.DefaultAllocator, p.schema)
+	return p, nil
+}
+
+func (p *parquetWriter) Write(r Row) error {
+	for i, c := range Columns {
+		v := r[i]
+		switch fb := p.b.Field(i).(type) {
+		case *array.StringBuilder:
+			if v.Null {
+				fb.AppendNull()
+			} else {
+				fb.Append(v.Str)
+			}
+		case *array.Int64Builder:
+			if v.Null {
+				fb.AppendNull()
+			} else {
+				fb.Append(v.Int)
+			}
+		case *array.BooleanBuilder:
+			if v.Null {
+				fb.AppendNull()
+			} else {
+				fb.Append(v.Bool)
+			}
+		default:
+			return fmt.Errorf("parquet: column %s has an unexpected builder %T", c.Name, fb)
+		}
+	}
+	p.rows++
+	if p.rows >= parquetRowGroup {
+		return p.flush()
+	}
+	return nil
+}
+
+func (p *parquetWriter) flush() (err error) {
+	if p.rows == 0 {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("parquet: %v", r)
+		}
+	}()
+	rec := p.b.NewRecord()
+	defer rec.Release()
+	p.rows = 0
+	return p.fw.Write(rec)
+}
+
+func (p *parquetWriter) Close() (err error) {
+	defer p.b.Release()
+	if err := p.flush(); err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("parquet: %v", r)
+		}
+	}()
+	return p.fw.Close()
+}
