@@ -144,11 +144,11 @@ type Written struct {
 	Key, CRMID string
 	// Action is "create", "update" or "delete".
 	Action string
-	// Changes are the fields sent, with the values before (when known)
-	// and after; a delete has none.
+	// Changes are the fields an update sent, with the values before (when
+	// known) and after; creates and deletes have none.
 	Changes []FieldChange
-	// Match is the customer's match value (email), for deletes.
-	Match string
+	// MatchField and Match name the customer by its match value (email).
+	MatchField, Match string
 }
 
 // FieldChange is one field a write set.

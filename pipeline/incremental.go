@@ -106,11 +106,18 @@ func (r *Run) crmFields(rec *Record, old map[string]string, crmOld []string) map
 	return out
 }
 
-// written describes a change for the diff report.
+// written describes a change for the diff report. A create is named by
+// its match value alone: listing every field of every new customer made a
+// first load's report nine times the size of its source, and the values
+// are what the mapping makes of the row (crmsync preview shows them).
 func (r *Run) written(ch *Change, res *Result, old map[string]string) Written {
-	w := Written{Key: ch.Record.Key, CRMID: res.ID, Action: "update"}
+	w := Written{Key: ch.Record.Key, CRMID: res.ID, Action: "update", MatchField: r.schema.MatchField}
+	if r.matchField >= 0 {
+		w.Match = ch.Record.Values[r.matchField]
+	}
 	if res.Outcome == OutcomeCreated {
 		w.Action = "create"
+		return w
 	}
 	sent := res.Sent
 	if sent == nil {
@@ -123,10 +130,6 @@ func (r *Run) written(ch *Change, res *Result, old map[string]string) Written {
 		name := r.schema.Fields[f].Name
 		v := ch.Record.Values[f]
 		switch {
-		case w.Action == "create":
-			if v == "" {
-				continue
-			}
 		case sent != nil:
 			if !sent[f] {
 				continue
@@ -139,12 +142,10 @@ func (r *Run) written(ch *Change, res *Result, old map[string]string) Written {
 			}
 		}
 		fc := FieldChange{Field: name, New: v}
-		if w.Action == "update" {
-			if res.Old != nil {
-				fc.Old = res.Old[f]
-			} else {
-				fc.Old = old[name]
-			}
+		if res.Old != nil {
+			fc.Old = res.Old[f]
+		} else {
+			fc.Old = old[name]
 		}
 		w.Changes = append(w.Changes, fc)
 	}
@@ -308,7 +309,7 @@ func (r *Run) mirror(work context.Context) error {
 				continue
 			}
 			keys = append(keys, v.key)
-			written = append(written, Written{Key: v.key, CRMID: v.id, Action: "delete", Match: v.match})
+			written = append(written, Written{Key: v.key, CRMID: v.id, Action: "delete", MatchField: r.schema.MatchField, Match: v.match})
 		}
 		if !r.opts.DryRun {
 			if err := r.opts.State.Forget(work, keys); err != nil {

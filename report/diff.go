@@ -25,11 +25,14 @@ const (
 //	crm_id     the customer's id in the CRM; "" for a create in a dry run,
 //	           where the CRM never assigned one
 //	action     create, update or delete
-//	field      the target field; a create or update has one line per field
-//	           it sends, a delete has one line with field ""
-//	old_value  what the CRM held, as last confirmed; "" for a create; for a
-//	           delete, the customer's email, so a person can tell who it was
-//	new_value  what the run sent; "" for a delete
+//	field      an update has one line per field it sent, named here; a
+//	           create or a delete has one line, naming the match field
+//	           (email)
+//	old_value  for an update, what the CRM held, as crmsync last confirmed
+//	           it (with --reconcile, what it last sent); for a delete,
+//	           the customer's email, so a person can tell who it was
+//	new_value  for an update, what the run sent; for a create, the new
+//	           customer's email
 //
 // The file is UTF-8 with a byte order mark, as the reject files are, so
 // that spreadsheets read accents right. A cell that a spreadsheet would run

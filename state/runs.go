@@ -116,7 +116,7 @@ type Failing struct {
 func (s *Store) Failing(ctx context.Context, minRuns, n int) ([]Failing, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT key, coalesce(crm_id, ''), coalesce(last_code, ''), coalesce(last_stage, ''),
 		coalesce(last_field, ''), coalesce(last_message, ''), failures
-		FROM records WHERE failures >= ? ORDER BY failures DESC, key LIMIT ?`, minRuns, n)
+		FROM records WHERE failures > 0 AND failures >= ? ORDER BY failures DESC, key LIMIT ?`, minRuns, n)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", s.path, err)
 	}

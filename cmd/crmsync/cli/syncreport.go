@@ -65,8 +65,12 @@ func (inc *incremental) onWritten(ws []pipeline.Written) error {
 	inc.mu.Lock()
 	for i := range ws {
 		w := &ws[i]
-		if w.Action == "delete" {
-			rows = append(rows, report.DiffRow{Key: w.Key, CRMID: w.CRMID, Action: w.Action, OldValue: w.Match})
+		switch w.Action {
+		case "create":
+			rows = append(rows, report.DiffRow{Key: w.Key, CRMID: w.CRMID, Action: w.Action, Field: w.MatchField, NewValue: w.Match})
+			continue
+		case "delete":
+			rows = append(rows, report.DiffRow{Key: w.Key, CRMID: w.CRMID, Action: w.Action, Field: w.MatchField, OldValue: w.Match})
 			continue
 		}
 		for _, c := range w.Changes {
