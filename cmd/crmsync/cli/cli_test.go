@@ -536,8 +536,24 @@ func TestSyncFatalErrors(t *testing.T) {
 	out := filepath.Join(dir, "out-unreachable")
 	started := time.Now()
 	cmd, stdout, stderr := startBinary(t, "some-key", syncArgs(source, mapping, "http://"+closedPort(t)+"/v2", out)...)
+	// The process's own run time, not the wait for the cleanup, which
+	// comes after the subtests however long they take on a busy machine.
+	exited := make(chan time.Duration, 1)
+	go func() {
+		// Until reaped, an exited child is a zombie: state Z in /proc.
+		stat := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/stat"
+		for time.Since(started) < 2*time.Minute {
+			data, err := os.ReadFile(stat)
+			if i := strings.LastIndexByte(string(data), ')'); err != nil || i < 0 || strings.HasPrefix(string(data[i+1:]), " Z") {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		exited <- time.Since(started)
+	}()
 	t.Cleanup(func() {
 		r := waitBinary(t, cmd, stdout, stderr, started, 2*time.Minute)
+		r.took = <-exited
 		t.Logf("an unreachable target took %s to fail", r.took.Round(time.Millisecond))
 		if r.code != cli.ExitFatal {
 			t.Fatalf("unreachable target: exit %d, want %d; stderr:\n%s", r.code, cli.ExitFatal, r.stderr)
