@@ -636,8 +636,8 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 				}
 			}
 			if rej := b.rejects[i]; rej != nil {
-				if h := b.keyHash[i]; h != 0 {
-					if _, err := r.seenKeys.addHash(h); err != nil {
+				if b.keyHash[i] != 0 {
+					if _, err := r.keyIsNew(b, i, slot); err != nil {
 						r.halt(Fatal(err), true)
 						return
 					}
@@ -648,7 +648,7 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 				continue
 			}
 			rec := &b.recs[i]
-			isNew, err := r.seenKeys.addHash(b.keyHash[i])
+			isNew, err := r.keyIsNew(b, i, slot)
 			if err != nil {
 				r.halt(Fatal(err), true)
 				return
@@ -687,6 +687,17 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 		}
 	}
 	flush()
+}
+
+// keyIsNew records row i's key as seen and reports whether it was new. A
+// key the state knows (slot ≥ 0) is marked in the state index, which
+// spares the larger repeat-detection set a probe on every row of a
+// nightly run.
+func (r *Run) keyIsNew(b *sourceBatch, i, slot int) (bool, error) {
+	if slot >= 0 {
+		return r.idx.markKeyed(slot), nil
+	}
+	return r.seenKeys.addHash(b.keyHash[i])
 }
 
 // applyBatch writes one batch and accounts for each of its rows. With a

@@ -12,6 +12,7 @@ type stateIndex struct {
 	keys    []uint64 // 0: empty slot
 	digests []uint64
 	seen    []uint64 // a bit per slot: the key appeared in this run's source
+	keyed   []uint64 // a bit per slot: a row with this key (not one the source could not read) was taken
 	mask    uint64
 	n       int
 }
@@ -19,7 +20,7 @@ type stateIndex struct {
 func newStateIndex(capacity int) *stateIndex {
 	size := 1 << bits.Len(uint(max(capacity, 8)*2-1))
 	return &stateIndex{keys: make([]uint64, size), digests: make([]uint64, size),
-		seen: make([]uint64, (size+63)/64), mask: uint64(size - 1)}
+		seen: make([]uint64, (size+63)/64), keyed: make([]uint64, (size+63)/64), mask: uint64(size - 1)}
 }
 
 // put adds a key; a second put of the same hash keeps the first digest
@@ -68,6 +69,14 @@ func (x *stateIndex) find(keyHash uint64) int {
 		}
 		i = (i + 1) & x.mask
 	}
+}
+
+// markKeyed marks slot's key as taken and reports whether it was not yet.
+func (x *stateIndex) markKeyed(slot int) bool {
+	w, bit := slot/64, uint64(1)<<(slot%64)
+	first := x.keyed[w]&bit == 0
+	x.keyed[w] |= bit
+	return first
 }
 
 func (x *stateIndex) markSeen(slot int)      { x.seen[slot/64] |= 1 << (slot % 64) }

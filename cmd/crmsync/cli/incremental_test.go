@@ -109,6 +109,9 @@ func TestIncrementalSync(t *testing.T) {
 	if after := writeCalls(sandboxStats(t, srv)); !mapsEqual(before, after) {
 		t.Errorf("the second run over the same file wrote: calls before %v, after %v", before, after)
 	}
+	if s2.RejectsByCode["duplicate_key"] != s1.RejectsByCode["duplicate_key"] || s2.RejectsByCode["duplicate_key"] == 0 {
+		t.Errorf("repeated keys: %d rejected on the first run, %d on the second", s1.RejectsByCode["duplicate_key"], s2.RejectsByCode["duplicate_key"])
+	}
 	if s2.Rows.Unchanged != s1.Rows.Created || s2.Rows.Created+s2.Rows.Updated != 0 {
 		t.Errorf("second run: %+v; want %d unchanged and nothing written", s2.Rows, s1.Rows.Created)
 	}
