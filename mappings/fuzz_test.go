@@ -175,6 +175,13 @@ func FuzzExpression(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// What the file says, which yaml.v3 does not always write as it
+		// was given: "\n0" comes back as "0".
+		var back struct{ Fields map[string]string }
+		if err := yaml.Unmarshal(doc, &back); err != nil {
+			t.Fatal(err)
+		}
+		want := back.Fields["out"]
 		path := filepath.Join(dir, "m.yaml")
 		if err := os.WriteFile(path, doc, 0o644); err != nil {
 			t.Fatal(err)
@@ -200,8 +207,8 @@ func FuzzExpression(f *testing.F) {
 				checkErr("Load", err)
 				return nil, false
 			}
-			if got := m.Expression(0); got != expr {
-				t.Fatalf("field out: expression %q as read from the file, want %q:\n%s", got, expr, doc)
+			if got := m.Expression(0); got != want {
+				t.Fatalf("field out: expression %q as read from the file, want %q:\n%s", got, want, doc)
 			}
 			p, err := m.Bind(exprColumns, nil)
 			if err != nil {

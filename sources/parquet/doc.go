@@ -46,10 +46,17 @@
 // Corrupt or truncated files are fatal errors naming the file (and, while
 // reading, the row group); Arrow panics on some corrupt input, and those
 // panics are recovered at Open and Next. Row groups are read one at a
-// time, and each must give exactly the rows its footer promises, in
-// columns of equal length: Arrow takes a page header it cannot read for
-// the end of a column's row group, which would otherwise drop rows, or
-// pair one row's values with another's, without an error.
+// time. Before one is read, the page headers of its column chunks are
+// walked: each chunk's pages must be of known types, lie within it, and
+// hold the values its footer counts. Then its rows must come out as many
+// as its footer promises, in columns of equal length. Arrow takes a page
+// header it cannot read for the end of a column's row group, which would
+// otherwise drop rows, or pair one row's values with another's, without
+// an error; short of a chunk's values it reads on past its last page and
+// can spin there for ever. The footer's own lengths (column chunks, the
+// Arrow schema pyarrow stores) are checked before Arrow allocates by
+// them. Values damaged inside a page go unseen: Parquet files carry no
+// checksum Arrow checks.
 //
 // # Memory
 //

@@ -49,6 +49,8 @@ type Source struct {
 	rows     int64
 
 	path   string
+	raw    *os.File // the file, for checkPages
+	size   int64
 	f      *file.Reader
 	fr     *pqarrow.FileReader
 	leaves []int // the Parquet columns read, in file order
@@ -101,7 +103,7 @@ func Open(path string, opts Options) (_ *Source, err error) {
 	// memory does not grow with the writer's row group size.
 	props.BufferedStreamEnabled = true
 	props.BufferSize = 64 << 10
-	if err := checkMagic(path); err != nil {
+	if s.raw, s.size, err = openChecked(path); err != nil {
 		return nil, err
 	}
 	s.f, err = file.OpenParquetFile(path, false, file.WithReadProps(props))
@@ -223,33 +225,36 @@ func Open(path string, opts Options) (_ *Source, err error) {
 	return s, nil
 }
 
-// checkMagic tells a file cut short, or one that is not Parquet at all,
-// from other damage: Arrow's message for both is "file is smaller than
-// indicated metadata size", which names neither.
-func checkMagic(path string) error {
+// openChecked opens path and tells a file cut short, or one that is not
+// Parquet at all, from other damage: Arrow's message for both is "file is
+// smaller than indicated metadata size", which names neither.
+func openChecked(path string) (*os.File, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return pipeline.Fatal(err)
+		return nil, 0, pipeline.Fatal(err)
 	}
-	defer f.Close()
+	fail := func(err error) (*os.File, int64, error) {
+		f.Close()
+		return nil, 0, err
+	}
 	st, err := f.Stat()
 	if err != nil {
-		return pipeline.Fatal(err)
+		return fail(pipeline.Fatal(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil // a pipe or device: leave it to Arrow, which needs to seek
+		return fail(pipeline.Fatalf("file %s is not a regular file: Parquet is read by seeking in it", path))
 	}
 	if st.Size() == 0 {
-		return pipeline.Fatalf("file %s is empty (0 bytes), not a Parquet file", path)
+		return fail(pipeline.Fatalf("file %s is empty (0 bytes), not a Parquet file", path))
 	}
 	var head, tail [4]byte
 	if _, err := f.ReadAt(head[:], 0); err != nil || (string(head[:]) != "PAR1" && string(head[:]) != "PARE") {
-		return pipeline.Fatalf("file %s is not a Parquet file: it does not start with PAR1 (if it is CSV, give --format csv)", path)
+		return fail(pipeline.Fatalf("file %s is not a Parquet file: it does not start with PAR1 (if it is CSV, give --format csv)", path))
 	}
 	if _, err := f.ReadAt(tail[:], st.Size()-4); err != nil || (string(tail[:]) != "PAR1" && string(tail[:]) != "PARE") {
-		return pipeline.Fatalf("file %s is truncated (%d bytes): it does not end with a Parquet footer (PAR1); was the copy or download cut short?", path, st.Size())
+		return fail(pipeline.Fatalf("file %s is truncated (%d bytes): it does not end with a Parquet footer (PAR1); was the copy or download cut short?", path, st.Size()))
 	}
-	return nil
+	return f, st.Size(), nil
 }
 
 // openRowGroup starts reading row group s.rg on its own. Arrow's column
@@ -260,6 +265,9 @@ func checkMagic(path string) error {
 // that ends early shows as a batch whose columns differ in length, or as
 // a group short of the rows its footer promises; Next stops on both.
 func (s *Source) openRowGroup() error {
+	if err := s.checkPages(s.rg); err != nil {
+		return pipeline.Fatalf("file %s: row group %s is corrupt: %v%s", s.path, s.groupName(), err, s.notRead())
+	}
 	rr, err := s.fr.GetRecordReader(context.Background(), s.leaves, []int{s.rg})
 	if err != nil {
 		return pipeline.Fatalf("file %s: row group %s: %w", s.path, s.groupName(), err)
@@ -270,6 +278,14 @@ func (s *Source) openRowGroup() error {
 	}
 	s.rr, s.rgRead = rr, 0
 	return nil
+}
+
+// notRead says which rows a run that stops here has not read.
+func (s *Source) notRead() string {
+	if s.num == 0 {
+		return "; no row was read"
+	}
+	return fmt.Sprintf("; the rows after row %d were not read", s.num)
 }
 
 // groupName names the row group being read, for messages.
@@ -368,8 +384,8 @@ func (s *Source) Next(ctx context.Context) (rows []pipeline.Row, err error) {
 		}
 		if want := s.f.MetaData().RowGroup(s.rg).NumRows(); s.rgRead != want {
 			s.done = true
-			return nil, pipeline.Fatalf("file %s: row group %s holds %d rows by its footer, but only %d could be read (the rest of it is corrupt); the rows after row %d were not read",
-				s.path, s.groupName(), want, s.rgRead, s.num)
+			return nil, pipeline.Fatalf("file %s: row group %s holds %d rows by its footer, but only %d could be read (the rest of it is corrupt)%s",
+				s.path, s.groupName(), want, s.rgRead, s.notRead())
 		}
 		s.rg++
 	}
@@ -383,8 +399,8 @@ func (s *Source) Next(ctx context.Context) (rows []pipeline.Row, err error) {
 	}
 	if want := s.f.MetaData().RowGroup(s.rg).NumRows(); s.rgRead+int64(n) > want {
 		s.done = true
-		return nil, pipeline.Fatalf("file %s: row group %s holds %d rows by its footer, but more could be read (it is corrupt); the rows after row %d were not read",
-			s.path, s.groupName(), want, s.num)
+		return nil, pipeline.Fatalf("file %s: row group %s holds %d rows by its footer, but more could be read (it is corrupt)%s",
+			s.path, s.groupName(), want, s.notRead())
 	}
 	s.rgRead += int64(n)
 	b := &batch{
@@ -436,6 +452,9 @@ func (s *Source) Close() (err error) {
 	if s.rr != nil {
 		s.rr.Release()
 		s.rr = nil
+	}
+	if s.raw != nil {
+		s.raw.Close()
 	}
 	if s.f != nil {
 		if err := s.f.Close(); err != nil {
