@@ -231,6 +231,23 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 	if err := os.MkdirAll(o.out, 0o700); err != nil {
 		return pipeline.Fatalf("creating --out %s: %w", o.out, err)
 	}
+	// A run that fails before it starts (a source that cannot be opened, a
+	// mapping that does not fit) still leaves a summary, so a cron job's
+	// monitoring finds "failed" and why, not a summary from the day before.
+	summarized := false
+	defer func() {
+		if err == nil || summarized {
+			return
+		}
+		code := ExitFatal
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		s := &Summary{Status: "failed", Error: err.Error(), Source: o.src.path, Mapping: o.mapping, Mode: o.mode,
+			DryRun: o.dryRun, StartedAt: started.UTC(), FinishedAt: time.Now().UTC(), State: o.statePath, ExitCode: code}
+		_ = writeJSON(filepath.Join(o.out, "summary.json"), s)
+	}()
 	src, err := o.src.open(0)
 	if err != nil {
 		return err
@@ -316,6 +333,7 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 	if runErr != nil {
 		s.Error = runErr.Error()
 	}
+	summarized = true
 	if werr := writeJSON(filepath.Join(o.out, "summary.json"), s); werr != nil && runErr == nil {
 		runErr, code = pipeline.Fatalf("writing summary.json: %w", werr), ExitFatal
 	}
