@@ -710,7 +710,9 @@ func TestExportUsageErrors(t *testing.T) {
 // calm server would.
 func TestExportUnderFaultsAndRateLimit(t *testing.T) {
 	t.Parallel()
-	srv := newCRM(t, tamiotest.Options{RateLimit: 40, RateBurst: 5})
+	// --all reads pages one after another; the subjects' parallel
+	// lookups are what must meet the limit.
+	srv := newCRM(t, tamiotest.Options{RateLimit: 15, RateBurst: 2})
 	c := testClient(t, srv)
 	const n = 130
 	bodies := make([]map[string]any, n)
