@@ -305,6 +305,16 @@ type ListQuery struct {
 
 // List returns one page of customers and the total.
 func (c *Client) List(ctx context.Context, q ListQuery) ([]Customer, int, error) {
+	var out struct {
+		TotalResults int        `json:"total_results"`
+		Customers    []Customer `json:"customers"`
+	}
+	err := c.call(ctx, http.MethodGet, "/customers/list", q.values(), nil, &out)
+	return out.Customers, out.TotalResults, err
+}
+
+// values is the query string of a list request.
+func (q ListQuery) values() url.Values {
 	v := url.Values{}
 	v.Set("page", strconv.Itoa(q.Page))
 	v.Set("per_page", strconv.Itoa(q.PerPage))
@@ -323,12 +333,7 @@ func (c *Client) List(ctx context.Context, q ListQuery) ([]Customer, int, error)
 	if q.IncludeLeads {
 		v.Set("include_leads", "true")
 	}
-	var out struct {
-		TotalResults int        `json:"total_results"`
-		Customers    []Customer `json:"customers"`
-	}
-	err := c.call(ctx, http.MethodGet, "/customers/list", v, nil, &out)
-	return out.Customers, out.TotalResults, err
+	return v
 }
 
 // FindByEmail returns the customer whose email equals email (case

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 )
 
 // The raw reads below serve subject-access exports, which must hand over
@@ -27,29 +26,11 @@ func (c *Client) RetrieveRaw(ctx context.Context, id string) (json.RawMessage, e
 
 // ListRaw is List keeping each customer object as the API sent it.
 func (c *Client) ListRaw(ctx context.Context, q ListQuery) ([]json.RawMessage, int, error) {
-	v := url.Values{}
-	v.Set("page", strconv.Itoa(q.Page))
-	v.Set("per_page", strconv.Itoa(q.PerPage))
-	if q.SortBy != "" {
-		v.Set("sort_by", q.SortBy)
-	}
-	if q.Order != "" {
-		v.Set("order", q.Order)
-	}
-	if q.Filter != "" {
-		v.Set("filter", q.Filter)
-	}
-	if q.From > 0 {
-		v.Set("from", strconv.FormatInt(q.From, 10))
-	}
-	if q.IncludeLeads {
-		v.Set("include_leads", "true")
-	}
 	var out struct {
 		TotalResults int               `json:"total_results"`
 		Customers    []json.RawMessage `json:"customers"`
 	}
-	err := c.call(ctx, http.MethodGet, "/customers/list", v, nil, &out)
+	err := c.call(ctx, http.MethodGet, "/customers/list", q.values(), nil, &out)
 	return out.Customers, out.TotalResults, err
 }
 
