@@ -31,7 +31,7 @@ func main() {
 	flag.IntVar(&cfg.Rows, "rows", 20000, "rows of the first day's export")
 	flag.IntVar(&cfg.Kills, "kills", 10, "the fewest runs to kill with SIGKILL")
 	flag.Float64Var(&cfg.ChangeShare, "change", 0.25, "share of the valid rows renamed on each day after the first")
-	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the data, the faults and the kill moments (0: from the clock; the table shows it, to replay a run)")
+	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the data, the faults and the kill moments (0: from the clock; the table shows it, to rerun with the same data, faults and kill points)")
 	flag.IntVar(&cfg.Concurrency, "concurrency", 8, "crmsync --concurrency")
 	flag.Float64Var(&cfg.RateLimit, "rate-limit", 100, "the emulator's requests per second per key (burst 5)")
 	dir := flag.String("dir", "", "directory for the files, kept afterwards (default: a temporary one, removed when the run passes)")
