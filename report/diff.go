@@ -60,8 +60,21 @@ type DiffWriter struct {
 	bw     *bufio.Writer
 	cw     *csv.Writer
 	ew     *escapingWriter
+	rec    [diffColumns]string // the row being written, reused
 	err    error
 	closed bool
+}
+
+// diffColumns is the number of DiffRow's fields, each one column.
+const diffColumns = 6
+
+// record lays r out in DiffRow's column order. gocsv writes the header
+// from the struct tags; rows go through record instead, since gocsv's
+// reflection was over half the cost of writing a row (0.6 s of CPU for
+// the million lines of a 1M-row dry run). TestDiffRecordMatchesGocsv keeps
+// the two in step.
+func (r *DiffRow) record(rec *[diffColumns]string) {
+	*rec = [diffColumns]string{r.Key, r.CRMID, r.Action, r.Field, r.OldValue, r.NewValue}
 }
 
 // diffBuffer is large enough that a batch of changes costs a handful of
@@ -126,8 +139,11 @@ func (w *DiffWriter) Write(rows []DiffRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := gocsv.MarshalCSVWithoutHeaders(rows, w.ew); err != nil {
-		return w.fail(err)
+	for i := range rows {
+		rows[i].record(&w.rec)
+		if err := w.ew.Write(w.rec[:]); err != nil {
+			return w.fail(err)
+		}
 	}
 	return nil
 }
@@ -172,8 +188,8 @@ type escapingWriter struct {
 
 var _ gocsv.CSVWriter = (*escapingWriter)(nil)
 
-// Write escapes rec in place: gocsv hands over a scratch slice that it
-// refills for every row, so nobody else sees it.
+// Write escapes rec in place: gocsv and DiffWriter.Write hand over a
+// scratch slice that they refill for every row, so nobody else sees it.
 func (e *escapingWriter) Write(rec []string) error {
 	for i, v := range rec {
 		rec[i] = csvsource.EscapeFormula(v)

@@ -1,9 +1,13 @@
 package report
 
 import (
+	"encoding/csv"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gocarina/gocsv"
 )
 
 // fullDisk accepts room bytes, then fails as a full disk does.
@@ -63,5 +67,41 @@ func TestDiffDiskFull(t *testing.T) {
 	}
 	if err := w.Close(); !errors.Is(err, errFull) {
 		t.Errorf("Close: err = %v, want %v", err, errFull)
+	}
+}
+
+// TestDiffRecordMatchesGocsv checks that DiffWriter writes each row as
+// gocsv would from DiffRow's tags: same columns, same order, same
+// quoting. A field added to DiffRow without record fails here.
+func TestDiffRecordMatchesGocsv(t *testing.T) {
+	if n := reflect.TypeFor[DiffRow]().NumField(); n != diffColumns {
+		t.Fatalf("DiffRow has %d fields, diffColumns says %d", n, diffColumns)
+	}
+	rows := []DiffRow{
+		{Key: "k1", CRMID: "id1", Action: ActionUpdate, Field: "phone", OldValue: "+4930123", NewValue: "=cmd()"},
+		{Key: "k,2", CRMID: "", Action: ActionCreate, Field: "email", NewValue: "a\"b@example.com"},
+		{Key: "k3", CRMID: "id3", Action: ActionDelete, Field: "email", OldValue: "line\nbreak", NewValue: "@x"},
+		{Key: " k4 ", Action: ActionUpdate, Field: "name", OldValue: "Zoë", NewValue: "-1+2"},
+	}
+	var want strings.Builder
+	cw := csv.NewWriter(&want)
+	if err := gocsv.MarshalCSV(rows, &escapingWriter{cw: cw}); err != nil {
+		t.Fatal(err)
+	}
+	cw.Flush()
+
+	var got strings.Builder
+	w, err := newDiffWriter(&got, "diff.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if g := strings.TrimPrefix(got.String(), "\uFEFF"); g != want.String() {
+		t.Errorf("DiffWriter wrote\n%s\ngocsv writes\n%s", g, want.String())
 	}
 }

@@ -19,6 +19,8 @@ type incremental struct {
 	store *state.Store
 	runID int64
 	diff  *report.DiffWriter
+	// diffRows is onWritten's scratch, reused from batch to batch.
+	diffRows []report.DiffRow
 
 	mu           sync.Mutex
 	fieldChanges map[string]int64
@@ -61,7 +63,7 @@ func (o *syncOptions) openIncremental(ctx context.Context, keyColumn, target str
 // onWritten streams a batch's writes to diff.csv; the engine calls it from
 // one goroutine at a time.
 func (inc *incremental) onWritten(ws []pipeline.Written) error {
-	rows := make([]report.DiffRow, 0, len(ws)*4)
+	rows := inc.diffRows[:0]
 	inc.mu.Lock()
 	for i := range ws {
 		w := &ws[i]
@@ -81,6 +83,7 @@ func (inc *incremental) onWritten(ws []pipeline.Written) error {
 		}
 	}
 	inc.mu.Unlock()
+	inc.diffRows = rows[:0]
 	return inc.diff.Write(rows)
 }
 
