@@ -221,11 +221,21 @@ type Summary struct {
 // without a limit the collector lets the heap double past it.
 const syncMemoryLimit = 96 << 20
 
+// syncGCPercent lets the heap grow to four times the live data before a
+// collection, within syncMemoryLimit, which still bounds it. The live data
+// is 15 to 50 MB, so the default (100) collected about 80 times in a
+// 1M-row dry run and took a sixth of its CPU; at 400 a run collects about
+// a third as often with the same peak RSS.
+const syncGCPercent = 400
+
 func (o *syncOptions) run(ctx context.Context) (err error) {
 	log := o.g.log.newLogger(o.stderr)
 	o.log = log
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(syncMemoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(syncGCPercent)
 	}
 	started := time.Now()
 	if err := os.MkdirAll(o.out, 0o700); err != nil {
