@@ -18,7 +18,9 @@ type State interface {
 	// Scan calls fn for every key the state holds, with the key's
 	// KeyHash and the Digest of the values last confirmed for it (0 when
 	// no write was ever confirmed, as for a row that has only failed).
-	Scan(ctx context.Context, fn func(keyHash, digest uint64)) error
+	// When it knows how many keys it holds, it first calls size with that
+	// number, so the caller can make room for all of them at once.
+	Scan(ctx context.Context, size func(keys int), fn func(keyHash, digest uint64)) error
 	// Entries returns what the state holds for the keys it knows among
 	// keys.
 	Entries(ctx context.Context, keys []string) (map[string]*StateEntry, error)

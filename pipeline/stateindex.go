@@ -9,17 +9,23 @@ import "math/bits"
 // so the mapping workers probe it without locks; the seen bits are
 // written by the dispatcher alone.
 type stateIndex struct {
-	keys    []uint64 // 0: empty slot
-	digests []uint64
-	seen    []uint64 // a bit per slot: the key appeared in this run's source
-	keyed   []uint64 // a bit per slot: a row with this key (not one the source could not read) was taken
-	mask    uint64
-	n       int
+	slots []indexSlot
+	seen  []uint64 // a bit per slot: the key appeared in this run's source
+	keyed []uint64 // a bit per slot: a row with this key (not one the source could not read) was taken
+	mask  uint64
+	n     int
+}
+
+// indexSlot keeps a key's digest beside it: a probe of a table far larger
+// than the CPU's caches then misses the cache once, not twice.
+type indexSlot struct {
+	key    uint64 // 0: empty slot
+	digest uint64
 }
 
 func newStateIndex(capacity int) *stateIndex {
 	size := 1 << bits.Len(uint(max(capacity, 8)*2-1))
-	return &stateIndex{keys: make([]uint64, size), digests: make([]uint64, size),
+	return &stateIndex{slots: make([]indexSlot, size),
 		seen: make([]uint64, (size+63)/64), keyed: make([]uint64, (size+63)/64), mask: uint64(size - 1)}
 }
 
@@ -27,20 +33,20 @@ func newStateIndex(capacity int) *stateIndex {
 // (two keys sharing a 64-bit hash: then neither is ever "unchanged" by
 // mistake, see find).
 func (x *stateIndex) put(keyHash, digest uint64) {
-	if (x.n+1)*4 > len(x.keys)*3 {
+	if (x.n+1)*4 > len(x.slots)*3 {
 		x.grow()
 	}
 	i := keyHash & x.mask
 	for {
-		switch x.keys[i] {
+		switch x.slots[i].key {
 		case 0:
-			x.keys[i], x.digests[i] = keyHash, digest
+			x.slots[i] = indexSlot{key: keyHash, digest: digest}
 			x.n++
 			return
 		case keyHash:
 			// Two keys with one hash: a digest of 0 makes every row of
 			// either key go through the full comparison.
-			x.digests[i] = 0
+			x.slots[i].digest = 0
 			return
 		}
 		i = (i + 1) & x.mask
@@ -48,11 +54,11 @@ func (x *stateIndex) put(keyHash, digest uint64) {
 }
 
 func (x *stateIndex) grow() {
-	keys, digests := x.keys, x.digests
-	*x = *newStateIndex(len(keys))
-	for i, k := range keys {
-		if k != 0 {
-			x.put(k, digests[i])
+	old := x.slots
+	*x = *newStateIndex(len(old))
+	for _, s := range old {
+		if s.key != 0 {
+			x.put(s.key, s.digest)
 		}
 	}
 }
@@ -61,7 +67,7 @@ func (x *stateIndex) grow() {
 func (x *stateIndex) find(keyHash uint64) int {
 	i := keyHash & x.mask
 	for {
-		switch x.keys[i] {
+		switch x.slots[i].key {
 		case 0:
 			return -1
 		case keyHash:
@@ -81,5 +87,5 @@ func (x *stateIndex) markKeyed(slot int) bool {
 
 func (x *stateIndex) markSeen(slot int)      { x.seen[slot/64] |= 1 << (slot % 64) }
 func (x *stateIndex) wasSeen(slot int) bool  { return x.seen[slot/64]&(1<<(slot%64)) != 0 }
-func (x *stateIndex) digest(slot int) uint64 { return x.digests[slot] }
+func (x *stateIndex) digest(slot int) uint64 { return x.slots[slot].digest }
 func (x *stateIndex) len() int               { return x.n }

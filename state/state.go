@@ -215,11 +215,14 @@ func (s *Store) Len(ctx context.Context) (keys, synced int64, err error) {
 // Scan implements pipeline.State. It reads the index cache when no write
 // happened since it was made, which is about 30 times faster than reading
 // the records.
-func (s *Store) Scan(ctx context.Context, fn func(keyHash, digest uint64)) error {
+func (s *Store) Scan(ctx context.Context, size func(keys int), fn func(keyHash, digest uint64)) error {
 	var data []byte
 	err := s.r.QueryRowContext(ctx, `SELECT data FROM index_cache WHERE generation = (SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'generation')`).Scan(&data)
 	switch {
 	case err == nil && len(data)%16 == 0:
+		if size != nil {
+			size(len(data) / 16)
+		}
 		for i := 0; i < len(data); i += 16 {
 			fn(binary.LittleEndian.Uint64(data[i:]), binary.LittleEndian.Uint64(data[i+8:]))
 		}
