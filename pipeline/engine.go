@@ -708,8 +708,9 @@ func (r *Run) keyIsNew(b *sourceBatch, i, slot int) (bool, error) {
 // interruption whose grace ran out it is only the interruption, and the
 // batch's rows stay pending.
 func (r *Run) applyBatch(ctx, work context.Context, batch []sinkItem, guard bool) error {
-	results := make([]Result, len(batch))
-	done := make([]bool, len(batch))
+	sc := getScratch(len(batch))
+	defer putScratch(sc)
+	results, done := sc.results, sc.done
 	var entries map[string]*StateEntry
 	if r.opts.State != nil && !r.opts.FullResync {
 		keys := make([]string, len(batch))
@@ -747,8 +748,7 @@ func (r *Run) applyBatch(ctx, work context.Context, batch []sinkItem, guard bool
 		}
 	}
 
-	var send []Change
-	var at []int
+	send, at := sc.send, sc.at
 	for i := range batch {
 		if !done[i] {
 			send = append(send, batch[i].ch)
@@ -769,7 +769,7 @@ func (r *Run) applyBatch(ctx, work context.Context, batch []sinkItem, guard bool
 				return err
 			}
 		}
-		sub := make([]Result, len(send))
+		sub := sc.sub[:len(send)]
 		if err := r.opts.Sink.Apply(work, send, sub); err != nil {
 			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 				return err
@@ -787,14 +787,50 @@ func (r *Run) applyBatch(ctx, work context.Context, batch []sinkItem, guard bool
 			}
 		}
 	}
-	return r.account(work, batch, results, entries)
+	return r.account(work, batch, results, entries, sc)
 }
 
-// account records a batch's outcomes in the state and the reports, then
-// in the run's counts.
-func (r *Run) account(work context.Context, batch []sinkItem, results []Result, entries map[string]*StateEntry) error {
+// applyScratch holds the slices applyBatch and account need for one
+// batch. They are pooled: made afresh per batch, they were a third of
+// what a run allocated, and the collector's work grows with that.
+type applyScratch struct {
+	results, sub []Result
+	done         []bool
+	send         []Change
+	at           []int
+	written      []Written
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(applyScratch) }}
+
+// getScratch returns scratch for a batch of n.
+func getScratch(n int) *applyScratch {
+	sc := scratchPool.Get().(*applyScratch)
+	if cap(sc.results) < n {
+		*sc = applyScratch{results: make([]Result, n), sub: make([]Result, n), done: make([]bool, n),
+			send: make([]Change, 0, n), at: make([]int, 0, n), written: make([]Written, 0, n)}
+	}
+	sc.results, sc.sub, sc.done = sc.results[:n], sc.sub[:n], sc.done[:n]
+	return sc
+}
+
+// putScratch clears sc, so that a pooled scratch keeps no batch's records
+// alive, and pools it.
+func putScratch(sc *applyScratch) {
+	clear(sc.results)
+	clear(sc.sub)
+	clear(sc.done)
+	// send and written were filled by appends to local copies of the
+	// slices, within their capacity.
+	clear(sc.send[:cap(sc.send)])
+	clear(sc.written[:cap(sc.written)])
+	sc.send, sc.at, sc.written = sc.send[:0], sc.at[:0], sc.written[:0]
+	scratchPool.Put(sc)
+}
+
+func (r *Run) account(work context.Context, batch []sinkItem, results []Result, entries map[string]*StateEntry, sc *applyScratch) error {
 	var outcomes []StateOutcome
-	var written []Written
+	written := sc.written
 	for i := range batch {
 		it, res := &batch[i], &results[i]
 		rec := it.ch.Record
