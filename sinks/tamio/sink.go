@@ -349,13 +349,16 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 		return err
 	}
 	var creates, updates []*work
+	// One allocation for the batch, not one per change.
+	works := make([]work, len(changes))
 	for i := range changes {
 		if results[i].Outcome == pipeline.OutcomeRejected {
 			continue
 		}
 		ch := &changes[i]
 		rec := ch.Record
-		w := &work{i: i, rec: rec, id: ch.ID}
+		w := &works[i]
+		*w = work{i: i, rec: rec, id: ch.ID}
 		var ex *indexed
 		switch {
 		case found[i] != nil:
