@@ -196,6 +196,8 @@ func (l *loader) readLookupFile(t *lookupTable, file, keyCol, valCol *yaml.Node,
 	if len(data) > maxLookupFile {
 		return fail(file, "%s is larger than %d MiB", path, maxLookupFile>>20)
 	}
+	l.fingerprint([]byte(t.name))
+	l.fingerprint(data)
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	r := csv.NewReader(bytes.NewReader(data))
 	r.Comma = comma

@@ -2,17 +2,22 @@ package mappings
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 
 	"crmsync/pipeline"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/zeebo/xxh3"
 )
 
 // Mapping is a loaded, compiled mapping file. It is immutable and safe to
@@ -41,6 +46,11 @@ type Mapping struct {
 	colIdx map[string]int
 
 	warnings []string
+
+	// fingerprint hashes what a row's mapped values depend on besides the
+	// row: the mapping file, its lookup tables, and this build of crmsync
+	// (see SourceDigest).
+	fingerprint uint64
 }
 
 type pos struct{ line, col int }
@@ -103,11 +113,14 @@ func Load(path string, schema *pipeline.Schema) (*Mapping, error) {
 	if len(data) > maxMappingFile {
 		return nil, Errors{{File: path, Msg: fmt.Sprintf("the file is larger than %d MiB; is it a mapping?", maxMappingFile>>20)}}
 	}
-	l := &loader{path: path, errs: errorList{file: path}, lines: strings.Split(string(data), "\n")}
+	l := &loader{path: path, errs: errorList{file: path}, lines: strings.Split(string(data), "\n"), fp: xxh3.New()}
+	l.fingerprint(data)
 	m := l.load(data, schema)
 	if err := l.errs.err(); err != nil {
 		return nil, err
 	}
+	l.fp.WriteString(buildFingerprint())
+	m.fingerprint = l.fp.Sum64()
 	return m, nil
 }
 
@@ -116,7 +129,40 @@ type loader struct {
 	lines []string
 	errs  errorList
 	m     *Mapping
+	fp    *xxh3.Hasher // the files read, for Mapping.fingerprint
 }
+
+// fingerprint adds a file's contents, with their length, to the
+// mapping's fingerprint.
+func (l *loader) fingerprint(data []byte) {
+	l.fp.Write(binary.AppendUvarint(nil, uint64(len(data))))
+	l.fp.Write(data)
+}
+
+// sourceDigestVersion changes whenever what a mapping makes of a row
+// changes for reasons the build fingerprint below may not show (a build
+// from a modified work tree): mapping functions, validation, the
+// normalisation of values. Changing it makes every run map every row once.
+const sourceDigestVersion = "crmsync source digest 1"
+
+// buildFingerprint names this build of crmsync and of every module in it
+// (libphonenumber's metadata, for one, changes what phone() accepts).
+var buildFingerprint = sync.OnceValue(func() string {
+	var b strings.Builder
+	b.WriteString(sourceDigestVersion)
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		fmt.Fprintf(&b, "\n%s %s %s", bi.Main.Path, bi.Main.Version, bi.Main.Sum)
+		for _, s := range bi.Settings {
+			if strings.HasPrefix(s.Key, "vcs.") {
+				fmt.Fprintf(&b, "\n%s=%s", s.Key, s.Value)
+			}
+		}
+		for _, d := range bi.Deps {
+			fmt.Fprintf(&b, "\n%s %s %s", d.Path, d.Version, d.Sum)
+		}
+	}
+	return b.String()
+})
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 

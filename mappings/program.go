@@ -1,6 +1,7 @@
 package mappings
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"crmsync/pipeline"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/zeebo/xxh3"
 )
 
 // Program is a Mapping bound to one source's columns. Apply is safe for
@@ -131,38 +133,102 @@ func (p *Program) Apply(row *pipeline.Row, rec *pipeline.Record) (rej *pipeline.
 		}
 	}()
 	for _, f = range p.m.fields {
-		var v string
-		var err error
-		switch f.kind {
-		case fkConst:
-			v = f.value
-		case fkColumn:
-			v = row.Values[p.idx[f.col]]
-		case fkDirect:
-			if r == nil {
-				r = p.runner(row)
-			}
-			v, err = r.eval(f.node)
-		case fkVM:
-			if r == nil {
-				r = p.runner(row)
-			}
-			var out any
-			out, err = r.vm.Run(f.prog, r)
-			if err == nil {
-				var ok bool
-				if v, ok = formatValue(out); !ok {
-					return &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeType, Field: f.name,
-						Column: p.soleColumn(f), Message: fmt.Sprintf("the expression for %s gives %s, not text", f.name, describe(out))}
-				}
-			}
-		}
-		if err != nil {
-			return p.reject(f, row, err)
+		v, rej := p.field(f, row, &r)
+		if rej != nil {
+			return rej
 		}
 		rec.Values[f.field] = v
 	}
 	return nil
+}
+
+// field maps one field of row. *r is the runner, taken from the pool when
+// first needed; the caller puts it back.
+func (p *Program) field(f *fieldProg, row *pipeline.Row, r **runner) (string, *pipeline.Reject) {
+	var v string
+	var err error
+	switch f.kind {
+	case fkConst:
+		v = f.value
+	case fkColumn:
+		v = row.Values[p.idx[f.col]]
+	case fkDirect:
+		if *r == nil {
+			*r = p.runner(row)
+		}
+		v, err = (*r).eval(f.node)
+	case fkVM:
+		if *r == nil {
+			*r = p.runner(row)
+		}
+		var out any
+		out, err = (*r).vm.Run(f.prog, *r)
+		if err == nil {
+			var ok bool
+			if v, ok = formatValue(out); !ok {
+				return "", &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeType, Field: f.name,
+					Column: p.soleColumn(f), Message: fmt.Sprintf("the expression for %s gives %s, not text", f.name, describe(out))}
+			}
+		}
+	}
+	if err != nil {
+		return "", p.reject(f, row, err)
+	}
+	return v, nil
+}
+
+var _ pipeline.SourceDigester = (*Program)(nil)
+
+// SourceDigest implements pipeline.SourceDigester: the mapping's
+// fingerprint, then each column the mapping reads, with its length.
+func (p *Program) SourceDigest(row *pipeline.Row) uint64 {
+	if row == nil || len(row.Values) < p.minLen {
+		return 0
+	}
+	var buf [1024]byte
+	b := binary.LittleEndian.AppendUint64(buf[:0], p.m.fingerprint)
+	for _, i := range p.idx {
+		v := row.Values[i]
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	if h := xxh3.Hash(b); h != 0 {
+		return h
+	}
+	return 1
+}
+
+// Key implements pipeline.SourceDigester.
+func (p *Program) Key(row *pipeline.Row) string {
+	if row == nil || len(row.Values) < p.minLen {
+		return ""
+	}
+	return strings.TrimSpace(row.Values[p.keyIdx])
+}
+
+// MapField implements pipeline.SourceDigester.
+func (p *Program) MapField(row *pipeline.Row, field int) (v string, ok bool) {
+	if row == nil || len(row.Values) < p.minLen {
+		return "", false
+	}
+	var r *runner
+	defer func() {
+		if x := recover(); x != nil {
+			v, ok = "", false
+		}
+		if r != nil {
+			r.values = nil
+			r.args = r.args[:0]
+			p.pool.Put(r)
+		}
+	}()
+	for _, f := range p.m.fields {
+		if f.field == field {
+			v, rej := p.field(f, row, &r)
+			return v, rej == nil
+		}
+	}
+	return "", false
 }
 
 func (p *Program) runner(row *pipeline.Row) *runner {

@@ -22,6 +22,25 @@ type Mapper interface {
 	Apply(row *Row, rec *Record) *Reject
 }
 
+// SourceDigester is implemented by mappers that can tell a row they mapped
+// before without mapping it again. With a state, a row whose source digest
+// equals the one recorded with its last confirmed write maps to the values
+// the CRM holds, so it is unchanged: the run skips its mapping and
+// validation, most of the work of a nightly run in which little changed.
+// Its methods are called from several goroutines at once.
+type SourceDigester interface {
+	// SourceDigest is a stable hash of everything Apply's result depends
+	// on: the values of the columns the mapping reads, and the mapping
+	// itself (its file, its lookup tables, the version of crmsync). It is
+	// 0, never to be matched, for a row Apply would reject as too short.
+	SourceDigest(row *Row) uint64
+	// Key returns what Apply would set as rec.Key.
+	Key(row *Row) string
+	// MapField maps schema field f alone, as Apply would; ok is false
+	// when Apply would reject the row for it.
+	MapField(row *Row, f int) (v string, ok bool)
+}
+
 // Threshold is a limit given as a count or a share: "100" or "5%".
 type Threshold struct {
 	Count   int64
@@ -168,6 +187,10 @@ type Counts struct {
 	// Deleted counts the customers a mirror run deleted (or would
 	// delete); they are not rows of the source.
 	Deleted int64
+	// UnchangedBySource counts the unchanged rows recognised by their
+	// source digest, which the run did not need to map (see
+	// SourceDigester); they are counted in Unchanged too.
+	UnchangedBySource int64
 }
 
 // Run is one execution of the engine.
@@ -176,6 +199,7 @@ type Run struct {
 	schema *Schema
 
 	read, created, updated, unchanged, rejected, deleted atomic.Int64
+	unchangedBySource                                    atomic.Int64
 
 	// idx is the state's keys (nil without a state); synced counts those
 	// with a confirmed write, the base of the --max-blank and
@@ -187,6 +211,14 @@ type Run struct {
 	// failed collects the dispatcher's rejects of known keys, for the
 	// state's failure counts.
 	failed []StateOutcome
+	// digester, when the mapper is one and the run may take rows as
+	// unchanged, lets mapBatch skip rows by their source digest.
+	// newSourceKeys and newSources collect, for SetSources, rows found
+	// unchanged by their mapped values whose source digest the state
+	// did not hold.
+	digester      SourceDigester
+	newSourceKeys []string
+	newSources    []uint64
 
 	// held are the changes that would blank a CRM value, sent only once
 	// the source is read and the blanking stayed under MaxBlank.
@@ -260,7 +292,18 @@ func NewRun(opts RunOptions) (*Run, error) {
 	if r.matchField >= 0 && !opts.Mapped[r.matchField] {
 		r.matchField = -1
 	}
+	if d, ok := opts.Mapper.(SourceDigester); ok && opts.State != nil && r.takesUnchanged() {
+		r.digester = d
+	}
 	return r, nil
+}
+
+// takesUnchanged reports whether the run may take a known row as unchanged
+// from the state alone, without the sink: not when it must compare with
+// the CRM (--reconcile), ignore the state (--full-resync), or hand every
+// row to the sink, which refuses existing ones (create mode).
+func (r *Run) takesUnchanged() bool {
+	return !r.opts.FullResync && !r.opts.Reconcile && r.opts.Mode != ModeCreate
 }
 
 // checkMappedRequired refuses a mapping that leaves out a field the
@@ -283,12 +326,13 @@ func checkMappedRequired(s *Schema, mapped []bool, mode Mode) error {
 // Progress returns the counts so far; safe to call at any time.
 func (r *Run) Progress() Counts {
 	c := Counts{
-		Deleted:   r.deleted.Load(),
-		Read:      r.read.Load(),
-		Created:   r.created.Load(),
-		Updated:   r.updated.Load(),
-		Unchanged: r.unchanged.Load(),
-		Rejected:  r.rejected.Load(),
+		Deleted:           r.deleted.Load(),
+		UnchangedBySource: r.unchangedBySource.Load(),
+		Read:              r.read.Load(),
+		Created:           r.created.Load(),
+		Updated:           r.updated.Load(),
+		Unchanged:         r.unchanged.Load(),
+		Rejected:          r.rejected.Load(),
 	}
 	c.Pending = c.Read - c.Created - c.Updated - c.Unchanged - c.Rejected
 	return c
@@ -319,15 +363,22 @@ type sourceBatch struct {
 	// parallel mapping workers so the dispatcher only probes.
 	keyHash, matchHash []uint64
 	// stableKey and digest are, with a state, each row's KeyHash (0: no
-	// key) and each valid record's Digest.
-	stableKey, digest []uint64
-	ready             chan struct{}
+	// key) and each valid record's Digest; source its source digest (0:
+	// none), and skipped marks the rows found unchanged by it, which were
+	// not mapped (their record holds the key and match value alone).
+	stableKey, digest, source []uint64
+	skipped                   []bool
+	// slot is, with a state, where each row's key is in the state index:
+	// the mapping workers probe it, in parallel, so the dispatcher need
+	// not (-1: not there or no key).
+	slot  []int32
+	ready chan struct{}
 }
 
 // sinkItem is one change on its way to the sink.
 type sinkItem struct {
-	ch     Change
-	digest uint64
+	ch             Change
+	digest, source uint64
 }
 
 // Phase is how long one part of a run took.
@@ -452,6 +503,9 @@ func (r *Run) Execute(ctx context.Context) error {
 	if err := r.flushFailed(work); err != nil {
 		r.halt(err, true)
 	}
+	if err := r.flushSources(work); err != nil {
+		r.halt(err, true)
+	}
 	complete := stopping.Err() == nil && readErr == nil
 	mark = r.phase("read and send", mark)
 	if r.releaseHeld(ctx, work, complete) {
@@ -519,9 +573,27 @@ func (r *Run) mapBatch(b *sourceBatch) {
 	if withState {
 		b.stableKey = make([]uint64, n)
 		b.digest = make([]uint64, n)
+		b.slot = make([]int32, n)
+		if r.digester != nil {
+			b.source = make([]uint64, n)
+			b.skipped = make([]bool, n)
+		}
 	}
 	// One allocation holds every record's values for the batch.
 	values := make([]string, n*width)
+	defer func() {
+		if withState {
+			for i, h := range b.stableKey {
+				if b.skipped != nil && b.skipped[i] {
+					continue // skipUnchanged found it
+				}
+				b.slot[i] = -1
+				if h != 0 {
+					b.slot[i] = int32(r.idx.find(h))
+				}
+			}
+		}
+	}()
 	for i := range b.rows {
 		row := &b.rows[i]
 		if row.Reject != nil {
@@ -533,6 +605,9 @@ func (r *Run) mapBatch(b *sourceBatch) {
 		}
 		rec := &b.recs[i]
 		rec.Values = values[i*width : (i+1)*width : (i+1)*width]
+		if r.digester != nil && r.skipUnchanged(b, i, row, rec) {
+			continue
+		}
 		rej := r.opts.Mapper.Apply(row, rec)
 		if rej == nil {
 			rec.Row = row
@@ -560,6 +635,46 @@ func (r *Run) mapBatch(b *sourceBatch) {
 			b.matchHash[i] = r.matchHash.hashFold(rec.Values[r.matchField])
 		}
 	}
+}
+
+// skipUnchanged takes row i as unchanged, without mapping it, when its
+// source digest is the one the state recorded with its key's last
+// confirmed write. It fills what the dispatcher needs of the record: the
+// key, the match value for repeat detection, and their hashes.
+func (r *Run) skipUnchanged(b *sourceBatch, i int, row *Row, rec *Record) bool {
+	src := r.digester.SourceDigest(row)
+	b.source[i] = src
+	if src == 0 {
+		return false
+	}
+	key := r.digester.Key(row)
+	if key == "" {
+		return false
+	}
+	stable := KeyHash(key)
+	slot := r.idx.find(stable)
+	if slot < 0 || r.idx.source(slot) != src || r.idx.digest(slot) == 0 {
+		return false
+	}
+	var match string
+	if r.matchField >= 0 {
+		v, ok := r.digester.MapField(row, r.matchField)
+		if !ok {
+			return false
+		}
+		match = trimSpaceFast(v)
+		if r.schema.Fields[r.matchField].Lower {
+			match = strings.ToLower(match)
+		}
+		rec.Values[r.matchField] = match
+	}
+	rec.Row, rec.Key = row, key
+	b.stableKey[i], b.keyHash[i], b.slot[i] = stable, r.keyHash.hash(key), int32(slot)
+	if match != "" {
+		b.matchHash[i] = r.matchHash.hashFold(match)
+	}
+	b.skipped[i] = true
+	return true
 }
 
 // dispatch takes mapped batches in source order, rejects repeated keys
@@ -628,7 +743,7 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 				// A key in the source, valid or not, is not gone: a mirror
 				// run must not delete its customer.
 				if h := b.stableKey[i]; h != 0 {
-					if slot = r.idx.find(h); slot >= 0 {
+					if slot = int(b.slot[i]); slot >= 0 {
 						r.idx.markSeen(slot)
 					}
 				} else {
@@ -672,15 +787,33 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 					continue
 				}
 			}
-			var digest uint64
+			var digest, source uint64
 			if r.idx != nil {
+				if b.skipped != nil && b.skipped[i] {
+					r.unchanged.Add(1)
+					r.unchangedBySource.Add(1)
+					continue
+				}
 				digest = b.digest[i]
+				if b.source != nil {
+					source = b.source[i]
+				}
 				if shortcut && slot >= 0 && r.idx.digest(slot) == digest {
 					r.unchanged.Add(1)
+					if source != 0 && r.idx.source(slot) != source && !r.opts.DryRun {
+						r.newSourceKeys = append(r.newSourceKeys, rec.Key)
+						r.newSources = append(r.newSources, source)
+						if len(r.newSourceKeys) >= 1000 {
+							if err := r.flushSources(work); err != nil {
+								r.halt(err, true)
+								return
+							}
+						}
+					}
 					continue
 				}
 			}
-			pending = append(pending, sinkItem{ch: Change{Record: rec}, digest: digest})
+			pending = append(pending, sinkItem{ch: Change{Record: rec}, digest: digest, source: source})
 			if len(pending) == maxBatch {
 				flush()
 			}
@@ -842,7 +975,7 @@ func (r *Run) account(work context.Context, batch []sinkItem, results []Result, 
 		case OutcomeCreated, OutcomeUpdated, OutcomeUnchanged:
 			if r.opts.State != nil {
 				outcomes = append(outcomes, StateOutcome{Key: rec.Key, Outcome: res.Outcome, CRMID: res.ID,
-					Digest: it.digest, Fields: r.crmFields(rec, old, res.Old)})
+					Digest: it.digest, Source: it.source, Fields: r.crmFields(rec, old, res.Old)})
 			}
 			if r.opts.OnWritten != nil && res.Outcome != OutcomeUnchanged {
 				written = append(written, r.written(&it.ch, res, old))

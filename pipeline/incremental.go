@@ -15,8 +15,8 @@ func (r *Run) loadState(ctx context.Context) error {
 	// Sized at once, a million keys load in a third of the time that
 	// growing the table step by step takes.
 	size := func(keys int) { r.idx = newStateIndex(keys) }
-	if err := r.opts.State.Scan(ctx, size, func(keyHash, digest uint64) {
-		r.idx.put(keyHash, digest)
+	if err := r.opts.State.Scan(ctx, size, func(keyHash, digest, source uint64) {
+		r.idx.put(keyHash, digest, source)
 		if digest != 0 {
 			r.synced++
 		}
@@ -242,6 +242,19 @@ func (r *Run) flushFailed(work context.Context) error {
 	}
 	err := r.opts.State.Commit(work, r.failed)
 	r.failed = r.failed[:0]
+	if err != nil {
+		return Fatal(err)
+	}
+	return nil
+}
+
+// flushSources records the source digests the dispatcher collected.
+func (r *Run) flushSources(work context.Context) error {
+	if len(r.newSourceKeys) == 0 {
+		return nil
+	}
+	err := r.opts.State.SetSources(work, r.newSourceKeys, r.newSources)
+	r.newSourceKeys, r.newSources = r.newSourceKeys[:0], r.newSources[:0]
 	if err != nil {
 		return Fatal(err)
 	}

@@ -16,11 +16,13 @@ import (
 // wrote would send it again next time, or lose track of it.
 type State interface {
 	// Scan calls fn for every key the state holds, with the key's
-	// KeyHash and the Digest of the values last confirmed for it (0 when
-	// no write was ever confirmed, as for a row that has only failed).
-	// When it knows how many keys it holds, it first calls size with that
-	// number, so the caller can make room for all of them at once.
-	Scan(ctx context.Context, size func(keys int), fn func(keyHash, digest uint64)) error
+	// KeyHash, the Digest of the values last confirmed for it (0 when no
+	// write was ever confirmed, as for a row that has only failed) and the
+	// source digest of the row those values were mapped from (0 when not
+	// known). When it knows how many keys it holds, it first calls size
+	// with that number, so the caller can make room for all of them at
+	// once.
+	Scan(ctx context.Context, size func(keys int), fn func(keyHash, digest, source uint64)) error
 	// Entries returns what the state holds for the keys it knows among
 	// keys.
 	Entries(ctx context.Context, keys []string) (map[string]*StateEntry, error)
@@ -35,6 +37,11 @@ type State interface {
 	// value (email) last confirmed; a mirror run reads it after the
 	// source to find the keys that are gone.
 	Synced(ctx context.Context, fn func(key, crmID, match string) error) error
+	// SetSources records the source digests of rows found unchanged by
+	// their mapped values, whose source digest the state did not hold
+	// (after the mapping changed, or for a state older than source
+	// digests), so the next run need not map them.
+	SetSources(ctx context.Context, keys []string, sources []uint64) error
 	// Forget removes keys whose customers were deleted.
 	Forget(ctx context.Context, keys []string) error
 }
@@ -71,6 +78,9 @@ type StateOutcome struct {
 	// Digest is the Digest of the record's mapped values, recorded when
 	// the write is confirmed (created, updated, unchanged).
 	Digest uint64
+	// Source is the source digest of the row (see SourceDigester), or 0,
+	// recorded with Digest.
+	Source uint64
 	// Fields are the values the CRM holds now, by field name, for a
 	// confirmed outcome; nil leaves the recorded values as they are.
 	Fields map[string]string

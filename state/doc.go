@@ -19,6 +19,9 @@
 //	key_hash       pipeline.KeyHash(key), for loading the index quickly
 //	crm_id         the customer's id in the CRM; NULL until a write is confirmed
 //	digest         pipeline.Digest of the mapped values last confirmed; NULL if none
+//	source_digest  the source digest (pipeline.SourceDigester) of the row those
+//	               values were mapped from: a row with the same one next time is
+//	               unchanged without being mapped again; NULL if not known
 //	fields         JSON object: field name → the value the CRM held after the last confirmed write
 //	confirmed_at   when that write was confirmed (RFC 3339, UTC)
 //	confirmed_run  the runs.id that confirmed it
@@ -39,4 +42,14 @@
 // outcome. An entry left unconfirmed by a killed run tells the next run to
 // look for the customer it may have created. Entries of all but the last
 // 20 runs are pruned.
+//
+// meta also holds generation, a number every write to records moves on.
+//
+// # The index cache
+//
+// Beside the database, state.db.index holds, for the generation it names,
+// every key's hash, digest and source digest, so a run loads a million
+// keys in a few milliseconds. It is only a cache: when it is missing,
+// damaged or of another generation, the run reads the records instead and
+// writes a new one as it finishes. It may be deleted at any time.
 package state

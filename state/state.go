@@ -1,6 +1,8 @@
 package state
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -8,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,7 +24,7 @@ import (
 
 var _ pipeline.State = (*Store)(nil)
 
-const schemaVersion = 1
+const schemaVersion = 2
 
 var schemaSQL = []string{
 	`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -29,6 +33,7 @@ var schemaSQL = []string{
 		key_hash INTEGER NOT NULL,
 		crm_id TEXT,
 		digest INTEGER,
+		source_digest INTEGER,
 		fields TEXT,
 		confirmed_at TEXT,
 		confirmed_run INTEGER,
@@ -71,7 +76,6 @@ var schemaSQL = []string{
 		PRIMARY KEY (run_id, key)
 	) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS journal_open ON journal(key) WHERE confirmed_at IS NULL`,
-	`CREATE TABLE IF NOT EXISTS index_cache (generation INTEGER NOT NULL, data BLOB NOT NULL)`,
 	`INSERT OR IGNORE INTO meta(name, value) VALUES ('generation', '0')`,
 }
 
@@ -154,10 +158,25 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 	}
+	// Schema 2 added records.source_digest; a state of schema 1 gains it
+	// empty, and the next run that finds its rows unchanged fills it. Its
+	// index cache moved to a file of its own.
+	var hasSource int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('records') WHERE name = 'source_digest'`).Scan(&hasSource); err != nil {
+		return err
+	}
+	if hasSource == 0 {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE records ADD COLUMN source_digest INTEGER`); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS index_cache`); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)`, fmt.Sprint(schemaVersion)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta(name, value) VALUES ('schema_version', ?)`, fmt.Sprint(schemaVersion)); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -213,38 +232,74 @@ func (s *Store) Len(ctx context.Context) (keys, synced int64, err error) {
 }
 
 // Scan implements pipeline.State. It reads the index cache when no write
-// happened since it was made, which is about 30 times faster than reading
-// the records.
-func (s *Store) Scan(ctx context.Context, size func(keys int), fn func(keyHash, digest uint64)) error {
-	var data []byte
-	err := s.r.QueryRowContext(ctx, `SELECT data FROM index_cache WHERE generation = (SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'generation')`).Scan(&data)
-	switch {
-	case err == nil && len(data)%16 == 0:
+// happened since it was made, which is far faster than reading the
+// records.
+func (s *Store) Scan(ctx context.Context, size func(keys int), fn func(keyHash, digest, source uint64)) error {
+	gen, err := s.generation(ctx, s.r)
+	if err != nil {
+		return fmt.Errorf("state %s: loading: %w", s.path, err)
+	}
+	if entries, ok := s.readIndexCache(gen); ok {
 		if size != nil {
-			size(len(data) / 16)
+			size(len(entries) / indexEntry)
 		}
-		for i := 0; i < len(data); i += 16 {
-			fn(binary.LittleEndian.Uint64(data[i:]), binary.LittleEndian.Uint64(data[i+8:]))
+		for i := 0; i < len(entries); i += indexEntry {
+			fn(binary.LittleEndian.Uint64(entries[i:]), binary.LittleEndian.Uint64(entries[i+8:]), binary.LittleEndian.Uint64(entries[i+16:]))
 		}
 		return nil
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("state %s: loading: %w", s.path, err)
 	}
 	return s.scanRecords(ctx, fn)
 }
 
-func (s *Store) scanRecords(ctx context.Context, fn func(keyHash, digest uint64)) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT key_hash, coalesce(digest, 0) FROM records`)
+// The index cache is the file IndexCachePath: indexCacheMagic, the
+// generation of the records it was made from (8 bytes), then per key its
+// hash, digest and source digest, in the order of the hashes, all
+// little-endian. It lives beside the database because SQLite is slow to
+// hand over a blob of tens of megabytes (a quarter of a second for a
+// million keys), and it is only a cache: a file that is missing, damaged
+// or of another generation is ignored, and the records are read instead.
+const (
+	indexCacheMagic = "crmsync index cache 2\n"
+	indexEntry      = 24
+)
+
+// IndexCachePath is where the state at path keeps its index cache.
+func IndexCachePath(path string) string { return path + ".index" }
+
+func (s *Store) generation(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int64, error) {
+	var gen int64
+	err := q.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'generation'`).Scan(&gen)
+	return gen, err
+}
+
+// readIndexCache returns the cache's entries when it was made from
+// generation gen.
+func (s *Store) readIndexCache(gen int64) ([]byte, bool) {
+	data, err := os.ReadFile(IndexCachePath(s.path))
+	if err != nil {
+		return nil, false
+	}
+	rest, ok := bytes.CutPrefix(data, []byte(indexCacheMagic))
+	if !ok || len(rest) < 8 || int64(binary.LittleEndian.Uint64(rest)) != gen || (len(rest)-8)%indexEntry != 0 {
+		return nil, false
+	}
+	return rest[8:], true
+}
+
+func (s *Store) scanRecords(ctx context.Context, fn func(keyHash, digest, source uint64)) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT key_hash, coalesce(digest, 0), coalesce(source_digest, 0) FROM records`)
 	if err != nil {
 		return fmt.Errorf("state %s: loading: %w", s.path, err)
 	}
 	defer rows.Close()
-	var kh, dg int64
+	var kh, dg, sd int64
 	for rows.Next() {
-		if err := rows.Scan(&kh, &dg); err != nil {
+		if err := rows.Scan(&kh, &dg, &sd); err != nil {
 			return fmt.Errorf("state %s: loading: %w", s.path, err)
 		}
-		fn(uint64(kh), uint64(dg))
+		fn(uint64(kh), uint64(dg), uint64(sd))
 	}
 	return rows.Err()
 }
@@ -348,9 +403,9 @@ func (s *Store) Commit(ctx context.Context, outcomes []pipeline.StateOutcome) er
 	}
 	now := nowText()
 	return s.writeRecords(ctx, func(tx *sql.Tx) error {
-		ok, err := tx.PrepareContext(ctx, `INSERT INTO records(key, key_hash, crm_id, digest, fields, confirmed_at, confirmed_run, failures, last_run)
-			VALUES (?, ?, nullif(?, ''), ?, ?, ?, ?, 0, ?)
-			ON CONFLICT(key) DO UPDATE SET crm_id = coalesce(excluded.crm_id, crm_id), digest = excluded.digest,
+		ok, err := tx.PrepareContext(ctx, `INSERT INTO records(key, key_hash, crm_id, digest, source_digest, fields, confirmed_at, confirmed_run, failures, last_run)
+			VALUES (?, ?, nullif(?, ''), ?, nullif(?, 0), ?, ?, ?, 0, ?)
+			ON CONFLICT(key) DO UPDATE SET crm_id = coalesce(excluded.crm_id, crm_id), digest = excluded.digest, source_digest = excluded.source_digest,
 				fields = coalesce(excluded.fields, fields), confirmed_at = excluded.confirmed_at, confirmed_run = excluded.confirmed_run,
 				failures = 0, last_run = excluded.last_run, last_code = NULL, last_stage = NULL, last_field = NULL, last_message = NULL`)
 		if err != nil {
@@ -389,7 +444,7 @@ func (s *Store) Commit(ctx context.Context, outcomes []pipeline.StateOutcome) er
 					}
 					fields = string(b)
 				}
-				if _, err := ok.ExecContext(ctx, o.Key, kh, o.CRMID, int64(o.Digest), fields, now, s.run, s.run); err != nil {
+				if _, err := ok.ExecContext(ctx, o.Key, kh, o.CRMID, int64(o.Digest), int64(o.Source), fields, now, s.run, s.run); err != nil {
 					return err
 				}
 			case pipeline.OutcomeRejected:
@@ -404,6 +459,26 @@ func (s *Store) Commit(ctx context.Context, outcomes []pipeline.StateOutcome) er
 				continue
 			}
 			if _, err := journal.ExecContext(ctx, now, o.Outcome.String(), o.Key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SetSources implements pipeline.State.
+func (s *Store) SetSources(ctx context.Context, keys []string, sources []uint64) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.writeRecords(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE records SET source_digest = nullif(?, 0) WHERE key = ?`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i, k := range keys {
+			if _, err := st.ExecContext(ctx, int64(sources[i]), k); err != nil {
 				return err
 			}
 		}
@@ -525,11 +600,11 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // calls it as it finishes.
 func (s *Store) RefreshIndexCache(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
-	var gen, cached int64
-	if err := s.r.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER), coalesce((SELECT max(generation) FROM index_cache), -1) FROM meta WHERE name = 'generation'`).Scan(&gen, &cached); err != nil {
+	gen, err := s.generation(ctx, s.r)
+	if err != nil {
 		return fmt.Errorf("state %s: %w", s.path, err)
 	}
-	if gen == cached {
+	if _, ok := s.readIndexCache(gen); ok {
 		return nil
 	}
 	s.wmu.Lock()
@@ -539,40 +614,67 @@ func (s *Store) RefreshIndexCache(ctx context.Context) error {
 		return fmt.Errorf("state %s: %w", s.path, err)
 	}
 	defer tx.Rollback()
-	// Read inside the write transaction: no write can slip between the
+	// Read inside a write transaction: no write can slip between the
 	// records read and the generation stamped on them.
-	if err := tx.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'generation'`).Scan(&gen); err != nil {
+	if gen, err = s.generation(ctx, tx); err != nil {
 		return fmt.Errorf("state %s: %w", s.path, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT key_hash, coalesce(digest, 0) FROM records`)
+	rows, err := tx.QueryContext(ctx, `SELECT key_hash, coalesce(digest, 0), coalesce(source_digest, 0) FROM records`)
 	if err != nil {
 		return fmt.Errorf("state %s: %w", s.path, err)
 	}
-	var data []byte
-	var kh, dg int64
+	type entry struct{ kh, dg, sd uint64 }
+	var entries []entry
+	var kh, dg, sd int64
 	for rows.Next() {
-		if err := rows.Scan(&kh, &dg); err != nil {
+		if err := rows.Scan(&kh, &dg, &sd); err != nil {
 			rows.Close()
 			return fmt.Errorf("state %s: %w", s.path, err)
 		}
-		data = binary.LittleEndian.AppendUint64(data, uint64(kh))
-		data = binary.LittleEndian.AppendUint64(data, uint64(dg))
+		entries = append(entries, entry{uint64(kh), uint64(dg), uint64(sd)})
 	}
 	if err := rows.Err(); err != nil {
 		rows.Close()
 		return fmt.Errorf("state %s: %w", s.path, err)
 	}
 	rows.Close()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM index_cache`); err != nil {
-		return fmt.Errorf("state %s: %w", s.path, err)
+	// In the order of the hashes, the engine's index fills its table
+	// from start to end as it loads them.
+	slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.kh, b.kh) })
+	data := make([]byte, 0, len(indexCacheMagic)+8+len(entries)*indexEntry)
+	data = append(data, indexCacheMagic...)
+	data = binary.LittleEndian.AppendUint64(data, uint64(gen))
+	for _, e := range entries {
+		data = binary.LittleEndian.AppendUint64(data, e.kh)
+		data = binary.LittleEndian.AppendUint64(data, e.dg)
+		data = binary.LittleEndian.AppendUint64(data, e.sd)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO index_cache(generation, data) VALUES (?, ?)`, gen, data); err != nil {
-		return fmt.Errorf("state %s: %w", s.path, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("state %s: %w", s.path, err)
+	if err := writeFileAtomic(IndexCachePath(s.path), data); err != nil {
+		return fmt.Errorf("state %s: index cache: %w", s.path, err)
 	}
 	return nil
+}
+
+// writeFileAtomic replaces path with data: readers see the old file or
+// the new one, never a part.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func nowText() string { return time.Now().UTC().Format(time.RFC3339Nano) }

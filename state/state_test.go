@@ -71,7 +71,7 @@ func TestOutcomesRoundTrip(t *testing.T) {
 		t.Errorf("%d unconfirmed writes, want 1 (k3)", unconfirmed)
 	}
 	got := map[uint64]uint64{}
-	if err := st.Scan(ctx, nil, func(kh, dg uint64) { got[kh] = dg }); err != nil {
+	if err := st.Scan(ctx, nil, func(kh, dg, _ uint64) { got[kh] = dg }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[pipeline.KeyHash("k1")] != 11 || got[pipeline.KeyHash("k2")] != 0 {
@@ -177,7 +177,7 @@ func TestIndexCache(t *testing.T) {
 	scan := func() map[uint64]uint64 {
 		got := map[uint64]uint64{}
 		sized := -1
-		if err := st.Scan(ctx, func(n int) { sized = n }, func(kh, dg uint64) { got[kh] = dg }); err != nil {
+		if err := st.Scan(ctx, func(n int) { sized = n }, func(kh, dg, _ uint64) { got[kh] = dg }); err != nil {
 			t.Fatal(err)
 		}
 		if sized != -1 && sized != len(got) {

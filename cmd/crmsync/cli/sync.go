@@ -196,6 +196,11 @@ type Summary struct {
 		// Deleted counts customers a mirror run deleted; they are not
 		// source rows.
 		Deleted int64 `json:"deleted"`
+		// UnchangedBySource counts, among the unchanged rows, those the
+		// state recognised from the source row itself, without mapping
+		// it: neither the row, the mapping file, its lookup tables nor
+		// crmsync changed since their last confirmed write.
+		UnchangedBySource int64 `json:"unchanged_by_source,omitempty"`
 	} `json:"rows"`
 	Warnings       []string         `json:"warnings,omitempty"`
 	RejectsByStage map[string]int64 `json:"rejects_by_stage"`
@@ -330,6 +335,7 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 		DiffFile: filepath.Join(o.out, "diff.csv"), ReportFile: filepath.Join(o.out, "report.html"), Warnings: run.Warnings()}
 	c := run.Progress()
 	s.Rows.Read, s.Rows.Created, s.Rows.Updated, s.Rows.Unchanged, s.Rows.Rejected, s.Rows.Pending = c.Read, c.Created, c.Updated, c.Unchanged, c.Rejected, c.Pending
+	s.Rows.UnchangedBySource = c.UnchangedBySource
 	s.Rows.Deleted = c.Deleted
 	s.RejectsByStage, s.RejectsByCode = run.RejectsBy()
 	st := sink.Stats()
