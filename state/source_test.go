@@ -129,3 +129,30 @@ func TestMigrateSchema1(t *testing.T) {
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// TestIndexCacheOfAnotherState checks that a state never takes the index
+// cache of another state file for its own, even at the same generation.
+func TestIndexCacheOfAnotherState(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	pa, pb := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")
+	a, b := open(t, pa), open(t, pb)
+	for st, digest := range map[*state.Store]uint64{a: 1, b: 2} {
+		if err := st.Commit(ctx, []pipeline.StateOutcome{{Key: "k", Outcome: pipeline.OutcomeCreated, CRMID: "id", Digest: digest, Source: digest}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.RefreshIndexCache(ctx); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(state.IndexCachePath(pa))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(state.IndexCachePath(pb), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := scanAll(t, b)[pipeline.KeyHash("k")], (scanned{2, 2}); got != want {
+		t.Errorf("state b read %+v, want its own %+v", got, want)
+	}
+}

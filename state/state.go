@@ -77,6 +77,7 @@ var schemaSQL = []string{
 	) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS journal_open ON journal(key) WHERE confirmed_at IS NULL`,
 	`INSERT OR IGNORE INTO meta(name, value) VALUES ('generation', '0')`,
+	`INSERT OR IGNORE INTO meta(name, value) VALUES ('state_id', lower(hex(randomblob(8))))`,
 }
 
 // Store is a state file. Its methods are safe for concurrent use; writes
@@ -235,11 +236,11 @@ func (s *Store) Len(ctx context.Context) (keys, synced int64, err error) {
 // happened since it was made, which is far faster than reading the
 // records.
 func (s *Store) Scan(ctx context.Context, size func(keys int), fn func(keyHash, digest, source uint64)) error {
-	gen, err := s.generation(ctx, s.r)
+	stamp, err := s.cacheStamp(ctx, s.r)
 	if err != nil {
 		return fmt.Errorf("state %s: loading: %w", s.path, err)
 	}
-	if entries, ok := s.readIndexCache(gen); ok {
+	if entries, ok := s.readIndexCache(stamp); ok {
 		if size != nil {
 			size(len(entries) / indexEntry)
 		}
@@ -251,10 +252,10 @@ func (s *Store) Scan(ctx context.Context, size func(keys int), fn func(keyHash, 
 	return s.scanRecords(ctx, fn)
 }
 
-// The index cache is the file IndexCachePath: indexCacheMagic, the
-// generation of the records it was made from (8 bytes), then per key its
-// hash, digest and source digest, in the order of the hashes, all
-// little-endian. It lives beside the database because SQLite is slow to
+// The index cache is the file IndexCachePath: indexCacheMagic, the stamp
+// of the records it was made from (the state's id and generation) and a
+// newline, then per key its hash, digest and source digest, in the order
+// of the hashes, little-endian. It lives beside the database because SQLite is slow to
 // hand over a blob of tens of megabytes (a quarter of a second for a
 // million keys), and it is only a cache: a file that is missing, damaged
 // or of another generation is ignored, and the records are read instead.
@@ -266,26 +267,29 @@ const (
 // IndexCachePath is where the state at path keeps its index cache.
 func IndexCachePath(path string) string { return path + ".index" }
 
-func (s *Store) generation(ctx context.Context, q interface {
+// cacheStamp names the records as they are now: the state's id, so that
+// the cache of another state file is never taken for this one's, and the
+// generation, which every write to the records moves on.
+func (s *Store) cacheStamp(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (int64, error) {
-	var gen int64
-	err := q.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'generation'`).Scan(&gen)
-	return gen, err
+}) (string, error) {
+	var stamp string
+	err := q.QueryRowContext(ctx, `SELECT (SELECT value FROM meta WHERE name = 'state_id') || ':' || (SELECT value FROM meta WHERE name = 'generation')`).Scan(&stamp)
+	return stamp, err
 }
 
-// readIndexCache returns the cache's entries when it was made from
-// generation gen.
-func (s *Store) readIndexCache(gen int64) ([]byte, bool) {
+// readIndexCache returns the cache's entries when it was made from the
+// records as stamp names them.
+func (s *Store) readIndexCache(stamp string) ([]byte, bool) {
 	data, err := os.ReadFile(IndexCachePath(s.path))
 	if err != nil {
 		return nil, false
 	}
-	rest, ok := bytes.CutPrefix(data, []byte(indexCacheMagic))
-	if !ok || len(rest) < 8 || int64(binary.LittleEndian.Uint64(rest)) != gen || (len(rest)-8)%indexEntry != 0 {
+	rest, ok := bytes.CutPrefix(data, []byte(indexCacheMagic+stamp+"\n"))
+	if !ok || len(rest)%indexEntry != 0 {
 		return nil, false
 	}
-	return rest[8:], true
+	return rest, true
 }
 
 func (s *Store) scanRecords(ctx context.Context, fn func(keyHash, digest, source uint64)) error {
@@ -600,11 +604,11 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // calls it as it finishes.
 func (s *Store) RefreshIndexCache(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
-	gen, err := s.generation(ctx, s.r)
+	stamp, err := s.cacheStamp(ctx, s.r)
 	if err != nil {
 		return fmt.Errorf("state %s: %w", s.path, err)
 	}
-	if _, ok := s.readIndexCache(gen); ok {
+	if _, ok := s.readIndexCache(stamp); ok {
 		return nil
 	}
 	s.wmu.Lock()
@@ -616,7 +620,7 @@ func (s *Store) RefreshIndexCache(ctx context.Context) error {
 	defer tx.Rollback()
 	// Read inside a write transaction: no write can slip between the
 	// records read and the generation stamped on them.
-	if gen, err = s.generation(ctx, tx); err != nil {
+	if stamp, err = s.cacheStamp(ctx, tx); err != nil {
 		return fmt.Errorf("state %s: %w", s.path, err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT key_hash, coalesce(digest, 0), coalesce(source_digest, 0) FROM records`)
@@ -641,9 +645,10 @@ func (s *Store) RefreshIndexCache(ctx context.Context) error {
 	// In the order of the hashes, the engine's index fills its table
 	// from start to end as it loads them.
 	slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.kh, b.kh) })
-	data := make([]byte, 0, len(indexCacheMagic)+8+len(entries)*indexEntry)
+	data := make([]byte, 0, len(indexCacheMagic)+len(stamp)+1+len(entries)*indexEntry)
 	data = append(data, indexCacheMagic...)
-	data = binary.LittleEndian.AppendUint64(data, uint64(gen))
+	data = append(data, stamp...)
+	data = append(data, '\n')
 	for _, e := range entries {
 		data = binary.LittleEndian.AppendUint64(data, e.kh)
 		data = binary.LittleEndian.AppendUint64(data, e.dg)
