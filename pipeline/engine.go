@@ -211,12 +211,15 @@ type Run struct {
 	// failed collects the dispatcher's rejects of known keys, for the
 	// state's failure counts.
 	failed []StateOutcome
-	// digester, when the mapper is one and the run may take rows as
-	// unchanged, lets mapBatch skip rows by their source digest.
+	// digester, when the mapper is one and the run has a state, gives
+	// each row its source digest, recorded with confirmed writes; with
+	// skipBySource (the run may take rows as unchanged) mapBatch skips
+	// the rows whose digest the state holds.
 	// newSourceKeys and newSources collect, for SetSources, rows found
 	// unchanged by their mapped values whose source digest the state
 	// did not hold.
 	digester      SourceDigester
+	skipBySource  bool
 	newSourceKeys []string
 	newSources    []uint64
 
@@ -292,8 +295,8 @@ func NewRun(opts RunOptions) (*Run, error) {
 	if r.matchField >= 0 && !opts.Mapped[r.matchField] {
 		r.matchField = -1
 	}
-	if d, ok := opts.Mapper.(SourceDigester); ok && opts.State != nil && r.takesUnchanged() {
-		r.digester = d
+	if d, ok := opts.Mapper.(SourceDigester); ok && opts.State != nil {
+		r.digester, r.skipBySource = d, r.takesUnchanged()
 	}
 	return r, nil
 }
@@ -644,7 +647,7 @@ func (r *Run) mapBatch(b *sourceBatch) {
 func (r *Run) skipUnchanged(b *sourceBatch, i int, row *Row, rec *Record) bool {
 	src := r.digester.SourceDigest(row)
 	b.source[i] = src
-	if src == 0 {
+	if src == 0 || !r.skipBySource {
 		return false
 	}
 	key := r.digester.Key(row)
