@@ -31,6 +31,34 @@ type runner struct {
 	idx    []int
 	values []string
 	args   []arg
+	memos  []fieldMemo // per schema field
+}
+
+// fieldMemo remembers the results of a field whose expression reads one
+// column, by that column's value. Exports repeat such values row after
+// row (a country, an account owner, a tier), and the functions are pure:
+// the same value gives the same result. A field whose values seldom
+// repeat (an email) stops remembering after memoProbe rows.
+type fieldMemo struct {
+	vals        map[string]string
+	tries, hits int
+	off         bool
+}
+
+const (
+	// memoSize bounds the values remembered per field and runner.
+	memoSize = 1024
+	// memoProbe is how many rows a field is tried on before it stops
+	// remembering, unless at least half of them were found.
+	memoProbe = 4096
+)
+
+// memo returns the memo of schema field f.
+func (r *runner) memo(f, fields int) *fieldMemo {
+	if r.memos == nil {
+		r.memos = make([]fieldMemo, fields)
+	}
+	return &r.memos[f]
 }
 
 func (r *runner) col(k int) string {
@@ -156,6 +184,9 @@ func (p *Program) field(f *fieldProg, row *pipeline.Row, r **runner) (string, *p
 		if *r == nil {
 			*r = p.runner(row)
 		}
+		if len(f.cols) == 1 {
+			return p.memoized(f, row, *r)
+		}
 		v, err = (*r).eval(f.node)
 	case fkVM:
 		if *r == nil {
@@ -173,6 +204,37 @@ func (p *Program) field(f *fieldProg, row *pipeline.Row, r **runner) (string, *p
 	}
 	if err != nil {
 		return "", p.reject(f, row, err)
+	}
+	return v, nil
+}
+
+// memoized evaluates a direct expression of one column through the
+// runner's memo of the field. Only results are remembered, never errors,
+// and keys and results are copied: a Parquet batch's values share one
+// buffer, which a remembered substring would keep alive.
+func (p *Program) memoized(f *fieldProg, row *pipeline.Row, r *runner) (string, *pipeline.Reject) {
+	fm := r.memo(f.field, len(p.m.schema.Fields))
+	in := row.Values[p.idx[f.cols[0]]]
+	if !fm.off {
+		fm.tries++
+		if v, ok := fm.vals[in]; ok {
+			fm.hits++
+			return v, nil
+		}
+	}
+	v, err := r.eval(f.node)
+	if err != nil {
+		return "", p.reject(f, row, err)
+	}
+	switch {
+	case fm.off:
+	case fm.tries >= memoProbe && fm.hits*2 < fm.tries:
+		fm.off, fm.vals = true, nil
+	case len(fm.vals) < memoSize:
+		if fm.vals == nil {
+			fm.vals = make(map[string]string, 64)
+		}
+		fm.vals[strings.Clone(in)] = strings.Clone(v)
 	}
 	return v, nil
 }
