@@ -74,26 +74,36 @@ func run(bin, data, sizes string, rateRows int, withState bool) error {
 		if n%1000000 != 0 {
 			label = fmt.Sprintf("%d", n)
 		}
-		rawCSV, err := rawCSVRate(csvPath)
-		if err != nil {
-			return err
-		}
-		rawPQ, err := rawParquetRate(pqPath)
-		if err != nil {
-			return err
-		}
-		csvRate, csvRSS, err := dryRun(bin, csvPath, mapping, data, n)
-		if err != nil {
-			return err
-		}
-		pqRate, pqRSS, err := dryRun(bin, pqPath, mapping, data, n)
-		if err != nil {
-			return err
+		// Each baseline is measured right before the dry run it is the
+		// baseline of, three rounds in turn, and the best of each kept: a
+		// shared machine's speed drifts by half within minutes, and a
+		// ratio of two rates measured minutes apart would measure that.
+		var rawCSV, rawPQ, csvRate, pqRate float64
+		var csvRSS, pqRSS int64
+		for range 3 {
+			r, err := rawCSVRate(csvPath)
+			if err != nil {
+				return err
+			}
+			rawCSV = max(rawCSV, r)
+			r, rssKB, err := dryRun(bin, csvPath, mapping, data, n)
+			if err != nil {
+				return err
+			}
+			csvRate, csvRSS = max(csvRate, r), max(csvRSS, rssKB)
+			if r, err = rawParquetRate(pqPath); err != nil {
+				return err
+			}
+			rawPQ = max(rawPQ, r)
+			if r, rssKB, err = dryRun(bin, pqPath, mapping, data, n); err != nil {
+				return err
+			}
+			pqRate, pqRSS = max(pqRate, r), max(pqRSS, rssKB)
 		}
 		rss = append(rss, max(csvRSS, pqRSS))
 		var stateResults []result
 		if withState && len(rss) == 1 {
-			if stateResults, err = stateTest(bin, mapping, data, csvPath, n, rawCSV); err != nil {
+			if stateResults, err = stateTest(bin, mapping, data, csvPath, n); err != nil {
 				return err
 			}
 		}
@@ -168,96 +178,72 @@ func generate(dir string, n int) (string, string, error) {
 }
 
 // rawCSVRate is the baseline: encoding/csv reading every record, nothing
-// else, the best of three.
+// else.
 func rawCSVRate(path string) (float64, error) {
-	best := 0.0
-	for range 3 {
-		f, err := os.Open(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	start := time.Now()
+	r := csv.NewReader(f)
+	r.ReuseRecord = true
+	rows := 0
+	for {
+		_, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
 			return 0, err
 		}
-		start := time.Now()
-		r := csv.NewReader(f)
-		r.ReuseRecord = true
-		rows := 0
-		for {
-			_, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				f.Close()
-				return 0, err
-			}
-			rows++
-		}
-		f.Close()
-		best = max(best, float64(rows-1)/time.Since(start).Seconds())
+		rows++
 	}
-	return best, nil
+	return float64(rows-1) / time.Since(start).Seconds(), nil
 }
 
 // rawParquetRate is the baseline: pqarrow record batches, each string
-// value touched once, the best of three.
+// value touched once.
 func rawParquetRate(path string) (float64, error) {
-	best := 0.0
-	for range 3 {
-		start := time.Now()
-		pf, err := file.OpenParquetFile(path, false)
-		if err != nil {
-			return 0, err
-		}
-		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
-		if err != nil {
-			pf.Close()
-			return 0, err
-		}
-		rr, err := fr.GetRecordReader(context.Background(), nil, nil)
-		if err != nil {
-			pf.Close()
-			return 0, err
-		}
-		rows, total := 0, 0
-		for rr.Next() {
-			rec := rr.Record()
-			for c := 0; c < int(rec.NumCols()); c++ {
-				if col, ok := rec.Column(c).(*array.String); ok {
-					for i := 0; i < col.Len(); i++ {
-						total += len(col.Value(i))
-					}
+	start := time.Now()
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return 0, err
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
+	if err != nil {
+		return 0, err
+	}
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rr.Release()
+	rows, total := 0, 0
+	for rr.Next() {
+		rec := rr.Record()
+		for c := 0; c < int(rec.NumCols()); c++ {
+			if col, ok := rec.Column(c).(*array.String); ok {
+				for i := 0; i < col.Len(); i++ {
+					total += len(col.Value(i))
 				}
 			}
-			rows += int(rec.NumRows())
 		}
-		if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-			return 0, err
-		}
-		rr.Release()
-		pf.Close()
-		if total == 0 {
-			return 0, fmt.Errorf("%s: read no values", path)
-		}
-		best = max(best, float64(rows)/time.Since(start).Seconds())
+		rows += int(rec.NumRows())
 	}
-	return best, nil
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	if total == 0 {
+		return 0, fmt.Errorf("%s: read no values", path)
+	}
+	return float64(rows) / time.Since(start).Seconds(), nil
 }
 
-// dryRun runs the binary as a user would, three times like the raw
-// baselines, and returns the best rows/s over the whole process and the
-// highest peak RSS in KiB.
+// dryRun runs the binary as a user would and returns its rows/s over the
+// whole process and its peak RSS in KiB.
 func dryRun(bin, source, mapping, dir string, rows int) (float64, int64, error) {
-	best, peak := 0.0, int64(0)
-	for range 3 {
-		r, rss, err := dryRunOnce(bin, source, mapping, dir, rows)
-		if err != nil {
-			return 0, 0, err
-		}
-		best, peak = max(best, r), max(peak, rss)
-	}
-	return best, peak, nil
-}
-
-func dryRunOnce(bin, source, mapping, dir string, rows int) (float64, int64, error) {
 	out := filepath.Join(dir, "out-dry-run")
 	db := filepath.Join(dir, "dry-run-sandbox.db")
 	for _, p := range []string{db, db + "-wal", db + "-shm"} {
