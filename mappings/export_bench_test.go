@@ -1,7 +1,6 @@
 package mappings
 
 import (
-	"path/filepath"
 	"testing"
 
 	"crmsync/internal/fixtures"
@@ -12,16 +11,9 @@ import (
 // with the mapping shipped in samples/: the work of a sync's mapping
 // stage, where BenchmarkApply repeats one row.
 func BenchmarkApplyExport(b *testing.B) {
-	m, err := Load(filepath.Join("..", "samples", "customers.tamio.yaml"), tamioSchema())
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := m.Bind(fixtures.Columns, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := loadShipped(b)
 	var rows []pipeline.Row
-	err = fixtures.Generate(fixtures.Options{Rows: 100000, Seed: 5}, func(c fixtures.Customer) error {
+	err := fixtures.Generate(fixtures.Options{Rows: 100000, Seed: 5}, func(c fixtures.Customer) error {
 		rows = append(rows, pipeline.Row{Num: int64(len(rows) + 1), Values: c.Values})
 		return nil
 	})

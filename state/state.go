@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
+	"crmsync/internal/atomicfile"
 	"crmsync/pipeline"
 )
 
@@ -654,32 +654,10 @@ func (s *Store) RefreshIndexCache(ctx context.Context) error {
 		data = binary.LittleEndian.AppendUint64(data, e.dg)
 		data = binary.LittleEndian.AppendUint64(data, e.sd)
 	}
-	if err := writeFileAtomic(IndexCachePath(s.path), data); err != nil {
+	if err := atomicfile.Write(IndexCachePath(s.path), data); err != nil {
 		return fmt.Errorf("state %s: index cache: %w", s.path, err)
 	}
 	return nil
-}
-
-// writeFileAtomic replaces path with data: readers see the old file or
-// the new one, never a part.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func nowText() string { return time.Now().UTC().Format(time.RFC3339Nano) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"crmsync/internal/atomicfile"
 	"crmsync/pipeline"
 	"crmsync/sinks/tamio"
 )
@@ -388,33 +389,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeFileSync(path, append(data, '\n'))
-}
-
-// writeFileSync writes a file with owner-only permissions, through a
-// temporary file renamed into place, so a crash never leaves half a file.
-func writeFileSync(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, append(data, '\n'))
 }
 
 func printSummary(w io.Writer, s *Summary) {
