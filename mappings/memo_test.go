@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -118,5 +119,42 @@ func TestMemoCopies(t *testing.T) {
 	}
 	if remembered == 0 {
 		t.Fatal("nothing remembered")
+	}
+}
+
+// TestApplyReusedRecord maps rows into one record, as a caller reusing
+// its records does: a rejected row leaves the fields from the failing one
+// on empty, never a value of the row before.
+func TestApplyReusedRecord(t *testing.T) {
+	p := bindSample(t)
+	var rec pipeline.Record
+	if rej := p.Apply(sampleRow(), &rec); rej != nil {
+		t.Fatal(rej)
+	}
+	schema := tamioSchema()
+	phone, teammate, email := schema.Index("phone"), schema.Index("teammate_id"), schema.Index("email")
+	if rec.Values[phone] == "" || rec.Values[teammate] == "" {
+		t.Fatalf("the sample row maps no phone or teammate: %q", rec.Values)
+	}
+	bad := sampleRow()
+	bad.Values[slices.Index(sampleColumns, "phone_raw")] = "not a phone"
+	rej := p.Apply(bad, &rec)
+	if rej == nil || rej.Field != "phone" {
+		t.Fatalf("a bad phone: reject %v", rej)
+	}
+	if rec.Values[phone] != "" || rec.Values[teammate] != "" {
+		t.Errorf("after a reject at phone, phone %q and teammate %q are left from the row before", rec.Values[phone], rec.Values[teammate])
+	}
+	if rec.Values[email] == "" {
+		t.Error("the email, mapped before the failing field, was cleared")
+	}
+	short := &pipeline.Row{Num: 3, Values: []string{"C-2"}}
+	if rej := p.Apply(short, &rec); rej == nil {
+		t.Fatal("a short row was mapped")
+	}
+	for f, v := range rec.Values {
+		if v != "" {
+			t.Errorf("after a short row, field %d holds %q", f, v)
+		}
 	}
 }

@@ -15,11 +15,13 @@ import (
 // Program is a Mapping bound to one source's columns. Apply is safe for
 // concurrent use: the engine maps batches in parallel with one Program.
 type Program struct {
-	m      *Mapping
-	idx    []int // Mapping.cols index → source column index
-	keyIdx int
-	minLen int // a row needs this many values for every index to exist
-	pool   sync.Pool
+	m   *Mapping
+	idx []int // Mapping.cols index → source column index
+	// unmapped are the schema fields the mapping leaves empty.
+	unmapped []int
+	keyIdx   int
+	minLen   int // a row needs this many values for every index to exist
+	pool     sync.Pool
 }
 
 // runner is the per-call state of Apply: expr's VM, which is not safe
@@ -107,6 +109,11 @@ func (m *Mapping) Bind(columns []string, nested []string) (*Program, error) {
 		return nil, err
 	}
 	p.keyIdx = p.idx[m.colIdx[m.key]]
+	for i, mapped := range m.mapped {
+		if !mapped {
+			p.unmapped = append(p.unmapped, i)
+		}
+	}
 	p.pool.New = func() any { return &runner{m: m, idx: p.idx, args: make([]arg, 0, 16)} }
 	return p, nil
 }
@@ -121,27 +128,36 @@ func (p *Program) Mapping() *Mapping { return p.m }
 func (p *Program) Apply(row *pipeline.Row, rec *pipeline.Record) (rej *pipeline.Reject) {
 	n := len(p.m.schema.Fields)
 	if cap(rec.Values) >= n {
+		// The mapped fields are all set below (or cleared, from the one
+		// that fails on); only the others need clearing now. Clearing the
+		// whole slice was a tenth of mapping a row.
 		rec.Values = rec.Values[:n]
-		clear(rec.Values)
+		for _, i := range p.unmapped {
+			rec.Values[i] = ""
+		}
 	} else {
 		rec.Values = make([]string, n)
 	}
 	rec.Row, rec.Key = row, ""
 	if row == nil {
+		clear(rec.Values)
 		return &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeFieldCount, Message: "no row"}
 	}
 	if len(row.Values) < p.minLen {
+		clear(rec.Values)
 		return &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeFieldCount,
 			Message: fmt.Sprintf("the row has %d values; the mapping needs at least %d", len(row.Values), p.minLen)}
 	}
 	rec.Key = strings.TrimSpace(row.Values[p.keyIdx])
 	if rec.Key == "" {
+		clear(rec.Values)
 		return &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeMissingKey, Column: p.m.key,
 			Message: fmt.Sprintf("the key column %q is empty", p.m.key)}
 	}
 
 	var r *runner
 	var f *fieldProg
+	j := 0 // fields mapped so far
 	defer func() {
 		// Our functions do not panic; this guards against third-party code
 		// (phone metadata, case tables) meeting a cell nobody foresaw, so
@@ -153,6 +169,11 @@ func (p *Program) Apply(row *pipeline.Row, rec *pipeline.Record) (rej *pipeline.
 			}
 			rej = &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeExpression, Field: name,
 				Message: fmt.Sprintf("internal error while mapping: %v", x)}
+		}
+		if rej != nil {
+			for _, g := range p.m.fields[j:] {
+				rec.Values[g.field] = ""
+			}
 		}
 		if r != nil {
 			r.values = nil
@@ -166,6 +187,7 @@ func (p *Program) Apply(row *pipeline.Row, rec *pipeline.Record) (rej *pipeline.
 			return rej
 		}
 		rec.Values[f.field] = v
+		j++
 	}
 	return nil
 }
