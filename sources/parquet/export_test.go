@@ -6,3 +6,6 @@ import "io"
 func NewRejectWriterTo(w io.Writer, columns []string) (*RejectWriter, error) {
 	return newRejectWriter(w, "test", columns)
 }
+
+// RejectRowGroupRows is how many rows a reject file's row group holds.
+const RejectRowGroupRows = rejectRowGroupRows

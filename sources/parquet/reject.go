@@ -20,10 +20,12 @@ var _ pipeline.RejectWriter = (*RejectWriter)(nil)
 
 const (
 	// rejectRowGroupRows and rejectRowGroupBytes bound what the writer
-	// holds before it writes a row group: the second keeps a string column
-	// far from Arrow's 2 GiB per array.
-	rejectRowGroupRows  = 64 << 10
-	rejectRowGroupBytes = 64 << 20
+	// holds before it writes a row group. The rows are held twice over
+	// (Arrow builders, then the column writers' encoders): 64K rows of a
+	// typical export held 20 MB, a seventh of a run's memory, so a row
+	// group is 16K rows; the bytes bound keeps long values from piling up.
+	rejectRowGroupRows  = 16 << 10
+	rejectRowGroupBytes = 8 << 20
 )
 
 // RejectWriter writes rejected rows as Parquet: the source's columns, less
@@ -190,7 +192,9 @@ func (w *RejectWriter) flush() (err error) {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
 		}
-		if err == nil {
+		if w.sink.err != nil {
+			// The disk failed first; what Arrow said or did after (it
+			// can panic on a writer that failed) follows from that.
 			err = w.sink.err
 		}
 		if err != nil {
@@ -230,6 +234,9 @@ func (w *RejectWriter) Close() error {
 			defer func() {
 				if r := recover(); r != nil {
 					w.err = pipeline.Fatalf("reject file %s: %v", w.name, r)
+				}
+				if w.err != nil && w.sink.err != nil {
+					w.err = pipeline.Fatalf("reject file %s: %w", w.name, w.sink.err)
 				}
 			}()
 			if err := w.fw.Close(); err != nil {

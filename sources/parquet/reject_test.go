@@ -94,8 +94,8 @@ func TestRejectRowGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.NumRowGroups() != 2 || f.NumRows() != n {
-		t.Errorf("%d row groups, %d rows; want 2, %d", f.NumRowGroups(), f.NumRows(), n)
+	if want := (n + parquet.RejectRowGroupRows - 1) / parquet.RejectRowGroupRows; f.NumRowGroups() != want || f.NumRows() != n {
+		t.Errorf("%d row groups, %d rows; want %d, %d", f.NumRowGroups(), f.NumRows(), want, n)
 	}
 	f.Close()
 	_, rows := openAll(t, p, parquet.Options{BatchSize: 4096})
