@@ -128,3 +128,12 @@ func (r *Reject) Error() string {
 type Progresser interface {
 	Progress() (done, total int64)
 }
+
+// RowEstimator is implemented by sources that can tell about how many rows
+// their input holds, so a run can size its memory for them once instead
+// of growing it. EstimatedRows is called once, after the first Next that
+// returns rows and on the same goroutine; it returns 0 when it cannot
+// tell. An estimate may be off either way: it only saves work.
+type RowEstimator interface {
+	EstimatedRows() int64
+}

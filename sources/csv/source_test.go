@@ -558,3 +558,44 @@ func TestContextAndClose(t *testing.T) {
 		t.Errorf("Next after Close = %v, want an error", err)
 	}
 }
+
+// The estimate comes from the first batch: within reach of the real count
+// for a plain file, and 0 (unknown) where the file's size says nothing.
+func TestEstimatedRows(t *testing.T) {
+	var buf bytes.Buffer
+	if err := writeCustomers(&buf, 20_000); err != nil {
+		t.Fatal(err)
+	}
+	plain := writeFile(t, "customers.csv", buf.Bytes())
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(buf.Bytes())
+	zw.Close()
+	compressed := writeFile(t, "customers.csv.gz", gz.Bytes())
+	latin1 := writeFile(t, "customers-latin1.csv", buf.Bytes())
+
+	for _, tc := range []struct {
+		name     string
+		path     string
+		opts     csv.Options
+		min, max int64
+	}{
+		{"plain", plain, csv.Options{}, 20_000, 20_000 * 5 / 4},
+		{"gzip", compressed, csv.Options{}, 0, 0},
+		{"re-encoded", latin1, csv.Options{Encoding: "latin1"}, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := csv.Open(tc.path, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			if _, err := src.Next(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := src.EstimatedRows(); got < tc.min || got > tc.max {
+				t.Errorf("EstimatedRows = %d, want %d..%d", got, tc.min, tc.max)
+			}
+		})
+	}
+}

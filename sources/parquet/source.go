@@ -94,8 +94,10 @@ func Open(path string, opts Options) (_ *Source, err error) {
 		}
 	}()
 
-	// Arrow's Go reader keeps using buffers after it frees them (tried: a
-	// pooling allocator returns wrong values), so it gets the plain Go
+	// Arrow's Go reader keeps using buffers after it frees them, within a
+	// batch and across the batches of a row group (tried twice: a pooling
+	// allocator, even one that waits two batches before reusing, returns
+	// wrong values and dictionary errors), so it gets the plain Go
 	// allocator, whose Free does nothing.
 	mem := memory.DefaultAllocator
 	props := pq.NewReaderProperties(mem)
@@ -496,3 +498,9 @@ var _ pipeline.Progresser = (*Source)(nil)
 // Progress implements pipeline.Progresser in rows: read so far, and the
 // file's row count from its footer.
 func (s *Source) Progress() (done, total int64) { return s.progress.Load(), s.rows }
+
+var _ pipeline.RowEstimator = (*Source)(nil)
+
+// EstimatedRows implements pipeline.RowEstimator with the row count of the
+// file's footer.
+func (s *Source) EstimatedRows() int64 { return s.rows }

@@ -335,7 +335,10 @@ func TestMultipleRowGroupsAndBatches(t *testing.T) {
 	props := pq.NewWriterProperties(pq.WithMaxRowGroupLength(999), pq.WithDataPageSize(512), pq.WithCompression(compress.Codecs.Zstd))
 	p := writeParquet(t, []arrow.Record{rec}, props, pqarrow.DefaultWriterProps())
 	for _, batch := range []int{1, 100, 999, 1000, 4096} {
-		_, rows := openAll(t, p, parquet.Options{BatchSize: batch})
+		src, rows := openAll(t, p, parquet.Options{BatchSize: batch})
+		if got := src.EstimatedRows(); got != n {
+			t.Errorf("batch %d: EstimatedRows = %d, want the footer's %d", batch, got, n)
+		}
 		if len(rows) != n {
 			t.Fatalf("batch %d: %d rows, want %d", batch, len(rows), n)
 		}

@@ -30,6 +30,17 @@ type openedSource struct {
 	newRejects func(dir string) (pipeline.RejectWriter, string, error)
 }
 
+var _ pipeline.RowEstimator = (*openedSource)(nil)
+
+// EstimatedRows passes on the estimate of a source that makes one, which
+// embedding alone would hide from the engine.
+func (s *openedSource) EstimatedRows() int64 {
+	if e, ok := s.Source.(pipeline.RowEstimator); ok {
+		return e.EstimatedRows()
+	}
+	return 0
+}
+
 // register declares the flags that say how to read the source; the
 // --source flag itself is declared by each command with its own help.
 func (f *sourceFlags) register(fs *pflag.FlagSet) {
