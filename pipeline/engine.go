@@ -374,8 +374,11 @@ type sourceBatch struct {
 	// slot is, with a state, where each row's key is in the state index:
 	// the mapping workers probe it, in parallel, so the dispatcher need
 	// not (-1: not there or no key).
-	slot  []int32
-	ready chan struct{}
+	slot []int32
+	// estimatedRows is, on the first batch only, how many rows the source
+	// expects in all (0: unknown).
+	estimatedRows int64
+	ready         chan struct{}
 }
 
 // sinkItem is one change on its way to the sink.
@@ -541,6 +544,7 @@ func (r *Run) Execute(ctx context.Context) error {
 }
 
 func (r *Run) readAll(stopping context.Context, ordered, toMap chan<- *sourceBatch) error {
+	first := true
 	for {
 		if stopping.Err() != nil {
 			return nil
@@ -556,6 +560,12 @@ func (r *Run) readAll(stopping context.Context, ordered, toMap chan<- *sourceBat
 			return err
 		}
 		b := &sourceBatch{rows: rows, ready: make(chan struct{})}
+		if first {
+			if e, ok := r.opts.Source.(RowEstimator); ok {
+				b.estimatedRows = e.EstimatedRows()
+			}
+			first = false
+		}
 		select {
 		case ordered <- b:
 		case <-stopping.Done():
@@ -686,7 +696,11 @@ func (r *Run) skipUnchanged(b *sourceBatch, i int, row *Row, rec *Record) bool {
 func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, ordered <-chan *sourceBatch) {
 	matchField := r.matchField
 	maxBatch := max(r.opts.Sink.Limits().MaxBatch, 1)
-	pending := make([]sinkItem, 0, maxBatch)
+	// Sink batches are recycled once applied: made afresh, they were a
+	// twentieth of what a dry run allocated. Nothing keeps a batch's slice
+	// after applyBatch (the blanking guard keeps copies of its items).
+	free := sync.Pool{New: func() any { s := make([]sinkItem, 0, maxBatch); return &s }}
+	pending := *free.Get().(*[]sinkItem)
 	slots := make(chan struct{}, r.opts.Concurrency)
 	// Rows of a known key whose values did not change since the last
 	// confirmed write need no call; create mode still hands them to the
@@ -707,10 +721,14 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 			return
 		}
 		batch := pending
-		pending = make([]sinkItem, 0, maxBatch)
+		pending = *free.Get().(*[]sinkItem)
 		g.Go(func() error {
 			defer func() { <-slots }()
-			return r.applyBatch(ctx, work, batch, true)
+			err := r.applyBatch(ctx, work, batch, true)
+			clear(batch)
+			batch = batch[:0]
+			free.Put(&batch)
+			return err
 		})
 	}
 	rejectRow := func(row *Row, rej *Reject, key string) bool {
@@ -730,10 +748,18 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 		return r.checkAbort()
 	}
 
+	var repeats repeatScratch
 	for b := range ordered {
 		select {
 		case <-b.ready:
 		case <-stopping.Done():
+			return
+		}
+		if b.estimatedRows > 0 {
+			r.reserveRepeats(b.estimatedRows)
+		}
+		if err := r.detectRepeats(b, &repeats); err != nil {
+			r.halt(Fatal(err), true)
 			return
 		}
 		for i := range b.rows {
@@ -754,41 +780,23 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 				}
 			}
 			if rej := b.rejects[i]; rej != nil {
-				if b.keyHash[i] != 0 {
-					if _, err := r.keyIsNew(b, i, slot); err != nil {
-						r.halt(Fatal(err), true)
-						return
-					}
-				}
 				if !rejectRow(&b.rows[i], rej, b.recs[i].Key) {
 					return
 				}
 				continue
 			}
 			rec := &b.recs[i]
-			isNew, err := r.keyIsNew(b, i, slot)
-			if err != nil {
-				r.halt(Fatal(err), true)
-				return
-			}
-			if !isNew {
+			if !repeats.keyNew[i] {
 				if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_key", Message: fmt.Sprintf("key %q appears earlier in the input; only its first row is synced", rec.Key)}, "") {
 					return
 				}
 				continue
 			}
-			if matchField >= 0 && b.matchHash[i] != 0 {
-				isNew, err := r.seenMatch.addHash(b.matchHash[i])
-				if err != nil {
-					r.halt(Fatal(err), true)
+			if !repeats.matchNew[i] {
+				if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_" + r.schema.MatchField, Field: r.schema.MatchField, Message: fmt.Sprintf("%s %q is used by an earlier row with another key; one %s customer cannot hold two rows", r.schema.MatchField, rec.Values[matchField], r.schema.API)}, rec.Key) {
 					return
 				}
-				if !isNew {
-					if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_" + r.schema.MatchField, Field: r.schema.MatchField, Message: fmt.Sprintf("%s %q is used by an earlier row with another key; one %s customer cannot hold two rows", r.schema.MatchField, rec.Values[matchField], r.schema.API)}, rec.Key) {
-						return
-					}
-					continue
-				}
+				continue
 			}
 			var digest, source uint64
 			if r.idx != nil {
@@ -825,15 +833,78 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 	flush()
 }
 
-// keyIsNew records row i's key as seen and reports whether it was new. A
-// key the state knows (slot ≥ 0) is marked in the state index, which
-// spares the larger repeat-detection set a probe on every row of a
-// nightly run.
-func (r *Run) keyIsNew(b *sourceBatch, i, slot int) (bool, error) {
-	if slot >= 0 {
-		return r.idx.markKeyed(slot), nil
+// reserveRepeats makes room in the repeat-detection sets for the rows a
+// source expects, so they need not grow: growing a set copies it, and
+// the new table lives beside the old one for a moment. Keys the state
+// knows are marked in the state index instead of a set.
+func (r *Run) reserveRepeats(rows int64) {
+	keys := rows
+	if r.idx != nil {
+		keys -= int64(r.idx.len())
 	}
-	return r.seenKeys.addHash(b.keyHash[i])
+	r.seenKeys.reserve(int(max(keys, 0)))
+	r.seenMatch.reserve(int(rows))
+}
+
+// repeatScratch is the dispatcher's memory for detectRepeats, reused
+// from batch to batch.
+type repeatScratch struct {
+	keyNew, matchNew []bool
+	hashes           []uint64
+	at               []int
+	isNew            []bool
+}
+
+// detectRepeats records the keys and match values of batch b as seen, in
+// source order, and sets sc.keyNew[i] to whether row i's key was new and
+// sc.matchNew[i] to whether its match value was new (true when it has
+// none, or the row is not checked for one). A rejected row's key counts
+// as seen; only a valid row with a new key claims its match value. Each
+// set is probed once for the whole batch (see hashSet for why).
+//
+// A key the state knows (a slot in the state index) is marked there
+// instead, which spares the larger set a probe on every row of a nightly
+// run.
+func (r *Run) detectRepeats(b *sourceBatch, sc *repeatScratch) error {
+	n := len(b.rows)
+	if cap(sc.keyNew) < n {
+		*sc = repeatScratch{keyNew: make([]bool, n), matchNew: make([]bool, n),
+			hashes: make([]uint64, 0, n), at: make([]int, 0, n), isNew: make([]bool, n)}
+	}
+	sc.keyNew, sc.matchNew = sc.keyNew[:n], sc.matchNew[:n]
+	sc.hashes, sc.at = sc.hashes[:0], sc.at[:0]
+	for i := range n {
+		sc.keyNew[i] = false
+		if b.rejects[i] != nil && b.keyHash[i] == 0 {
+			continue
+		}
+		if r.idx != nil && b.stableKey[i] != 0 && b.slot[i] >= 0 {
+			sc.keyNew[i] = r.idx.markKeyed(int(b.slot[i]))
+			continue
+		}
+		sc.hashes, sc.at = append(sc.hashes, b.keyHash[i]), append(sc.at, i)
+	}
+	if err := r.seenKeys.addHashes(sc.hashes, sc.isNew[:len(sc.hashes)]); err != nil {
+		return err
+	}
+	for j, i := range sc.at {
+		sc.keyNew[i] = sc.isNew[j]
+	}
+	sc.hashes, sc.at = sc.hashes[:0], sc.at[:0]
+	for i := range n {
+		sc.matchNew[i] = true
+		if r.matchField < 0 || b.rejects[i] != nil || !sc.keyNew[i] || b.matchHash[i] == 0 {
+			continue
+		}
+		sc.hashes, sc.at = append(sc.hashes, b.matchHash[i]), append(sc.at, i)
+	}
+	if err := r.seenMatch.addHashes(sc.hashes, sc.isNew[:len(sc.hashes)]); err != nil {
+		return err
+	}
+	for j, i := range sc.at {
+		sc.matchNew[i] = sc.isNew[j]
+	}
+	return nil
 }
 
 // applyBatch writes one batch and accounts for each of its rows. With a

@@ -6,33 +6,59 @@ import (
 	"unicode/utf8"
 )
 
-// hashSet remembers 64-bit hashes of strings, not the strings, in
-// open-addressed tables split by the hash's top bits: about 10 bytes a
-// row, and a table grows one part at a time, so growing never needs twice
-// the memory. Two different strings share a hash with odds below 1 in a
-// million at 5 million rows; the cost of such a collision is one row
-// wrongly rejected as a repeat, never a row lost or written twice.
+// hashSet remembers 64-bit hashes of strings, not the strings, in one
+// open-addressed table. Two different strings share a hash with odds
+// below 1 in a million at 5 million rows; the cost of such a collision is
+// one row wrongly rejected as a repeat, never a row lost or written twice.
+//
+// The table is one allocation of any length (a hash's low 32 bits, scaled
+// to the length, give its place), at most two thirds full: 12 bytes a
+// hash when reserved for the rows a source expects. Its probes miss the
+// cache whatever the layout, so the layout is chosen for how many misses
+// the processor can overlap. BenchmarkHashSetAddHashes, 2M inserts on this
+// project's 2-core VM: 256 separately grown parts probed row by row (the
+// previous design) 260 ms; one reserved table probed row by row 150 ms;
+// probed a batch at a time by addHashes 90 ms, half full, or 120 ms two
+// thirds full. So:
+//   - one contiguous table: on a virtual machine a miss also walks the
+//     page tables, which stays cheap while the pages are neighbours;
+//   - reserved, not grown: growing copies the table, and the copy lives
+//     beside the old one for a while;
+//   - probed in a loop that does nothing else, with its count in a
+//     register, so the processor runs ahead into the next probes.
 type hashSet struct {
 	hasher
-	parts [hashSetParts]hashPart
+	slots []uint64 // 0 is empty; a hash of 0 is stored as 1
 	n     int
+	max   int // resize before holding more
 }
 
 // hasher hashes strings for a set. It is a value, immutable once made, so
 // the mapping workers can hash while the dispatcher changes the set.
 type hasher struct{ seed maphash.Seed }
 
-const (
-	hashSetParts = 256
-	hashSetShift = 56 // top 8 bits choose the part
-)
+// minHashSlots is the length of a set's first table.
+const minHashSlots = 1024
 
-type hashPart struct {
-	slots []uint64 // 0 is empty; a hash of 0 is stored as 1
-	used  int
+func newHashSet() *hashSet {
+	h := &hashSet{hasher: hasher{seed: maphash.MakeSeed()}}
+	h.resize(minHashSlots)
+	return h
 }
 
-func newHashSet() *hashSet { return &hashSet{hasher: hasher{seed: maphash.MakeSeed()}} }
+// reserve makes room for n hashes in all, so that adding them needs no
+// growth; it never shrinks the table.
+func (h *hashSet) reserve(n int) {
+	if n > h.max {
+		h.resize(n * 3 / 2)
+	}
+}
+
+// reset empties the set, keeping its table.
+func (h *hashSet) reset() {
+	clear(h.slots)
+	h.n = 0
+}
 
 // add reports whether s was new.
 func (h *hashSet) add(s string) bool { return h.addHash(h.hash(s)) }
@@ -77,44 +103,62 @@ func (h hasher) hashFold(s string) uint64 {
 
 // addHash reports whether a hash from hash was new.
 func (h *hashSet) addHash(k uint64) bool {
-	if h.parts[k>>hashSetShift].add(k) {
-		h.n++
-		return true
-	}
-	return false
+	var isNew [1]bool
+	h.addHashes([]uint64{k}, isNew[:])
+	return isNew[0]
 }
 
-func (p *hashPart) add(k uint64) bool {
-	if p.used+1 > len(p.slots)*13/16 { // keep probes short: load ≤ 0.8
-		p.grow()
+// addHashes adds hashes from hash in order and sets isNew[i] to whether
+// ks[i] was new, so a hash repeated within ks is new only the first time.
+func (h *hashSet) addHashes(ks []uint64, isNew []bool) {
+	if need := h.n + len(ks); need > h.max {
+		h.resize(max(2*len(h.slots), need*3/2))
 	}
-	mask := uint64(len(p.slots) - 1)
-	for i := k & mask; ; i = (i + 1) & mask {
-		switch p.slots[i] {
-		case 0:
-			p.slots[i] = k
-			p.used++
-			return true
-		case k:
-			return false
+	slots := h.slots
+	n := uint64(len(slots))
+	added := 0
+	for j, k := range ks {
+		i := place(k, n)
+		for {
+			v := slots[i]
+			if v == 0 {
+				slots[i] = k
+				added++
+				isNew[j] = true
+				break
+			}
+			if v == k {
+				isNew[j] = false
+				break
+			}
+			if i++; i == n {
+				i = 0
+			}
 		}
 	}
+	h.n += added
 }
 
-func (p *hashPart) grow() {
-	old := p.slots
-	n := max(len(old)*2, 64)
-	p.slots = make([]uint64, n)
-	mask := uint64(n - 1)
+// place maps a hash's low 32 bits onto [0, n) without a division.
+func place(k, n uint64) uint64 { return (k & (1<<32 - 1)) * n >> 32 }
+
+// resize moves the set into a table of length n.
+func (h *hashSet) resize(n int) {
+	old := h.slots
+	h.slots = make([]uint64, n)
+	h.max = n * 2 / 3
+	size := uint64(n)
 	for _, k := range old {
 		if k == 0 {
 			continue
 		}
-		i := k & mask
-		for p.slots[i] != 0 {
-			i = (i + 1) & mask
+		i := place(k, size)
+		for h.slots[i] != 0 {
+			if i++; i == size {
+				i = 0
+			}
 		}
-		p.slots[i] = k
+		h.slots[i] = k
 	}
 }
 

@@ -31,15 +31,25 @@ type spillSet struct {
 	bloom []uint64 // blocked filter: 512-bit blocks
 	room  int64    // hashes the filter is sized for
 	buf   []byte   // a read window
+
+	// scratch of addChunk
+	cand    []uint64
+	at      []int
+	candNew []bool
 }
 
 // spillRun is one sorted file of hashes.
 type spillRun struct {
 	file  *os.File
-	start [hashSetParts + 1]int64 // first entry of each part
+	start [runParts + 1]int64 // first entry of each part
 }
 
 const (
+	// runParts splits a run by the hashes' top bits (runShift), so a
+	// lookup knows its hash's place within a few hundred entries.
+	runParts = 256
+	runShift = 56
+
 	bloomBitsPerKey = 10
 	bloomBlockWords = 8 // 512 bits, one cache line
 	spillWindow     = 512
@@ -54,21 +64,65 @@ func newSpillSet(limit int, dir string) *spillSet {
 
 // addHash reports whether k was new. Its error (the disk) is fatal.
 func (s *spillSet) addHash(k uint64) (bool, error) {
-	if s.n > 0 && s.mayHold(k) {
-		on, err := s.fileHas(k)
-		if err != nil || on {
-			return false, err
+	var isNew [1]bool
+	err := s.addHashes([]uint64{k}, isNew[:])
+	return isNew[0], err
+}
+
+// reserve makes room in memory for n hashes to come (at most the limit).
+func (s *spillSet) reserve(n int) { s.mem.reserve(min(n, s.limit)) }
+
+// addHashes adds ks in order and sets isNew[i] to whether ks[i] was new.
+// Its error (the disk) is fatal.
+func (s *spillSet) addHashes(ks []uint64, isNew []bool) error {
+	for len(ks) > 0 {
+		// Memory never holds more than the limit: a set spills as it
+		// reaches it.
+		chunk := min(len(ks), s.limit-s.mem.len())
+		if err := s.addChunk(ks[:chunk], isNew[:chunk]); err != nil {
+			return err
 		}
-	}
-	if !s.mem.addHash(k) {
-		return false, nil
-	}
-	if s.mem.len() >= s.limit {
-		if err := s.spill(); err != nil {
-			return true, err
+		if s.mem.len() >= s.limit {
+			if err := s.spill(); err != nil {
+				return err
+			}
 		}
+		ks, isNew = ks[chunk:], isNew[chunk:]
 	}
-	return true, nil
+	return nil
+}
+
+// addChunk adds ks, which fit in memory, to the set.
+func (s *spillSet) addChunk(ks []uint64, isNew []bool) error {
+	if s.n == 0 {
+		s.mem.addHashes(ks, isNew)
+		return nil
+	}
+	// A hash on disk is not new; the others are looked up in memory, in
+	// their order.
+	s.cand, s.at = s.cand[:0], s.at[:0]
+	for j, k := range ks {
+		if s.mayHold(k) {
+			on, err := s.fileHas(k)
+			if err != nil {
+				return err
+			}
+			if on {
+				isNew[j] = false
+				continue
+			}
+		}
+		s.cand, s.at = append(s.cand, k), append(s.at, j)
+	}
+	if cap(s.candNew) < len(s.cand) {
+		s.candNew = make([]bool, len(s.cand))
+	}
+	candNew := s.candNew[:len(s.cand)]
+	s.mem.addHashes(s.cand, candNew)
+	for c, j := range s.at {
+		isNew[j] = candNew[c]
+	}
+	return nil
 }
 
 // Close removes the set's files.
@@ -131,13 +185,13 @@ func (s *spillSet) fileHas(k uint64) (bool, error) {
 // runHas searches one run for k, reading a window where k's value says it
 // should be and moving it until k is found or passed.
 func (s *spillSet) runHas(r *spillRun, k uint64) (bool, error) {
-	p := k >> hashSetShift
+	p := k >> runShift
 	lo, hi := r.start[p], r.start[p+1]
 	if lo == hi {
 		return false, nil
 	}
 	// Within a part, hashes are uniform over its 2^56 values.
-	frac := float64(k&(1<<hashSetShift-1)) / float64(uint64(1)<<hashSetShift)
+	frac := float64(k&(1<<runShift-1)) / float64(uint64(1)<<runShift)
 	at := lo + int64(frac*float64(hi-lo)) - spillWindow/2
 	for {
 		at = max(lo, min(at, hi-spillWindow))
@@ -180,11 +234,9 @@ func searchWindow(win []byte, k uint64) bool {
 // filter, and empties memory.
 func (s *spillSet) spill() error {
 	fresh := make([]uint64, 0, s.mem.len())
-	for i := range s.mem.parts {
-		for _, k := range s.mem.parts[i].slots {
-			if k != 0 {
-				fresh = append(fresh, k)
-			}
+	for _, k := range s.mem.slots {
+		if k != 0 {
+			fresh = append(fresh, k)
 		}
 	}
 	slices.Sort(fresh)
@@ -208,7 +260,7 @@ func (s *spillSet) spill() error {
 		if _, err = w.Write(word[:]); err != nil {
 			break
 		}
-		run.start[(k>>hashSetShift)+1]++
+		run.start[(k>>runShift)+1]++
 	}
 	if err == nil {
 		err = w.Flush()
@@ -217,12 +269,13 @@ func (s *spillSet) spill() error {
 		f.Close()
 		return fmt.Errorf("writing a repeat-detection file: %w", err)
 	}
-	for p := 1; p <= hashSetParts; p++ {
+	for p := 1; p <= runParts; p++ {
 		run.start[p] += run.start[p-1]
 	}
 	s.runs = append(s.runs, run)
 	s.n += int64(len(fresh))
-	s.mem = &hashSet{hasher: s.hasher}
+	// More rows are coming, and the table has the room of a full set.
+	s.mem.reset()
 
 	// The filter is sized with room to spare, so a spill only adds its
 	// hashes; when the runs outgrow it, it is rebuilt twice as large.
@@ -235,7 +288,7 @@ func (s *spillSet) spill() error {
 	s.room = 2 * s.n
 	s.bloom = make([]uint64, max(int(s.room*bloomBitsPerKey/512), 1)*bloomBlockWords)
 	for _, r := range s.runs {
-		rd := bufio.NewReaderSize(io.NewSectionReader(r.file, 0, r.start[hashSetParts]*8), 1<<20)
+		rd := bufio.NewReaderSize(io.NewSectionReader(r.file, 0, r.start[runParts]*8), 1<<20)
 		for {
 			if _, err := io.ReadFull(rd, word[:]); err == io.EOF {
 				break

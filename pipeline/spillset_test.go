@@ -41,6 +41,51 @@ func TestSpillSetAnswersLikeAnUnboundedSet(t *testing.T) {
 	}
 }
 
+// Batches that cross the limit answer as hashes added one by one would,
+// repeats within a batch and repeats of hashes already on disk included,
+// and memory never holds more than the limit.
+func TestSpillSetBatchesAnswerLikeOneByOne(t *testing.T) {
+	batched, one := newSpillSet(3000, t.TempDir()), newSpillSet(3000, t.TempDir())
+	defer batched.Close()
+	defer one.Close()
+	batched.reserve(1 << 20)
+	if len(batched.mem.slots) > 3000*3/2+1 {
+		t.Fatalf("reserve went past the limit: %d slots", len(batched.mem.slots))
+	}
+	next := 0
+	for round := range 40 {
+		ks := make([]uint64, 1500)
+		for i := range ks {
+			if i%5 == 0 && next > 0 {
+				ks[i] = batched.hash("key-" + strconv.Itoa(i*7%next)) // seen before, maybe on disk
+			} else {
+				ks[i] = batched.hash("key-" + strconv.Itoa(next))
+				next++
+			}
+		}
+		ks[len(ks)-1] = ks[0] // twice in one batch
+		isNew := make([]bool, len(ks))
+		if err := batched.addHashes(ks, isNew); err != nil {
+			t.Fatal(err)
+		}
+		if batched.mem.len() >= 3000 {
+			t.Fatalf("round %d: %d hashes in memory, limit 3000", round, batched.mem.len())
+		}
+		for i, k := range ks {
+			want, err := one.addHash(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if isNew[i] != want {
+				t.Fatalf("round %d: hash %d new = %v batched, %v one by one", round, i, isNew[i], want)
+			}
+		}
+	}
+	if len(batched.runs) < 5 {
+		t.Fatalf("%d runs: the test did not make the set spill", len(batched.runs))
+	}
+}
+
 func TestSpillSetBloomFilterRejectsMostAbsentKeys(t *testing.T) {
 	s := newSpillSet(50000, t.TempDir())
 	defer s.Close()
