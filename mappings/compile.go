@@ -40,6 +40,9 @@ type fieldProg struct {
 	node  *dnode      // fkDirect
 	prog  *vm.Program // fkVM
 	cols  []int       // the columns the expression reads, in order of use
+	// memo is set for a direct expression of one column that costs more
+	// than a lookup in the runner's memo (see Program.memoized).
+	memo bool
 }
 
 // vmOnly makes every expression run on the VM; tests set it to check
@@ -194,6 +197,7 @@ func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
 			p.kind, p.col = fkColumn, d.col
 		} else {
 			p.kind, p.node = fkDirect, d
+			p.memo = !d.cheap()
 		}
 		return p
 	}
@@ -450,6 +454,27 @@ const (
 )
 
 func (d *dnode) isText() bool { return d.op <= dCond && d.op != dInt }
+
+// cheap reports whether evaluating d costs less than looking its result
+// up in a memo (hashing the input, probing a map): it only compares,
+// picks, and calls functions that scan their argument once without
+// allocating.
+func (d *dnode) cheap() bool {
+	switch d.op {
+	case dConcat:
+		return false
+	case dCall:
+		if !d.fn.cheap {
+			return false
+		}
+	}
+	for _, a := range d.args {
+		if !a.cheap() {
+			return false
+		}
+	}
+	return true
+}
 
 // direct converts a checked expression tree into a dnode, or returns
 // nil when the tree uses anything else (operators, ternaries, expr

@@ -73,6 +73,10 @@ type function struct {
 	// unary is set for functions of one text that cannot fail; the
 	// direct evaluator calls it without the argument stack.
 	unary func(string) string
+	// cheap is set for functions that scan their arguments once and
+	// return one of them or a part of one: cheaper to call than to look
+	// their result up in a memo.
+	cheap bool
 }
 
 // fnError is a function's verdict on one value: it becomes a Reject.
@@ -112,16 +116,16 @@ func registerFunctions() (map[string]*function, []string) {
 	for _, f := range []*function{
 		{name: "lower", params: []ptype{pText}, unary: lower},
 		{name: "upper", params: []ptype{pText}, unary: strings.ToUpper},
-		{name: "trim", params: []ptype{pText}, unary: strings.TrimSpace},
+		{name: "trim", params: []ptype{pText}, unary: strings.TrimSpace, cheap: true},
 		{name: "title", params: []ptype{pText}, unary: title},
-		{name: "first_word", params: []ptype{pText}, unary: firstWord},
-		{name: "last_word", params: []ptype{pText}, unary: lastWord},
-		{name: "rest_words", params: []ptype{pText}, unary: restWords},
+		{name: "first_word", params: []ptype{pText}, unary: firstWord, cheap: true},
+		{name: "last_word", params: []ptype{pText}, unary: lastWord, cheap: true},
+		{name: "rest_words", params: []ptype{pText}, unary: restWords, cheap: true},
 		{name: "split", params: []ptype{pText, pText, pInt}, call: split},
 		{name: "concat", params: []ptype{pText}, variadic: true, call: concat},
 		{name: "join", params: []ptype{pText, pText}, required: 1, variadic: true, call: join},
-		{name: "coalesce", params: []ptype{pText}, variadic: true, call: coalesce},
-		{name: "default", params: []ptype{pText, pText}, call: defaultFn},
+		{name: "coalesce", params: []ptype{pText}, variadic: true, call: coalesce, cheap: true},
+		{name: "default", params: []ptype{pText, pText}, call: defaultFn, cheap: true},
 		{name: "replace", params: []ptype{pText, pText, pText}, call: replace},
 		{name: "regex", params: []ptype{pText, pText, pInt}, required: 2, check: checkRegex, call: regexFn},
 		{name: "regex_replace", params: []ptype{pText, pText, pText}, check: checkRegex, call: regexReplace},

@@ -158,3 +158,26 @@ func TestApplyReusedRecord(t *testing.T) {
 		}
 	}
 }
+
+// Only expressions that cost more than a memo lookup are memoised: in the
+// shipped mapping, country, phone, the teammate lookup and the lower-cased
+// email; not the words of the name, the default language or the tier
+// comparisons, which only scan and pick.
+func TestMemoOnlyForCostlyExpressions(t *testing.T) {
+	p := loadShipped(t)
+	want := map[string]bool{"email": true, "country": true, "phone": true, "teammate_id": true,
+		"name": false, "last_name": false, "locale": false, "priority": false}
+	for _, f := range p.m.fields {
+		w, ok := want[f.name]
+		if !ok {
+			continue
+		}
+		if f.kind != fkDirect {
+			t.Errorf("%s: compiled as kind %d, not for the direct evaluator", f.name, f.kind)
+			continue
+		}
+		if f.memo != w {
+			t.Errorf("%s: memo = %v, want %v", f.name, f.memo, w)
+		}
+	}
+}

@@ -206,7 +206,7 @@ func (p *Program) field(f *fieldProg, row *pipeline.Row, r **runner) (string, *p
 		if *r == nil {
 			*r = p.runner(row)
 		}
-		if len(f.cols) == 1 {
+		if f.memo && len(f.cols) == 1 {
 			return p.memoized(f, row, *r)
 		}
 		v, err = (*r).eval(f.node)
