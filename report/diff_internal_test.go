@@ -105,3 +105,32 @@ func TestDiffRecordMatchesGocsv(t *testing.T) {
 		t.Errorf("DiffWriter wrote\n%s\ngocsv writes\n%s", g, want.String())
 	}
 }
+
+// FuzzAppendCSVField holds appendCSVField to the bytes encoding/csv writes
+// for the same value, alone and between two others.
+func FuzzAppendCSVField(f *testing.F) {
+	for _, s := range []string{"", "plain", "a,b", `say "hi"`, "line\nbreak", "cr\rlf", " lead", "\tlead", "\u00a0nbsp", `\.`, `\.x`, "Zoë", "'=1", "\xff\xfe", "trail "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, rec := range [][]string{{v}, {"a", v, "b"}} {
+			var want strings.Builder
+			cw := csv.NewWriter(&want)
+			if err := cw.Write(rec); err != nil {
+				t.Fatal(err)
+			}
+			cw.Flush()
+			var line []byte
+			for i, x := range rec {
+				if i > 0 {
+					line = append(line, ',')
+				}
+				line = appendCSVField(line, x)
+			}
+			line = append(line, '\n')
+			if string(line) != want.String() {
+				t.Fatalf("appendCSVField gives %q, encoding/csv %q", line, want.String())
+			}
+		}
+	})
+}

@@ -182,6 +182,14 @@ func EscapeFormula(s string) string {
 }
 
 func needsEscape(s string) bool {
+	if s == "" {
+		return false
+	}
+	switch s[0] {
+	case '\'', '=', '+', '-', '@', '\t', '\r':
+	default:
+		return false // nearly every value: decided by its first byte
+	}
 	t := strings.TrimLeft(s, "'")
 	if t == "" {
 		return false
