@@ -176,8 +176,9 @@ type FieldChange struct {
 	Old, New string
 }
 
-// defaultSeenInMemory keeps about 16 MiB of hashes per set in memory: a
-// run's memory then stays flat from one million rows to many more.
+// defaultSeenInMemory keeps up to about 12 MiB of hashes per set in
+// memory: a run's memory then stays flat from one million rows to many
+// more.
 const defaultSeenInMemory = 1 << 20
 
 // Counts are the running totals of a run; they always add up:
