@@ -885,13 +885,9 @@ func (r *Run) detectRepeats(b *sourceBatch, sc *repeatScratch) error {
 		}
 		sc.hashes, sc.at = append(sc.hashes, b.keyHash[i]), append(sc.at, i)
 	}
-	if err := r.seenKeys.addHashes(sc.hashes, sc.isNew[:len(sc.hashes)]); err != nil {
+	if err := sc.probe(r.seenKeys, sc.keyNew); err != nil {
 		return err
 	}
-	for j, i := range sc.at {
-		sc.keyNew[i] = sc.isNew[j]
-	}
-	sc.hashes, sc.at = sc.hashes[:0], sc.at[:0]
 	for i := range n {
 		sc.matchNew[i] = true
 		if r.matchField < 0 || b.rejects[i] != nil || !sc.keyNew[i] || b.matchHash[i] == 0 {
@@ -899,12 +895,19 @@ func (r *Run) detectRepeats(b *sourceBatch, sc *repeatScratch) error {
 		}
 		sc.hashes, sc.at = append(sc.hashes, b.matchHash[i]), append(sc.at, i)
 	}
-	if err := r.seenMatch.addHashes(sc.hashes, sc.isNew[:len(sc.hashes)]); err != nil {
+	return sc.probe(r.seenMatch, sc.matchNew)
+}
+
+// probe adds the gathered hashes to set, in order, and sets each one's
+// answer in isNew at its row; it leaves nothing gathered.
+func (sc *repeatScratch) probe(set *spillSet, isNew []bool) error {
+	if err := set.addHashes(sc.hashes, sc.isNew[:len(sc.hashes)]); err != nil {
 		return err
 	}
 	for j, i := range sc.at {
-		sc.matchNew[i] = sc.isNew[j]
+		isNew[i] = sc.isNew[j]
 	}
+	sc.hashes, sc.at = sc.hashes[:0], sc.at[:0]
 	return nil
 }
 
