@@ -14,10 +14,10 @@ import (
 // once it holds limit hashes it writes them, sorted, to a file of their
 // own (a run) and starts afresh, and one Bloom filter of every hash on
 // disk (about 10 bits a hash) spares most lookups a read. A hash is looked
-// up first in memory, then, only when the filter says it may be on disk
-// (every hash that is, and about 1% of the others), in each run, with one
-// 4 KiB read as a rule: hashes are uniform, so a hash's place in a run is
-// known within a few hundred entries. Runs are never rewritten, so the
+// up in the runs only when the filter says it may be on disk (every hash
+// that is, and about 1% of the others), with one 4 KiB read per run as a
+// rule: hashes are uniform, so a hash's place in a run is known within a
+// few hundred entries; then in memory. Runs are never rewritten, so the
 // disk work is linear in the input.
 type spillSet struct {
 	hasher
