@@ -10,6 +10,13 @@
 // batch. Row.Num counts rows from 1 across the whole file; Row.Line is 0.
 // Options.Columns reads only some columns, which is also faster.
 //
+// Flat text columns (BYTE_ARRAY as strings, in PLAIN or dictionary
+// encoding, as nearly every writer makes them) skip Arrow's record reader:
+// their pages are decoded here, a plain value copied once into the batch's
+// text and a dictionary value shared from the dictionary, which halves
+// what reading costs. Other encodings and every other type go through
+// Arrow; a test holds both readers to the same rows and rejects.
+//
 // Dictionary-typed columns (a file written from Arrow or pandas with
 // categoricals) are decoded to plain values while reading: Arrow v17 cannot
 // return a dictionary batch that spans two row groups.
@@ -60,14 +67,15 @@
 //
 // # Memory
 //
-// A batch's values are strings over one buffer allocated for that batch;
-// a caller that keeps one value for long (a key in a map for the whole run)
-// keeps the whole batch's text alive, and should strings.Clone it.
+// A batch's values are strings over one buffer allocated for that batch,
+// or over the dictionary of a column in its row group; a caller that
+// keeps one value for long (a key in a map for the whole run) keeps all
+// that text alive, and should strings.Clone it.
 //
 // # Reject files
 //
 // [RejectWriter] writes the source columns (less those whose name starts
 // with "_", so a reject file fed back does not grow) as nullable strings,
 // then [pipeline.RejectColumns] with _row as int64, in snappy-compressed
-// row groups of up to 64Ki rows. An empty value is written as null.
+// row groups of up to 16Ki rows or 8 MB. An empty value is written as null.
 package parquet

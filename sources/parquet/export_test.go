@@ -9,3 +9,10 @@ func NewRejectWriterTo(w io.Writer, columns []string) (*RejectWriter, error) {
 
 // RejectRowGroupRows is how many rows a reject file's row group holds.
 const RejectRowGroupRows = rejectRowGroupRows
+
+// ArrowOnly returns opts reading every column through Arrow's record
+// reader, without the text columns' own reader.
+func ArrowOnly(opts Options) Options {
+	opts.arrowOnly = true
+	return opts
+}

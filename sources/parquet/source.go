@@ -39,6 +39,10 @@ type Options struct {
 	// annotation; Spark's spark.sql.parquet.binaryAsString is the same
 	// switch. A value that is not valid UTF-8 then rejects its row.
 	BinaryAsString bool
+
+	// arrowOnly reads every column through Arrow's record reader, for
+	// tests that compare it with the text columns' own reader.
+	arrowOnly bool
 }
 
 // Source reads a Parquet file. See the package documentation.
@@ -54,8 +58,18 @@ type Source struct {
 	f      *file.Reader
 	fr     *pqarrow.FileReader
 	leaves []int // the Parquet columns read, in file order
-	// rr reads row group rg alone, of which rgRead rows have been
-	// returned; nil once that group is done. See openRowGroup.
+	// text are the columns read as textColumns; the others, whose leaves
+	// are arrowLeaves, come through Arrow's record reader, in file order:
+	// column c is record column arrowCol[c] (-1 for a text column).
+	text        []textColumn
+	arrowLeaves []int
+	arrowCol    []int
+	textLevels  []uint32
+	textIndex   []uint32
+	// Row group rg is being read while inGroup; rgRead of its rows have
+	// been returned. rr reads it alone, for the Arrow columns (nil when
+	// there are none). See openRowGroup.
+	inGroup  bool
 	rr       pqarrow.RecordReader
 	rg       int
 	rgRead   int64
@@ -178,6 +192,7 @@ func Open(path string, opts Options) (_ *Source, err error) {
 		fieldLeaves[fi] = append(fieldLeaves[fi], leaf)
 	}
 	var leaves []int
+	arrowFields := 0
 	for i, f := range fields {
 		if !selected[i] {
 			continue
@@ -186,6 +201,16 @@ func Open(path string, opts Options) (_ *Source, err error) {
 		info := colInfo{name: names[i]}
 		if _, prim := descr.Root().Field(i).(*schema.PrimitiveNode); prim && len(fieldLeaves[i]) == 1 {
 			_, info.uuid = descr.Column(fieldLeaves[i][0]).LogicalType().(schema.UUIDLogicalType)
+		}
+		if len(fieldLeaves[i]) == 1 && !opts.arrowOnly && s.textReadable(fieldLeaves[i][0]) &&
+			isTextColumn(f.Field.Type, descr.Root().Field(i), descr.Column(fieldLeaves[i][0]), s.binAsStr) {
+			leaf := fieldLeaves[i][0]
+			s.text = append(s.text, textColumn{col: len(s.cols), leaf: leaf, optional: descr.Column(leaf).MaxDefinitionLevel() > 0})
+			s.arrowCol = append(s.arrowCol, -1)
+		} else {
+			s.arrowCol = append(s.arrowCol, arrowFields)
+			arrowFields++
+			s.arrowLeaves = append(s.arrowLeaves, fieldLeaves[i]...)
 		}
 		s.cols = append(s.cols, names[i])
 		s.info = append(s.info, info)
@@ -270,16 +295,43 @@ func (s *Source) openRowGroup() error {
 	if err := s.checkPages(s.rg); err != nil {
 		return pipeline.Fatalf("file %s: row group %s is corrupt: %v%s", s.path, s.groupName(), err, s.notRead())
 	}
-	rr, err := s.fr.GetRecordReader(context.Background(), s.leaves, []int{s.rg})
+	if err := s.openText(s.rg); err != nil {
+		return pipeline.Fatalf("file %s: row group %s: %v", s.path, s.groupName(), err)
+	}
+	s.inGroup, s.rgRead = true, 0
+	if len(s.arrowLeaves) == 0 {
+		return nil
+	}
+	rr, err := s.fr.GetRecordReader(context.Background(), s.arrowLeaves, []int{s.rg})
 	if err != nil {
 		return pipeline.Fatalf("file %s: row group %s: %w", s.path, s.groupName(), err)
 	}
-	if got := len(rr.Schema().Fields()); got != len(s.cols) {
+	if got, want := len(rr.Schema().Fields()), len(s.cols)-len(s.text); got != want {
 		rr.Release()
-		return pipeline.Fatalf("file %s: reader returned %d columns for %d selected", s.path, got, len(s.cols))
+		return pipeline.Fatalf("file %s: reader returned %d columns for %d selected", s.path, got, want)
 	}
-	s.rr, s.rgRead = rr, 0
+	s.rr = rr
 	return nil
+}
+
+// nextInGroup returns the next Arrow batch of the row group being read
+// (nil when it has no Arrow columns) and its number of rows; 0 rows at
+// the group's end.
+func (s *Source) nextInGroup(want int64) (arrow.Record, int, error) {
+	if s.rr == nil {
+		return nil, int(min(int64(s.batch), want-s.rgRead)), nil
+	}
+	if s.rr.Next() && s.rr.Record().NumRows() > 0 {
+		rec := s.rr.Record()
+		return rec, int(rec.NumRows()), nil
+	}
+	err := s.rr.Err()
+	s.rr.Release()
+	s.rr = nil
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, pipeline.Fatalf("file %s: cannot read after row %d (row group %s): %w", s.path, s.num, s.groupName(), err)
+	}
+	return nil, 0, nil
 }
 
 // notRead says which rows a run that stops here has not read.
@@ -361,9 +413,13 @@ func (s *Source) Next(ctx context.Context) (rows []pipeline.Row, err error) {
 			rows, err = nil, pipeline.Fatalf("file %s: corrupt data after row %d (row group %s): %v", s.path, s.num, s.groupName(), r)
 		}
 	}()
-	var rec arrow.Record
-	for rec == nil {
-		if s.rr == nil {
+	var (
+		rec  arrow.Record
+		n    int
+		want int64
+	)
+	for {
+		if !s.inGroup {
 			if s.rg >= s.f.NumRowGroups() {
 				s.done = true
 				return nil, io.EOF
@@ -373,33 +429,39 @@ func (s *Source) Next(ctx context.Context) (rows []pipeline.Row, err error) {
 				return nil, err
 			}
 		}
-		if s.rr.Next() && s.rr.Record().NumRows() > 0 {
-			rec = s.rr.Record()
+		want = s.f.MetaData().RowGroup(s.rg).NumRows()
+		if rec, n, err = s.nextInGroup(want); err != nil {
+			s.done = true
+			return nil, err
+		}
+		if n > 0 {
 			break
 		}
-		err := s.rr.Err()
-		s.rr.Release()
-		s.rr = nil
-		if err != nil && !errors.Is(err, io.EOF) {
-			s.done = true
-			return nil, pipeline.Fatalf("file %s: cannot read after row %d (row group %s): %w", s.path, s.num, s.groupName(), err)
-		}
-		if want := s.f.MetaData().RowGroup(s.rg).NumRows(); s.rgRead != want {
+		if s.rgRead != want {
 			s.done = true
 			return nil, pipeline.Fatalf("file %s: row group %s holds %d rows by its footer, but only %d could be read (the rest of it is corrupt)%s",
 				s.path, s.groupName(), want, s.rgRead, s.notRead())
 		}
+		if err := s.textLeft(); err != nil {
+			s.done = true
+			return nil, pipeline.Fatalf("file %s: row group %s is corrupt: %v%s", s.path, s.groupName(), err, s.notRead())
+		}
+		s.inGroup = false
 		s.rg++
 	}
-	n := int(rec.NumRows())
-	for c := range s.cols {
-		if got := rec.Column(c).Len(); got != n {
-			s.done = true
-			return nil, pipeline.Fatalf("file %s: corrupt data after row %d (row group %s): column %q holds %d values for %d rows",
-				s.path, s.num, s.groupName(), s.cols[c], got, n)
+	if rec != nil {
+		for c, k := range s.arrowCol {
+			if k < 0 {
+				continue
+			}
+			if got := rec.Column(k).Len(); got != n {
+				s.done = true
+				return nil, pipeline.Fatalf("file %s: corrupt data after row %d (row group %s): column %q holds %d values for %d rows",
+					s.path, s.num, s.groupName(), s.cols[c], got, n)
+			}
 		}
 	}
-	if want := s.f.MetaData().RowGroup(s.rg).NumRows(); s.rgRead+int64(n) > want {
+	if s.rgRead+int64(n) > want {
 		s.done = true
 		return nil, pipeline.Fatalf("file %s: row group %s holds %d rows by its footer, but more could be read (it is corrupt)%s",
 			s.path, s.groupName(), want, s.notRead())
@@ -414,8 +476,16 @@ func (s *Source) Next(ctx context.Context) (rows []pipeline.Row, err error) {
 	if s.bufHint == 0 {
 		b.buf = make([]byte, 0, n*len(s.cols)*16)
 	}
-	for c := range s.cols {
-		s.convert(b, c, rec.Column(c))
+	for c, k := range s.arrowCol {
+		if k >= 0 {
+			s.convert(b, c, rec.Column(k))
+		}
+	}
+	for i := range s.text {
+		if err := s.readText(b, &s.text[i], n); err != nil {
+			s.done = true
+			return nil, pipeline.Fatalf("file %s: corrupt data after row %d (row group %s): %v", s.path, s.num, s.groupName(), err)
+		}
 	}
 	// Size the next buffer on this one so it seldom grows while filling.
 	s.bufHint = len(b.buf) + len(b.buf)/8 + 64
