@@ -407,10 +407,28 @@ func isSpace(r rune) bool {
 	return unicode.IsSpace(r)
 }
 
+// indexSpace is strings.IndexFunc(s, isSpace), byte by byte while s is
+// ASCII.
+func indexSpace(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			if j := strings.IndexFunc(s[i:], isSpace); j >= 0 {
+				return i + j
+			}
+			return -1
+		}
+		if isSpaceByte[c] {
+			return i
+		}
+	}
+	return -1
+}
+
 // firstWord returns the first whitespace-separated word.
 func firstWord(s string) string {
 	s = strings.TrimLeftFunc(s, isSpace)
-	if i := strings.IndexFunc(s, isSpace); i >= 0 {
+	if i := indexSpace(s); i >= 0 {
 		return s[:i]
 	}
 	return s
@@ -429,7 +447,7 @@ func lastWord(s string) string {
 // the last name of "Ana María López" is "María López".
 func restWords(s string) string {
 	s = strings.TrimSpace(s)
-	i := strings.IndexFunc(s, isSpace)
+	i := indexSpace(s)
 	if i < 0 {
 		return ""
 	}
@@ -441,6 +459,25 @@ func restWords(s string) string {
 }
 
 func isSingleSpaced(s string) bool {
+	prevSpace := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return isSingleSpacedRunes(s)
+		}
+		if isSpaceByte[c] {
+			if c != ' ' || prevSpace {
+				return false
+			}
+			prevSpace = true
+		} else {
+			prevSpace = false
+		}
+	}
+	return true
+}
+
+func isSingleSpacedRunes(s string) bool {
 	prevSpace := false
 	for _, r := range s {
 		if isSpace(r) {

@@ -149,6 +149,13 @@ func quoteValue(v string) string {
 // It is stricter than net/mail, which accepts display names, comments and
 // quoted local parts that CRMs refuse.
 func emailProblem(v string) string {
+	if emailCommon(v) {
+		return ""
+	}
+	return emailProblemFull(v)
+}
+
+func emailProblemFull(v string) string {
 	at := strings.IndexByte(v, '@')
 	if at < 0 {
 		return "it has no @"
@@ -209,6 +216,61 @@ func emailProblem(v string) string {
 	}
 	return ""
 }
+
+// emailCommon reports, in one pass, whether v is an address of the shape
+// nearly every export holds (letters, digits, "._+-" before the @; letters,
+// digits, dots and hyphens after it) that emailProblem accepts. False only
+// means the full check must decide; FuzzEmailCommon holds the two to it.
+func emailCommon(v string) bool {
+	at, label, dots := -1, 0, 0
+	prevDot := true // a dot here would lead the local part
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if at < 0 {
+			switch {
+			case emailLocalCommon[c]:
+				prevDot = false
+			case c == '.':
+				if prevDot {
+					return false
+				}
+				prevDot = true
+			case c == '@':
+				if prevDot || i > 64 {
+					return false
+				}
+				at, label = i, i+1
+			default:
+				return false
+			}
+			continue
+		}
+		switch {
+		case isAlnum(c):
+		case c == '-':
+			if i == label {
+				return false
+			}
+		case c == '.':
+			if i == label || v[i-1] == '-' || i-label > 63 {
+				return false
+			}
+			label = i + 1
+			dots++
+		default:
+			return false
+		}
+	}
+	tld := v[label:]
+	return at > 0 && dots > 0 && len(tld) >= 2 && len(tld) <= 63 && tld[len(tld)-1] != '-' && !isDigits(tld)
+}
+
+var emailLocalCommon = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = isAlnum(byte(c)) || c == '_' || c == '+' || c == '-'
+	}
+	return t
+}()
 
 // emailBad marks the bytes no address crmsync sends may hold: spaces,
 // controls, and the specials of RFC 5322 that only quoted forms allow.

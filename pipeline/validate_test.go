@@ -346,3 +346,23 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+// FuzzEmailCommon holds emailCommon's shortcut to the full check: an
+// address it accepts, emailProblemFull accepts too.
+func FuzzEmailCommon(f *testing.F) {
+	for _, s := range []string{
+		"ana.garcia@example.com", "a@b.co", "a+tag@mail.example.net", "a@b.c0m", "a@b.12",
+		"a..b@x.io", ".a@x.io", "a.@x.io", "a@-x.io", "a@x-.io", "a@x..io", "a@x.io.", "a@@x.io",
+		"a@x.i", "ü@x.io", "a@xn--bcher-kva.example", "a b@x.io", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if !emailCommon(v) {
+			return
+		}
+		if why := emailProblemFull(v); why != "" {
+			t.Fatalf("%q: the shortcut accepts it, the full check says %s", v, why)
+		}
+	})
+}

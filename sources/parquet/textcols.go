@@ -178,17 +178,24 @@ func (ch *textChunk) setDict(data []byte, n int) error {
 	// One string for all the entries: one allocation, and the page's
 	// bytes are Arrow's to reuse.
 	all := string(data)
+	// When the whole page is UTF-8 (its lengths too, as they are below
+	// 128 bytes), a value that starts and ends on character boundaries is.
+	valid := utf8.ValidString(all)
 	ch.dict, ch.dictBad = make([]string, n), make([]bool, n)
 	for i := range n {
 		if len(all) < 4 {
 			return fmt.Errorf("the dictionary page ends at its value %d of %d", i+1, n)
 		}
-		size := binary.LittleEndian.Uint32([]byte(all[:4]))
+		size := uint32(all[0]) | uint32(all[1])<<8 | uint32(all[2])<<16 | uint32(all[3])<<24
 		if uint64(size) > uint64(len(all)-4) {
 			return fmt.Errorf("the dictionary page ends in its value %d of %d", i+1, n)
 		}
-		ch.dict[i], all = all[4:4+size], all[4+size:]
-		ch.dictBad[i] = !utf8.ValidString(ch.dict[i])
+		v := all[4 : 4+size]
+		all = all[4+size:]
+		ch.dict[i] = v
+		if v != "" && (!valid || !utf8.RuneStart(v[0]) || all != "" && !utf8.RuneStart(all[0])) {
+			ch.dictBad[i] = !utf8.ValidString(v)
+		}
 	}
 	return nil
 }
