@@ -105,20 +105,28 @@ var plans = sync.OnceValue(func() *phonePlans {
 	return p
 })
 
-// numberPattern matches a whole national number.
-type numberPattern interface{ Match([]byte) bool }
+// numberPattern matches a whole national number: with the automaton, or
+// with package regexp for a pattern the automaton cannot take. It is a
+// struct, not an interface, so that the number passed to Match, and the
+// caller's digits with it, stay on the caller's stack.
+type numberPattern struct {
+	dfa *digitDFA
+	re  *regexp.Regexp
+}
 
-type dfaPattern struct{ d *digitDFA }
+func (p numberPattern) Match(b []byte) bool {
+	if p.dfa != nil {
+		return p.dfa.match(b)
+	}
+	return p.re.Match(bytes.Clone(b)) // regexp keeps its input
+}
 
-func (p dfaPattern) Match(b []byte) bool { return p.d.match(b) }
-
-// compileNumberPattern prefers the automaton and falls back on package
-// regexp for a pattern the automaton cannot take.
 func compileNumberPattern(pattern string) (numberPattern, error) {
 	if d, ok := compileDigitDFA(pattern); ok {
-		return dfaPattern{d}, nil
+		return numberPattern{dfa: d}, nil
 	}
-	return regexp.Compile("^(?:" + pattern + ")$")
+	re, err := regexp.Compile("^(?:" + pattern + ")$")
+	return numberPattern{re: re}, err
 }
 
 func isDigitString(s string) bool {
@@ -211,11 +219,12 @@ func (p *phonePlans) planValid(cc int, nsn []byte, known *phoneMeta, knownMatch 
 // international dialling prefix, a national prefix that carries a
 // carrier code or needs rewriting), which then goes to Parse. TestFastPhoneAgrees holds it to
 // Parse's answers for every region's example numbers.
-func fastPhone(s string, region *phoneMeta, p *phonePlans) (f fastNumber, ok bool) {
+// The digits go to buf, which f.nsn then points into: the caller's
+// array, so that it stays on the caller's stack.
+func fastPhone(s string, region *phoneMeta, p *phonePlans, buf *[24]byte) (f fastNumber, ok bool) {
 	if len(s) > 64 {
 		return f, false
 	}
-	var buf [24]byte
 	n := 0
 	plus := false
 	for i := 0; i < len(s); i++ {
@@ -266,12 +275,12 @@ func fastPhone(s string, region *phoneMeta, p *phonePlans) (f fastNumber, ok boo
 		m, nsn = region, digits
 		// An international dialling prefix or the region's own calling
 		// code up front make Parse guess; leave the guessing to it.
-		if (m.iddLit != "" && bytes.HasPrefix(digits, []byte(m.iddLit))) || (m.idd != nil && m.idd.Match(digits)) ||
+		if (m.iddLit != "" && bytes.HasPrefix(digits, []byte(m.iddLit))) || (m.idd != nil && m.idd.Match(bytes.Clone(digits))) ||
 			bytes.HasPrefix(digits, []byte(m.ccStr)) {
 			return f, false
 		}
 	}
-	if m.nppRe != nil && m.nppRe.Match(nsn) {
+	if m.nppRe != nil && m.nppRe.Match(bytes.Clone(nsn)) { // clones: regexp keeps its input, and nsn is the caller's stack
 		return f, false // a prefix with a transformation or carrier code
 	}
 	// libphonenumber's maybeStripNationalPrefixAndCarrierCode, then the
@@ -348,7 +357,8 @@ func phoneFn(r *runner, a []arg) (_ string, err error) {
 	}
 	p := plans()
 	if r.m.phoneValidation != phoneStrict {
-		if f, ok := fastPhone(s, meta, p); ok {
+		var digits [24]byte
+		if f, ok := fastPhone(s, meta, p, &digits); ok {
 			if !p.planValid(f.cc, f.nsn, f.known, f.knownMatch) {
 				return "", invalidPhone(a[0].s, s, region, f.cc)
 			}

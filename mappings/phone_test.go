@@ -64,7 +64,8 @@ func TestFastPhoneAgrees(t *testing.T) {
 // the fast path took it.
 func agree(t *testing.T, p *phonePlans, s, region string) bool {
 	t.Helper()
-	f, ok := fastPhone(s, p.byRegion[region], p)
+	var digits [24]byte
+	f, ok := fastPhone(s, p.byRegion[region], p, &digits)
 	if !ok {
 		return false
 	}
