@@ -43,12 +43,16 @@ func (r *Run) recoveredKey(row *Row) uint64 {
 // normalize puts a valid record's values in the form the target stores
 // them, so that they compare equal to what the state and the CRM hold.
 func (r *Run) normalize(rec *Record) {
-	for f := range rec.Values {
-		v := trimSpaceFast(rec.Values[f])
+	for f, old := range rec.Values {
+		v := trimSpaceFast(old)
 		if r.schema.Fields[f].Lower {
 			v = strings.ToLower(v)
 		}
-		rec.Values[f] = v
+		// Written only when it changes: a string stored while the
+		// collector runs costs a write barrier.
+		if v != old {
+			rec.Values[f] = v
+		}
 	}
 }
 

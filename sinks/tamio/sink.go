@@ -319,10 +319,26 @@ func (s *Sink) sum(field int, v string) uint32 {
 func normalize(field int, v string) string {
 	v = trimSpace(v)
 	if field == fieldCountry {
-		return strings.ToLower(v)
+		return lowerCountry(v)
 	}
 	return v
 }
+
+// lowerCountry is strings.ToLower for a country code, without allocating
+// for the two-letter codes every row holds.
+func lowerCountry(v string) string {
+	if len(v) == 2 && 'A' <= v[0] && v[0] <= 'Z' && 'A' <= v[1] && v[1] <= 'Z' {
+		return lowerAlpha2[int(v[0]-'A')*26+int(v[1]-'A')]
+	}
+	return strings.ToLower(v)
+}
+
+var lowerAlpha2 = func() (t [26 * 26]string) {
+	for i := range t {
+		t[i] = string([]byte{byte('a' + i/26), byte('a' + i%26)})
+	}
+	return t
+}()
 
 func emailKey(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
 
@@ -374,8 +390,12 @@ type work struct {
 func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []pipeline.Result) error {
 	for i := range changes {
 		rec := changes[i].Record
-		for f := range rec.Values {
-			rec.Values[f] = normalize(f, rec.Values[f])
+		for f, v := range rec.Values {
+			// Written only when it changes: a string stored while the
+			// collector runs costs a write barrier.
+			if n := normalize(f, v); n != v {
+				rec.Values[f] = n
+			}
 		}
 	}
 	sc := getScratch(len(changes))
