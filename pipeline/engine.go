@@ -17,7 +17,8 @@ import (
 )
 
 // Mapper turns a source row into a record. Apply is called from several
-// goroutines at once.
+// goroutines at once. The strings it puts in the record are never written
+// afterwards: validation remembers the values that passed by address.
 type Mapper interface {
 	Apply(row *Row, rec *Record) *Reject
 }
@@ -491,8 +492,9 @@ func (r *Run) Execute(ctx context.Context) error {
 		mappers.Add(1)
 		go func() {
 			defer mappers.Done()
+			seen := make(passed, len(r.schema.Fields))
 			for b := range toMap {
-				r.mapBatch(b)
+				r.mapBatch(b, seen)
 				close(b.ready)
 			}
 		}()
@@ -576,7 +578,7 @@ func (r *Run) readAll(stopping context.Context, ordered, toMap chan<- *sourceBat
 	}
 }
 
-func (r *Run) mapBatch(b *sourceBatch) {
+func (r *Run) mapBatch(b *sourceBatch, seen passed) {
 	n := len(b.rows)
 	width := len(r.schema.Fields)
 	b.recs = make([]Record, n)
@@ -625,7 +627,7 @@ func (r *Run) mapBatch(b *sourceBatch) {
 		rej := r.opts.Mapper.Apply(row, rec)
 		if rej == nil {
 			rec.Row = row
-			rej = r.schema.Validate(rec, r.opts.Mapped)
+			rej = r.schema.validate(rec, r.opts.Mapped, seen)
 		}
 		// A rejected row's key still counts as seen: "a key that appears
 		// twice is rejected at its second row" whatever became of the

@@ -42,7 +42,8 @@ type Source interface {
 	// be modified.
 	Columns() []string
 	// Next returns the next batch of at most the source's batch size rows,
-	// or (nil, io.EOF) at the end. The rows are the caller's to keep.
+	// or (nil, io.EOF) at the end. The rows are the caller's to keep, and
+	// the bytes of their values are never written again.
 	Next(ctx context.Context) ([]Row, error)
 	// Close releases the file. It is safe to call more than once.
 	Close() error

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Validation codes: the Code of every Reject that Validate and
@@ -31,6 +32,23 @@ const (
 // An empty value is "no value" and is never checked for its kind: whether
 // a field may be empty is the business of the Required flags alone.
 func (s *Schema) Validate(rec *Record, mapped []bool) *Reject {
+	return s.validate(rec, mapped, nil)
+}
+
+// passed remembers, per field, a few values that passed their check, by
+// address and length: a mapping's lookups, countries, defaults and
+// constants hand back the same string row after row, which then need no
+// check. The addresses are pointers, so the strings they name stay alive
+// and cannot be replaced by others at the same address; strings are not
+// written once made. Each mapping worker has its own.
+type passed [][4]passedValue
+
+type passedValue struct {
+	p *byte
+	n int
+}
+
+func (s *Schema) validate(rec *Record, mapped []bool, seen passed) *Reject {
 	for i := range s.Fields {
 		f := &s.Fields[i]
 		var v string
@@ -42,6 +60,18 @@ func (s *Schema) Validate(rec *Record, mapped []bool) *Reject {
 				return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name,
 					Message: fmt.Sprintf("%s must hold a value on every %s update, and this row has none", f.Name, s.apiName())}
 			}
+			continue
+		}
+		if i < len(seen) {
+			p := unsafe.StringData(v)
+			slot := &seen[i][uintptr(unsafe.Pointer(p))>>3&3]
+			if slot.p == p && slot.n == len(v) {
+				continue
+			}
+			if r := f.check(v); r != nil {
+				return r
+			}
+			*slot = passedValue{p, len(v)}
 			continue
 		}
 		if r := f.check(v); r != nil {

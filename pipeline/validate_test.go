@@ -366,3 +366,36 @@ func FuzzEmailCommon(f *testing.F) {
 		}
 	})
 }
+
+// TestValidatePassedValues checks the per-worker memory of values that
+// passed: a value seen to pass is taken again without a check, a failing
+// one is never remembered, and another string of the same length at
+// another address is checked.
+func TestValidatePassedValues(t *testing.T) {
+	s := testSchema()
+	seen := make(passed, len(s.Fields))
+	rec := func(country, teammate string) *Record {
+		vals := make([]string, len(s.Fields))
+		vals[0], vals[1], vals[3], vals[9] = "ana@example.com", "Ana", country, teammate
+		return &Record{Values: vals}
+	}
+	good, bad := "DE", "XX"
+	uuid := "0f8fad5b-d9cb-4a1f-a165-70867728950e"
+	for range 3 {
+		if r := s.validate(rec(good, uuid), nil, seen); r != nil {
+			t.Fatalf("a valid record rejected: %+v", r)
+		}
+		if r := s.validate(rec(bad, uuid), nil, seen); r == nil || r.Code != CodeCountry {
+			t.Fatalf("country %q: reject %+v, want %s every time", bad, r, CodeCountry)
+		}
+	}
+	// The same bytes at a new address are checked afresh, and so is a
+	// string of the length of one that passed.
+	if r := s.validate(rec(strings.Clone(bad), strings.Clone(uuid)), nil, seen); r == nil || r.Code != CodeCountry {
+		t.Fatalf("a cloned bad country: %+v", r)
+	}
+	broken := strings.Replace(uuid, "a", "z", 1)
+	if r := s.validate(rec(good, broken), nil, seen); r == nil || r.Code != CodeUUID {
+		t.Fatalf("teammate %q after %q passed: %+v, want %s", broken, uuid, r, CodeUUID)
+	}
+}
