@@ -25,9 +25,11 @@ import (
 // is supported); only their values are decoded here, for the encodings
 // flat text is written in: PLAIN and dictionary values, RLE definition
 // levels, data pages v1 and v2. A column chunk with any other encoding
-// (DELTA_*, the deprecated BIT_PACKED levels) is left to Arrow. So is one
-// Arrow's own column reader would do instead: it never returns on a page
-// whose levels or indices run short of its value count.
+// (DELTA_*, the deprecated BIT_PACKED levels) is left to Arrow. Arrow's
+// own ColumnChunkReader.ReadBatch would skip the builders too, but it
+// never returns on a page whose levels or indices run short of its value
+// count (FuzzParquet found one); here every step reads at least one row
+// or fails.
 type textColumn struct {
 	col      int // index in Source.cols
 	leaf     int
