@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 )
 
 // spillSet is a hashSet whose memory stays flat however long the input:
@@ -239,7 +238,8 @@ func (s *spillSet) spill() error {
 			fresh = append(fresh, k)
 		}
 	}
-	slices.Sort(fresh)
+	// The table's slots, emptied below anyway, are the sort's scratch.
+	sortHashes(fresh, s.mem.slots)
 	if s.dir == "" {
 		dir, err := os.MkdirTemp(s.temp, "crmsync-seen-")
 		if err != nil {
@@ -253,18 +253,23 @@ func (s *spillSet) spill() error {
 		return fmt.Errorf("creating a repeat-detection file: %w", err)
 	}
 	run := &spillRun{file: f}
-	w := bufio.NewWriterSize(f, 1<<20)
-	var word [8]byte
+	// Encoded a megabyte at a time: through bufio, a call a hash cost
+	// as much as sorting them.
+	out := make([]byte, 0, 1<<20)
 	for _, k := range fresh {
-		binary.LittleEndian.PutUint64(word[:], k)
-		if _, err = w.Write(word[:]); err != nil {
-			break
-		}
+		out = binary.LittleEndian.AppendUint64(out, k)
 		run.start[(k>>runShift)+1]++
+		if len(out) == cap(out) {
+			if _, err = f.Write(out); err != nil {
+				break
+			}
+			out = out[:0]
+		}
 	}
-	if err == nil {
-		err = w.Flush()
+	if err == nil && len(out) > 0 {
+		_, err = f.Write(out)
 	}
+	var word [8]byte
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("writing a repeat-detection file: %w", err)
