@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
@@ -105,5 +106,25 @@ func TestSpillSetBloomFilterRejectsMostAbsentKeys(t *testing.T) {
 	}
 	if rate := float64(maybe) / 100000; rate > 0.03 {
 		t.Errorf("the filter lets %.1f%% of absent keys through to the disk, want about 1%%", rate*100)
+	}
+}
+
+// BenchmarkSpillSetAddHashes adds 4M hashes, in batches of 1024, to a set
+// keeping 1M in memory: the repeat detection of a 4M-row file, three
+// spills and every later hash tested against the filter.
+func BenchmarkSpillSetAddHashes(b *testing.B) {
+	ks := make([]uint64, 4<<20)
+	for i := range ks {
+		ks[i] = rand.Uint64()
+	}
+	isNew := make([]bool, 1024)
+	for b.Loop() {
+		s := newSpillSet(1<<20, b.TempDir())
+		for i := 0; i < len(ks); i += 1024 {
+			if err := s.addHashes(ks[i:i+1024], isNew); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s.Close()
 	}
 }
