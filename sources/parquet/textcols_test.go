@@ -70,7 +70,7 @@ func textRecord(n int) arrow.Record {
 // reader and through Arrow's record reader, over files as writers make
 // them, and wants the same rows, values and rejects from both.
 func TestTextColumnsReadAsArrowDoes(t *testing.T) {
-	rec := textRecord(2500)
+	rec := textRecord(1500)
 	defer rec.Release()
 	writers := map[string]*pq.WriterProperties{
 		"dictionary, snappy, row groups of 700": pq.NewWriterProperties(
@@ -93,7 +93,7 @@ func TestTextColumnsReadAsArrowDoes(t *testing.T) {
 				aprops = pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
 			}
 			p := writeParquet(t, []arrow.Record{rec}, props, aprops)
-			for _, opts := range []parquet.Options{{BatchSize: 1}, {BatchSize: 333}, {}, {BinaryAsString: true, BatchSize: 100}, {Columns: []string{"tier", "note"}}} {
+			for _, opts := range []parquet.Options{{BatchSize: 7}, {BatchSize: 333}, {BinaryAsString: true}, {Columns: []string{"tier", "note"}, BatchSize: 100}} {
 				t.Run(fmt.Sprintf("%s/schema %v/%+v", name, stored, opts), func(t *testing.T) {
 					src, got := openAll(t, p, opts)
 					_, want := openAll(t, p, parquet.ArrowOnly(opts))
