@@ -54,10 +54,10 @@
 //
 // # Memory
 //
-// Each row's values share one string allocated by encoding/csv, and a
-// batch's rows share one slice of strings; a caller that keeps one value of
-// a row for long (a key in a map for the whole run) keeps the row's other
-// values alive too, and should strings.Clone it.
+// Each row's values share one string allocated by encoding/csv, and its
+// Values are the slice encoding/csv returned for it; a caller that keeps
+// one value of a row for long (a key in a map for the whole run) keeps the
+// row's other values alive too, and should strings.Clone it.
 //
 // # Reject files
 //

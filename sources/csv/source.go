@@ -166,7 +166,11 @@ func Open(path string, opts Options) (*Source, error) {
 	s.r = stdcsv.NewReader(s.win)
 	s.r.Comma = s.delim
 	s.r.FieldsPerRecord = -1
-	s.r.ReuseRecord = true
+	// Each record gets a slice of its own, which becomes the row's Values
+	// as it is: copying a reused one into a batch's slab cost more than
+	// the allocation (1M-row dry run, alternating: 3.03-3.18 -> 2.86-3.08
+	// s CPU, 5 MB less RSS).
+	s.r.ReuseRecord = false
 
 	if err := s.readHeader(); err != nil {
 		return nil, err
@@ -305,7 +309,6 @@ func (s *Source) Next(ctx context.Context) ([]pipeline.Row, error) {
 	}
 	ncols := len(s.cols)
 	rows := make([]pipeline.Row, 0, s.batch)
-	slab := make([]string, s.batch*ncols)
 	for len(rows) < s.batch {
 		s.win.mark = s.start + s.r.InputOffset()
 		startOff := s.win.mark
@@ -335,8 +338,7 @@ func (s *Source) Next(ctx context.Context) ([]pipeline.Row, error) {
 					Message: fmt.Sprintf("file %s line %d: expected %d fields as in the header, found %d", s.display, line, ncols, len(rec)),
 				}
 			} else {
-				vals := slab[len(rows)*ncols : (len(rows)+1)*ncols : (len(rows)+1)*ncols]
-				copy(vals, rec)
+				vals := rec[:ncols:ncols]
 				row.Values = vals
 				if !s.recordClean(vals) {
 					row.Reject = s.checkFields(vals, line)
