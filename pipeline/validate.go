@@ -40,7 +40,10 @@ func (s *Schema) Validate(rec *Record, mapped []bool) *Reject {
 // constants hand back the same string row after row, which then need no
 // check. The addresses are pointers, so the strings they name stay alive
 // and cannot be replaced by others at the same address; strings are not
-// written once made. Each mapping worker has its own.
+// written once made. That keeps at most four strings a field alive, with
+// what they were cut from (a batch's text, a Parquet dictionary page),
+// and values that change row after row replace theirs at once. Each
+// mapping worker has its own.
 type passed [][4]passedValue
 
 type passedValue struct {
