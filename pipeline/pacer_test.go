@@ -105,3 +105,40 @@ func TestParseThreshold(t *testing.T) {
 		t.Error("5% of 100 should be exceeded by 6 and not by 5")
 	}
 }
+
+// TestPacerHonoursRetryAfterForItself: a retryable answer carrying
+// Retry-After is retried no earlier than the server asked, with no rate
+// limit and a backoff far shorter: the wait comes from Retry-After alone,
+// not from the rate a 429 lowers.
+func TestPacerHonoursRetryAfterForItself(t *testing.T) {
+	const retryAfter = 300 * time.Millisecond
+	cases := []struct {
+		name string
+		err  error
+	}{
+		{"503", pipeline.Retryable(errors.New("503 service unavailable"), retryAfter)},
+		{"429", pipeline.Retryable(fmt.Errorf("%w: slow down", pipeline.ErrRateLimited), retryAfter)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := pipeline.NewPacer(pipeline.PacerOptions{MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+			var starts []time.Time
+			err := p.Call(context.Background(), func(attempt int) error {
+				starts = append(starts, time.Now())
+				if attempt == 0 {
+					return tc.err
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(starts) != 2 {
+				t.Fatalf("%d attempts, want 2", len(starts))
+			}
+			if gap := starts[1].Sub(starts[0]); gap < retryAfter {
+				t.Errorf("second attempt %v after the first, before the server's Retry-After of %v", gap, retryAfter)
+			}
+		})
+	}
+}
