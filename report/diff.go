@@ -11,6 +11,7 @@ import (
 
 	"github.com/gocarina/gocsv"
 
+	"crmsync/internal/outdir"
 	csvsource "crmsync/sources/csv"
 )
 
@@ -84,18 +85,14 @@ func (r *DiffRow) record(rec *[diffColumns]string) {
 // write calls, not one per row.
 const diffBuffer = 256 << 10
 
-// CreateDiff creates (or truncates) path with mode 0600 and writes the
-// header through to the file, so that even a run killed before its first
-// change leaves a diff.csv that says it changed nothing.
+// CreateDiff creates path afresh with mode 0600, since a diff lists
+// customers' personal data, replacing whatever held the name (an earlier
+// run's file, a symbolic link) without opening it (see outdir.Create). It
+// writes the header through to the file, so that even a run killed before
+// its first change leaves a diff.csv that says it changed nothing.
 func CreateDiff(path string) (*DiffWriter, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := outdir.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("diff report: %w", err)
-	}
-	// O_CREATE's mode does not apply to a file that already exists, and a
-	// diff lists customers' personal data.
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("diff report: %w", err)
 	}
 	w, err := newDiffWriter(f, path)

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
+	"crmsync/internal/outdir"
 	"crmsync/pipeline"
 )
 
@@ -48,16 +49,12 @@ type RejectWriter struct {
 	closed  bool
 }
 
-// NewRejectWriter creates (or truncates) path with mode 0600, since reject
-// files hold personal data. columns are the source's columns.
+// NewRejectWriter creates path afresh with mode 0600, since reject files
+// hold personal data, replacing whatever held the name (an earlier run's
+// file, a symbolic link) without opening it (see [outdir.Create]). columns are the source's columns.
 func NewRejectWriter(path string, columns []string) (*RejectWriter, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := outdir.Create(path)
 	if err != nil {
-		return nil, pipeline.Fatalf("reject file: %w", err)
-	}
-	// O_CREATE's mode does not apply to a file that already exists.
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
 		return nil, pipeline.Fatalf("reject file: %w", err)
 	}
 	w, err := newRejectWriter(f, path, columns)
