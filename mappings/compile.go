@@ -17,6 +17,7 @@ import (
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/parser/lexer"
 	"github.com/expr-lang/expr/vm"
 	"gopkg.in/yaml.v3"
 )
@@ -139,6 +140,11 @@ func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
 	}
 	l.m.exprs[fi] = src
 
+	if at, msg := exprTooDeep(src); msg != "" {
+		p := l.exprPos(v, at)
+		l.errs.add(p.line, p.col, "field %q: %s", name, msg)
+		return nil
+	}
 	c := &fieldCompiler{l: l, node: v, field: name, callees: map[int]bool{}, lets: map[string]bool{}}
 	if tree, err := parser.ParseWithConfig(src, parseConfig()); err == nil {
 		c.scan(tree.Node)
@@ -203,6 +209,48 @@ func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
 	}
 	p.kind, p.prog = fkVM, prog
 	return p
+}
+
+// maxNesting and maxTokens bound an expression before expr parses it.
+// expr's parser recurses once per bracket and per prefix operator (-, !,
+// not) before it counts the nodes it makes against its own limit, so an
+// expression nested a few hundred thousand levels deep overflows Go's
+// stack, which no recover catches: the process dies. Real expressions nest
+// a handful of calls and hold a few dozen tokens; maxTokens is twice
+// expr's own limit of 10000 nodes, since brackets and commas make none.
+const (
+	maxNesting = 100
+	maxTokens  = 20000
+)
+
+// exprTooDeep reads src with expr's own lexer, so that brackets in text
+// and comments do not count, and returns the rune offset of the token
+// past a bound and what is wrong, or "" when src is within both. A
+// lexing error is left to the parser, which reports it with its place.
+func exprTooDeep(src string) (at int, msg string) {
+	lx := lexer.New()
+	lx.Reset(file.NewSource(src))
+	depth := 0
+	for n := 0; ; n++ {
+		t, err := lx.Next()
+		if err != nil || t.Kind == lexer.EOF {
+			return 0, ""
+		}
+		if n == maxTokens {
+			return t.From, fmt.Sprintf("the expression holds more than %d tokens (names, values, operators, brackets); keep long lists in a lookup table", maxTokens)
+		}
+		if t.Kind != lexer.Bracket {
+			continue
+		}
+		switch t.Value {
+		case "(", "[", "{":
+			if depth++; depth > maxNesting {
+				return t.From, fmt.Sprintf("the expression is nested more than %d brackets deep", maxNesting)
+			}
+		default:
+			depth--
+		}
+	}
 }
 
 // exprMessage tidies expr's wording for people who write mappings, not

@@ -155,6 +155,16 @@
 // in which one key has two different values is an error; blank keys are
 // skipped.
 //
+// # Limits
+//
+// A mapping file is at most 4 MiB. An expression nests at most 100
+// brackets deep (lower(trim(x)) is 2) and holds at most 20000 tokens
+// (names, values, operators, brackets); past either, Load names the
+// field and the place, and parses no further, because expr's parser
+// recurses once per level and a deep enough expression would overflow
+// the stack and kill the process. The YAML itself nests at most 10000
+// levels (yaml.v3's own limit).
+//
 // # Date layouts
 //
 // date() takes layouts in tokens, Go layouts (any layout with a digit,
