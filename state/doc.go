@@ -11,13 +11,19 @@
 //
 // meta(name, value): schema_version, and the api and key_column the state
 // was made for. A state is refused by a mapping for another API or key
-// column, because every key would then look new and be created again.
+// column, because every key would then look new and be created again. A
+// database that has tables but no schema_version in a meta table belongs
+// to another application: it is refused, and left unchanged.
 //
 // records, one row per source key ever seen:
 //
 //	key            the value of the mapping's key column (primary key)
 //	key_hash       pipeline.KeyHash(key), for loading the index quickly
-//	crm_id         the customer's id in the CRM; NULL until a write is confirmed
+//	crm_id         the customer's id in the CRM; NULL until a write is confirmed.
+//	               A customer is bound to one key at most (a unique index):
+//	               opening a state of schema 2 or older that bound one to
+//	               several keys unbinds all of them (Store.Unbound says how
+//	               many), and the next run matches them again
 //	digest         pipeline.Digest of the mapped values last confirmed; NULL if none
 //	source_digest  the source digest (pipeline.SourceDigester) of the row those
 //	               values were mapped from: a row with the same one next time is
@@ -32,8 +38,9 @@
 //
 // runs, one row per run (dry runs included, marked dry_run = 1): id,
 // started_at, finished_at, status (running, done, done_with_rejects,
-// aborted, interrupted, failed; a run still "running" with a finished_at
-// of NULL was killed), mode, source, mapping, target, and the counts read,
+// aborted, interrupted, failed, killed; a run the store was closed on
+// before it finished is failed, and one still "running" when the next run
+// begins was killed), mode, source, mapping, target, and the counts read,
 // created, updated, unchanged, rejected, deleted, pending, api_calls.
 //
 // journal, the writes a run planned, committed before they are sent:
@@ -43,8 +50,17 @@
 // look for the customer it may have created. Entries of all but the last
 // 20 runs are pruned.
 //
-// meta also holds state_id, a random name for the file, and generation,
-// a number every write to records moves on.
+// meta also holds state_id, a random name for the file, generation, a
+// number every write to records moves on, and secure_delete when every
+// delete in the file overwrote what it removed (see Personal data).
+//
+// # Personal data
+//
+// The file and its -wal and -shm are created 0600. Writes run with
+// secure_delete, so what they remove is zeroed rather than left in free
+// pages; an erasure (ForgetCRMIDs) then empties the -wal, whose older
+// frames still hold it, and rebuilds with VACUUM, once, a state written
+// before secure_delete was set.
 //
 // # The index cache
 //

@@ -52,19 +52,23 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (id int64, unconfirm
 		return tx.QueryRowContext(ctx, `SELECT count(*) FROM journal WHERE confirmed_at IS NULL AND run_id <> ?`, id).Scan(&unconfirmed)
 	})
 	if err == nil {
-		s.run = id
+		s.run, s.finished = id, false
 	}
 	return id, unconfirmed, err
 }
 
 // FinishRun records how a run ended.
 func (s *Store) FinishRun(ctx context.Context, id int64, status string, c RunCounts) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, read = ?, created = ?, updated = ?, unchanged = ?,
 			rejected = ?, deleted = ?, pending = ?, api_calls = ? WHERE id = ?`,
 			nowText(), status, c.Read, c.Created, c.Updated, c.Unchanged, c.Rejected, c.Deleted, c.Pending, c.APICalls, id)
 		return err
 	})
+	if err == nil && id == s.run {
+		s.finished = true
+	}
+	return err
 }
 
 // LastComplete returns the last run that read its whole source and wrote

@@ -24,7 +24,7 @@ import (
 
 var _ pipeline.State = (*Store)(nil)
 
-const schemaVersion = 2
+const schemaVersion = 3
 
 var schemaSQL = []string{
 	`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -44,7 +44,6 @@ var schemaSQL = []string{
 		last_field TEXT,
 		last_message TEXT
 	) WITHOUT ROWID`,
-	`CREATE INDEX IF NOT EXISTS records_crm_id ON records(crm_id) WHERE crm_id IS NOT NULL`,
 	`CREATE INDEX IF NOT EXISTS records_failures ON records(failures) WHERE failures > 0`,
 	`CREATE TABLE IF NOT EXISTS runs (
 		id INTEGER PRIMARY KEY,
@@ -89,6 +88,11 @@ type Store struct {
 	r    *sql.DB  // readers, which WAL lets run beside the writer
 	wmu  sync.Mutex
 	run  int64 // the run being recorded, set by BeginRun
+	// finished is set by FinishRun: a run begun and not finished when
+	// the store closes failed.
+	finished bool
+	unbound  int  // keys Open unbound from a customer they shared
+	fresh    bool // Open found no tables: the file is a new state
 }
 
 // Open opens (creating it when absent) the state file at path.
@@ -115,8 +119,21 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 func open(ctx context.Context, path string) (*Store, error) {
+	// SQLite would create the file 0644 less the umask, and it gives the
+	// -wal and -shm it makes beside a database that database's mode: made
+	// here first, all three are readable by their owner alone, as the
+	// names, emails and phones they hold should be.
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, pipeline.Fatalf("state %s: %w", path, err)
+	}
+	f.Close()
 	const params = "_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+params+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	// secure_delete overwrites what a write removes (an erased person's
+	// fields, a pruned journal entry) instead of leaving it readable in
+	// free space. WAL mode is set once the file is known to be a state:
+	// setting it writes to the file.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+params+"&_pragma=secure_delete(ON)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
@@ -124,6 +141,14 @@ func open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{path: path, w: w}
+	if err := s.checkOwn(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if _, err := w.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
@@ -138,8 +163,39 @@ func open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// checkOwn refuses a database that holds tables but no crmsync metadata:
+// --state naming another application's database must not add crmsync's
+// tables to it. An empty file is a new state.
+func (s *Store) checkOwn(ctx context.Context) error {
+	var objects, meta int
+	err := s.w.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE type = 'table' AND name = 'meta') FROM sqlite_schema WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\'`).Scan(&objects, &meta)
+	if err != nil {
+		return pipeline.Fatalf("state %s: not an SQLite database (%w)", s.path, err)
+	}
+	if objects == 0 {
+		s.fresh = true
+		return nil
+	}
+	var version int
+	if meta > 0 {
+		// A meta table of another shape is not crmsync's either.
+		if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM meta WHERE name = 'schema_version'`).Scan(&version); err != nil {
+			version = 0
+		}
+	}
+	if version == 0 {
+		return pipeline.Fatalf("state %s is an SQLite database of another application (it has tables but no crmsync metadata); it was left unchanged: give --state a new file or an existing crmsync state", s.path)
+	}
+	return nil
+}
+
 // Path returns the file's path.
 func (s *Store) Path() string { return s.path }
+
+// Unbound returns how many keys Open unbound from their customer because
+// they shared it with another key, which a state written before schema 3
+// could do. The next run matches them again.
+func (s *Store) Unbound() int { return s.unbound }
 
 func (s *Store) migrate(ctx context.Context) error {
 	var v int
@@ -174,6 +230,46 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS index_cache`); err != nil {
 		return err
 	}
+	// Schema 3 binds a CRM customer to one key at most. A state written
+	// before may bind several keys to one customer; none of them can be
+	// trusted to own it, so all of them lose the binding and are matched
+	// again by the next run. An empty id is no customer: it becomes NULL,
+	// which the index leaves out, so that every lookup of an id
+	// (crm_id = ?) can use the index.
+	if v < 3 {
+		if _, err := tx.ExecContext(ctx, `UPDATE records SET crm_id = NULL WHERE crm_id = ''`); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE records SET crm_id = NULL, digest = NULL, source_digest = NULL, fields = NULL
+			WHERE crm_id IN (SELECT crm_id FROM records WHERE crm_id IS NOT NULL GROUP BY crm_id HAVING count(*) > 1)`)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'generation'`); err != nil {
+				return err
+			}
+		}
+		s.unbound = int(n)
+	}
+	for _, q := range []string{
+		`DROP INDEX IF EXISTS records_crm_id`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS records_crm_id_once ON records(crm_id) WHERE crm_id IS NOT NULL`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if s.fresh {
+		// Every write to this file runs with secure_delete; see scrub.
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO meta(name, value) VALUES ('secure_delete', '1')`); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return err
 	}
@@ -183,13 +279,18 @@ func (s *Store) migrate(ctx context.Context) error {
 	return tx.Commit()
 }
 
-// Close closes the file.
+// Close closes the file. A run begun and never finished is recorded as
+// failed: whatever stopped it returned an error before it could say how
+// it ended, and a run left "running" would read as killed.
 func (s *Store) Close() error {
-	var errR error
+	var errF, errR error
+	if s.run != 0 && !s.finished {
+		errF = s.FinishRun(context.Background(), s.run, "failed", RunCounts{})
+	}
 	if s.r != nil {
 		errR = s.r.Close()
 	}
-	err := errors.Join(s.w.Close(), errR)
+	err := errors.Join(errF, s.w.Close(), errR)
 	if s.lock != nil {
 		s.lock.Close() // releases the flock
 	}
@@ -449,7 +550,7 @@ func (s *Store) Commit(ctx context.Context, outcomes []pipeline.StateOutcome) er
 					fields = string(b)
 				}
 				if _, err := ok.ExecContext(ctx, o.Key, kh, o.CRMID, int64(o.Digest), int64(o.Source), fields, now, s.run, s.run); err != nil {
-					return err
+					return bindError(ctx, tx, o.Key, o.CRMID, err)
 				}
 			case pipeline.OutcomeRejected:
 				r := o.Reject
@@ -468,6 +569,52 @@ func (s *Store) Commit(ctx context.Context, outcomes []pipeline.StateOutcome) er
 		}
 		return nil
 	})
+}
+
+// bindError explains a failed write of key's record: when the customer
+// crmID is bound to another key, the records table's unique index refused
+// a second binding, and the error names both keys.
+func bindError(ctx context.Context, tx *sql.Tx, key, crmID string, err error) error {
+	if crmID == "" {
+		return err
+	}
+	var owner string
+	if qerr := tx.QueryRowContext(ctx, `SELECT key FROM records WHERE crm_id = ? AND key <> ?`, crmID, key).Scan(&owner); qerr != nil {
+		return err
+	}
+	return pipeline.Fatalf("customer %s is bound to key %q, and key %q was to be bound to it too; a customer belongs to one key only (%w)", crmID, owner, key, err)
+}
+
+// Owners returns, of the CRM ids given, those bound to a key, with that
+// key.
+func (s *Store) Owners(ctx context.Context, crmIDs []string) (map[string]string, error) {
+	out := make(map[string]string)
+	const chunk = 500
+	for start := 0; start < len(crmIDs); start += chunk {
+		part := crmIDs[start:min(start+chunk, len(crmIDs))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT crm_id, key FROM records WHERE crm_id IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("state %s: %w", s.path, err)
+		}
+		for rows.Next() {
+			var id, key string
+			if err := rows.Scan(&id, &key); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("state %s: %w", s.path, err)
+			}
+			out[id] = key
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("state %s: %w", s.path, err)
+		}
+	}
+	return out, nil
 }
 
 // SetSources implements pipeline.State.
@@ -508,7 +655,8 @@ func (s *Store) Forget(ctx context.Context, keys []string) error {
 }
 
 // ForgetCRMIDs removes the customers with those CRM ids from the state
-// (an erasure), and returns how many it held.
+// (an erasure), and returns how many it held. What it removed is left
+// nowhere in the files: see scrub.
 func (s *Store) ForgetCRMIDs(ctx context.Context, ids []string) (int, error) {
 	n := 0
 	err := s.writeRecords(ctx, func(tx *sql.Tx) error {
@@ -544,7 +692,44 @@ func (s *Store) ForgetCRMIDs(ctx context.Context, ids []string) (int, error) {
 		}
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return n, err
+	}
+	return n, s.scrub(ctx)
+}
+
+// scrub leaves no copy of what a delete removed anywhere in the files.
+// secure_delete zeroes it in the pages the delete wrote, but older frames
+// of the write-ahead log still hold those pages as they were until a
+// checkpoint copies the new ones into the database and empties the log.
+// A state written before secure_delete was set (no secure_delete in meta)
+// also holds, in its free space, what earlier deletes and updates
+// removed: it is rebuilt once with VACUUM.
+func (s *Store) scrub(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var flag string
+	err := s.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'secure_delete'`).Scan(&flag)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := s.w.ExecContext(ctx, `VACUUM`); err != nil {
+			return fmt.Errorf("state %s: clearing deleted data: %w", s.path, err)
+		}
+		if _, err := s.w.ExecContext(ctx, `INSERT INTO meta(name, value) VALUES ('secure_delete', '1')`); err != nil {
+			return fmt.Errorf("state %s: %w", s.path, err)
+		}
+	case err != nil:
+		return fmt.Errorf("state %s: %w", s.path, err)
+	}
+	var busy, frames, copied int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied); err != nil {
+		return fmt.Errorf("state %s: emptying the write-ahead log: %w", s.path, err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("state %s: a reader kept the write-ahead log %s-wal from being emptied, and it may still hold erased values until the state is next closed", s.path, s.path)
+	}
+	return nil
 }
 
 // Synced implements pipeline.State: it calls fn for every key with a CRM

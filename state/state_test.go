@@ -2,6 +2,8 @@ package state_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -144,8 +146,9 @@ func TestKilledRunIsMarked(t *testing.T) {
 	if _, _, err := st.BeginRun(ctx, state.RunInfo{Mode: "upsert"}); err != nil {
 		t.Fatal(err)
 	}
-	st.Close() // never finished: killed
-	st = open(t, path)
+	// Killed: the files stay as they are while the run is on, and the
+	// store is never closed.
+	st = open(t, killedCopy(t, path))
 	id, _, err := st.BeginRun(ctx, state.RunInfo{Mode: "upsert"})
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +156,62 @@ func TestKilledRunIsMarked(t *testing.T) {
 	hist, err := st.History(ctx, id, 1)
 	if err != nil || len(hist) != 1 || hist[0].Status != "killed" {
 		t.Errorf("the run before: %+v, %v; want status killed", hist, err)
+	}
+}
+
+// killedCopy copies the state at path, as it is on disk while its store
+// is open, to a new directory: what a killed process leaves behind.
+func killedCopy(t *testing.T, path string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(path))
+	for _, suffix := range []string{"", "-wal"} {
+		data, err := os.ReadFile(path + suffix)
+		if errors.Is(err, fs.ErrNotExist) && suffix != "" {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst+suffix, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// TestUnfinishedRunIsFailed closes a store whose run was begun and never
+// finished, as a caller returning on an error does: the run is recorded
+// as failed, with the time it ended, not left running.
+func TestUnfinishedRunIsFailed(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	st := open(t, path)
+	if _, _, err := st.BeginRun(ctx, state.RunInfo{Mode: "upsert"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = open(t, path)
+	hist, err := st.History(ctx, 1000, 10)
+	if err != nil || len(hist) != 1 || hist[0].Status != "failed" || hist[0].FinishedAt.IsZero() {
+		t.Fatalf("the run closed unfinished: %+v, %v; want status failed with a finished_at", hist, err)
+	}
+
+	// A finished run keeps the status it was given.
+	id, _, err := st.BeginRun(ctx, state.RunInfo{Mode: "upsert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishRun(ctx, id, "done", state.RunCounts{Read: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = open(t, path)
+	if hist, err := st.History(ctx, 1000, 1); err != nil || len(hist) != 1 || hist[0].Status != "done" || hist[0].Counts.Read != 3 {
+		t.Fatalf("the finished run: %+v, %v; want done", hist, err)
 	}
 }
 
