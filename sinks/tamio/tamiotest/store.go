@@ -218,6 +218,15 @@ func openStore(path string, log *slog.Logger) (*store, error) {
 		db.SetConnMaxIdleTime(0)
 		s.w, s.r = db, db
 	} else {
+		// SQLite would create the file 0644 less the umask, and it gives
+		// the -wal and -shm it makes beside a database that database's
+		// mode: made here first, all three are readable by their owner
+		// alone, as the customers they hold should be.
+		f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		f.Close()
 		// The writer never checkpoints: see checkpointer.
 		w, err := sql.Open("sqlite", path+"?"+params+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 		if err != nil {
