@@ -149,7 +149,7 @@ func TestEngineBlankingGuardAborts(t *testing.T) {
 		e, blanking := blankingRun(t, 20)
 		c, err := e.execute(t, context.Background())
 		if !errors.Is(err, pipeline.ErrAborted) {
-			t.Fatalf("err = %v, want the run aborted (20 of 400 customers blanked, over --max-blank 2%%)", err)
+			t.Errorf("err = %v, want the run aborted (20 of 400 customers blanked, over --max-blank 2%%)", err)
 		}
 		for _, ch := range e.sink.sent() {
 			if blanking[ch.Record.Key] {
@@ -328,7 +328,7 @@ func TestEngineInterrupted(t *testing.T) {
 		lateCalls int
 	)
 	sink := &fakeSink{MaxBatch: 10}
-	sink.ApplyFn = func(_ context.Context, changes []pipeline.Change, results []pipeline.Result) error {
+	sink.ApplyFn = func(sinkCtx context.Context, changes []pipeline.Change, results []pipeline.Result) error {
 		mu.Lock()
 		calls++
 		if cancelled {
@@ -339,6 +339,11 @@ func TestEngineInterrupted(t *testing.T) {
 			cancelled = true
 		}
 		mu.Unlock()
+		// The batch in flight has the grace period to finish: the
+		// sink's context outlives the run's.
+		if err := sinkCtx.Err(); err != nil {
+			return err
+		}
 		createOrUpdate(changes, results)
 		return nil
 	}

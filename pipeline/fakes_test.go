@@ -173,6 +173,10 @@ func (s *fakeSink) Apply(ctx context.Context, changes []pipeline.Change, results
 	if s.ApplyFn != nil {
 		return s.ApplyFn(ctx, changes, results)
 	}
+	// A sink's calls fail once its context ends.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	createOrUpdate(changes, results)
 	return nil
 }
@@ -230,7 +234,7 @@ type memEntry struct {
 
 // memState is an in-memory State. BeginFn and CommitFn, when set, are
 // called first and may fail the call, for tests that observe or break
-// the journal.
+// the journal. Like a state on SQLite, it fails once its context ends.
 type memState struct {
 	BeginFn  func(ctx context.Context, writes []pipeline.PlannedWrite) error
 	CommitFn func(ctx context.Context, outcomes []pipeline.StateOutcome) error
@@ -265,6 +269,9 @@ func (s *memState) seed(values ...[]string) {
 }
 
 func (s *memState) Scan(ctx context.Context, size func(int), fn func(keyHash, digest, source uint64)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	size(len(s.entries))
@@ -275,6 +282,9 @@ func (s *memState) Scan(ctx context.Context, size func(int), fn func(keyHash, di
 }
 
 func (s *memState) Entries(ctx context.Context, keys []string) (map[string]*pipeline.StateEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]*pipeline.StateEntry{}
@@ -287,6 +297,9 @@ func (s *memState) Entries(ctx context.Context, keys []string) (map[string]*pipe
 }
 
 func (s *memState) Begin(ctx context.Context, writes []pipeline.PlannedWrite) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if s.BeginFn != nil {
 		if err := s.BeginFn(ctx, writes); err != nil {
 			return err
@@ -302,6 +315,9 @@ func (s *memState) Begin(ctx context.Context, writes []pipeline.PlannedWrite) er
 }
 
 func (s *memState) Commit(ctx context.Context, outcomes []pipeline.StateOutcome) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if s.CommitFn != nil {
 		if err := s.CommitFn(ctx, outcomes); err != nil {
 			return err
@@ -330,6 +346,9 @@ func (s *memState) Commit(ctx context.Context, outcomes []pipeline.StateOutcome)
 }
 
 func (s *memState) Synced(ctx context.Context, fn func(key, crmID, match string) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	type synced struct{ key, id, match string }
 	var all []synced
@@ -348,6 +367,9 @@ func (s *memState) Synced(ctx context.Context, fn func(key, crmID, match string)
 }
 
 func (s *memState) SetSources(ctx context.Context, keys []string, sources []uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, k := range keys {
@@ -359,6 +381,9 @@ func (s *memState) SetSources(ctx context.Context, keys []string, sources []uint
 }
 
 func (s *memState) Forget(ctx context.Context, keys []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, k := range keys {
@@ -437,15 +462,6 @@ func rejectCodes(rs []rejected) []string {
 }
 
 var errTest = errors.New("test failure")
-
-// keysOf returns the keys of rows.
-func keysOf(rows [][]string) []string {
-	var out []string
-	for _, r := range rows {
-		out = append(out, r[0])
-	}
-	return out
-}
 
 // join is for messages: a short list of keys.
 func join(keys []string) string {
