@@ -244,6 +244,9 @@ type Run struct {
 	seenKeys, seenMatch *spillSet
 	keyHash, matchHash  hasher
 	matchField          int
+	// owners names the row that claimed each match value, for the reject
+	// of a later row that repeats it; seenMatch keeps its tags.
+	owners *ownerLog
 
 	// halt stops the run (see Execute); stopErr is the first reason.
 	halt    func(err error, fatal bool)
@@ -291,7 +294,8 @@ func NewRun(opts RunOptions) (*Run, error) {
 	}
 	r := &Run{opts: opts, schema: s, byStage: map[string]int64{}, byCode: map[string]int64{}, blankByField: map[string]int64{},
 		seenKeys:   newSpillSet(opts.SeenInMemory, opts.TempDir),
-		seenMatch:  newSpillSet(opts.SeenInMemory, opts.TempDir),
+		seenMatch:  newTaggedSpillSet(opts.SeenInMemory, opts.TempDir),
+		owners:     &ownerLog{dir: opts.TempDir},
 		matchField: s.Index(s.MatchField)}
 	r.keyHash, r.matchHash = r.seenKeys.hasher, r.seenMatch.hasher
 	if r.matchField >= 0 && !opts.Mapped[r.matchField] {
@@ -439,12 +443,16 @@ func (r *Run) Execute(ctx context.Context) error {
 	}
 	plan := Plan{Mapped: r.opts.Mapped, Mode: r.opts.Mode, DryRun: r.opts.DryRun,
 		IndexAccount: r.idx == nil || r.synced == 0 || r.opts.FullResync || r.opts.Reconcile}
+	if r.opts.State != nil {
+		plan.Claim = r.claim
+	}
 	if err := r.opts.Sink.Prepare(ctx, plan); err != nil {
 		return err
 	}
 	mark = r.phase("prepare target", mark)
 	defer r.seenKeys.Close()
 	defer r.seenMatch.Close()
+	defer r.owners.Close()
 
 	// stopping ends reading and sending; work is the sink's context and
 	// outlives an interruption by Grace.
@@ -641,6 +649,12 @@ func (r *Run) mapBatch(b *sourceBatch, seen passed) {
 		}
 		if rej != nil {
 			b.rejects[i] = rej
+			// The first row that carries a match value owns it, whatever
+			// becomes of the row: a later row with the same value is a
+			// repeat even when this one is rejected.
+			if r.matchField >= 0 && rec.Values != nil && strings.TrimSpace(rec.Values[r.matchField]) != "" {
+				b.matchHash[i] = r.matchHash.hashFold(rec.Values[r.matchField])
+			}
 			continue
 		}
 		r.normalize(rec)
@@ -697,7 +711,6 @@ func (r *Run) skipUnchanged(b *sourceBatch, i int, row *Row, rec *Record) bool {
 // and match values, and hands full sink batches to the sink, each once a
 // slot is free. It sends nothing once stopping is done.
 func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, ordered <-chan *sourceBatch) {
-	matchField := r.matchField
 	maxBatch := max(r.opts.Sink.Limits().MaxBatch, 1)
 	// Sink batches are recycled once applied: made afresh, they were a
 	// twentieth of what a dry run allocated. Nothing keeps a batch's slice
@@ -796,7 +809,7 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 				continue
 			}
 			if !repeats.matchNew[i] {
-				if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_" + r.schema.MatchField, Field: r.schema.MatchField, Message: fmt.Sprintf("%s %q is used by an earlier row with another key; one %s customer cannot hold two rows", r.schema.MatchField, rec.Values[matchField], r.schema.API)}, rec.Key) {
+				if !rejectRow(&b.rows[i], r.repeatReject(rec, repeats.owner[i]), rec.Key) {
 					return
 				}
 				continue
@@ -856,6 +869,10 @@ type repeatScratch struct {
 	hashes           []uint64
 	at               []int
 	isNew            []bool
+	// owner is, per row whose match value was not new, the owners tag of
+	// the row that claimed it; tags and prev are the probe's.
+	owner      []uint32
+	tags, prev []uint32
 }
 
 // detectRepeats records the keys and match values of batch b as seen, in
@@ -872,9 +889,10 @@ func (r *Run) detectRepeats(b *sourceBatch, sc *repeatScratch) error {
 	n := len(b.rows)
 	if cap(sc.keyNew) < n {
 		*sc = repeatScratch{keyNew: make([]bool, n), matchNew: make([]bool, n),
-			hashes: make([]uint64, 0, n), at: make([]int, 0, n), isNew: make([]bool, n)}
+			hashes: make([]uint64, 0, n), at: make([]int, 0, n), isNew: make([]bool, n),
+			owner: make([]uint32, n), tags: make([]uint32, 0, n), prev: make([]uint32, n)}
 	}
-	sc.keyNew, sc.matchNew = sc.keyNew[:n], sc.matchNew[:n]
+	sc.keyNew, sc.matchNew, sc.owner = sc.keyNew[:n], sc.matchNew[:n], sc.owner[:n]
 	sc.hashes, sc.at = sc.hashes[:0], sc.at[:0]
 	for i := range n {
 		sc.keyNew[i] = false
@@ -890,14 +908,50 @@ func (r *Run) detectRepeats(b *sourceBatch, sc *repeatScratch) error {
 	if err := sc.probe(r.seenKeys, sc.keyNew); err != nil {
 		return err
 	}
+	// Every row that carries a match value claims it, in source order,
+	// whatever else becomes of the row: the first one owns it.
+	sc.tags = sc.tags[:0]
 	for i := range n {
 		sc.matchNew[i] = true
-		if r.matchField < 0 || b.rejects[i] != nil || !sc.keyNew[i] || b.matchHash[i] == 0 {
+		if r.matchField < 0 || b.matchHash[i] == 0 {
 			continue
 		}
-		sc.hashes, sc.at = append(sc.hashes, b.matchHash[i]), append(sc.at, i)
+		tag, err := r.owners.add(b.rows[i].Num, b.recs[i].Key)
+		if err != nil {
+			return err
+		}
+		sc.hashes, sc.at, sc.tags = append(sc.hashes, b.matchHash[i]), append(sc.at, i), append(sc.tags, tag)
 	}
-	return sc.probe(r.seenMatch, sc.matchNew)
+	m := len(sc.hashes)
+	if cap(sc.prev) < m {
+		sc.prev = make([]uint32, m)
+	}
+	if err := r.seenMatch.addTagged(sc.hashes, sc.tags, sc.isNew[:m], sc.prev[:m]); err != nil {
+		return err
+	}
+	for j, i := range sc.at {
+		sc.matchNew[i] = sc.isNew[j]
+		sc.owner[i] = sc.prev[j]
+	}
+	sc.hashes, sc.at = sc.hashes[:0], sc.at[:0]
+	return nil
+}
+
+// repeatReject is the reject of a valid row whose match value an earlier
+// row owns (see detectRepeats), naming that row and its key.
+func (r *Run) repeatReject(rec *Record, owner uint32) *Reject {
+	mf := r.schema.MatchField
+	first := "an earlier row"
+	if row, key, ok := r.owners.owner(owner); ok {
+		if key != "" {
+			first = fmt.Sprintf("row %d (key %q)", row, key)
+		} else {
+			first = fmt.Sprintf("row %d (whose key could not be read)", row)
+		}
+	}
+	return &Reject{Stage: StageValidate, Code: "duplicate_" + mf, Field: mf,
+		Message: fmt.Sprintf("%s %q is %s's: the first row that carries a %s owns it, whatever becomes of that row, and one %s customer cannot hold two rows",
+			mf, rec.Values[r.matchField], first, mf, r.schema.API)}
 }
 
 // probe adds the gathered hashes to set, in order, and sets each one's
@@ -950,7 +1004,13 @@ func (r *Run) applyBatch(ctx, work context.Context, batch []sinkItem, guard bool
 				continue
 			}
 			send, blanks := r.changedFields(it.ch.Record, e.Fields)
-			if !anyTrue(send) {
+			if e.Failures > 0 {
+				// The last attempt failed, so what the state holds may not
+				// be what the CRM holds (the customer may even be gone):
+				// the row is written again, whole, and never taken as
+				// unchanged.
+				send = nil
+			} else if !anyTrue(send) {
 				results[i], done[i] = Result{Outcome: OutcomeUnchanged, ID: e.CRMID}, true
 				continue
 			}
@@ -1050,6 +1110,14 @@ func (r *Run) account(work context.Context, batch []sinkItem, results []Result, 
 		var old map[string]string
 		if e := entries[rec.Key]; e != nil {
 			old = e.Fields
+		}
+		if res.ID == "" && !r.opts.DryRun && (res.Outcome == OutcomeCreated || res.Outcome == OutcomeUpdated || res.Outcome == OutcomeUnchanged) {
+			// A write the target confirmed without naming its customer
+			// cannot be bound to the key: counted as done, the next run
+			// would create the customer again.
+			*res = Result{Outcome: OutcomeRejected, Reject: &Reject{Stage: StageAPI, Code: CodeNoID,
+				Message: fmt.Sprintf("%s confirmed the write without a customer id, so crmsync cannot tell which customer holds this row; the next run looks it up by %s",
+					r.schema.API, r.schema.MatchField)}}
 		}
 		switch res.Outcome {
 		case OutcomeCreated, OutcomeUpdated, OutcomeUnchanged:

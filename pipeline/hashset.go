@@ -29,7 +29,10 @@ import (
 type hashSet struct {
 	hasher
 	slots []uint64 // 0 is empty; a hash of 0 is stored as 1
-	n     int
+	// tags, in a tagged set, holds per slot a value kept with the hash
+	// (see addTagged); nil otherwise.
+	tags []uint32
+	n    int
 	max   int // resize before holding more
 	// touched keeps addHashes' first loop from being optimised away.
 	touched uint64
@@ -56,9 +59,20 @@ func (h *hashSet) reserve(n int) {
 	}
 }
 
+// newTaggedHashSet returns a set that keeps a tag with each hash.
+func newTaggedHashSet() *hashSet {
+	h := &hashSet{hasher: hasher{seed: maphash.MakeSeed()}, tags: []uint32{}}
+	h.resize(minHashSlots)
+	return h
+}
+
+// noTag is the tag of a hash whose tag is not known.
+const noTag = ^uint32(0)
+
 // reset empties the set, keeping its table.
 func (h *hashSet) reset() {
 	clear(h.slots)
+	clear(h.tags)
 	h.n = 0
 }
 
@@ -112,7 +126,12 @@ func (h *hashSet) addHash(k uint64) bool {
 
 // addHashes adds hashes from hash in order and sets isNew[i] to whether
 // ks[i] was new, so a hash repeated within ks is new only the first time.
-func (h *hashSet) addHashes(ks []uint64, isNew []bool) {
+func (h *hashSet) addHashes(ks []uint64, isNew []bool) { h.addTagged(ks, nil, isNew, nil) }
+
+// addTagged is addHashes for a tagged set: a new ks[i] is stored with
+// tags[i], and for one already held prev[i] is the tag it was stored with.
+// tags and prev are nil for an untagged set.
+func (h *hashSet) addTagged(ks []uint64, tags []uint32, isNew []bool, prev []uint32) {
 	if need := h.n + len(ks); need > h.max {
 		h.resize(max(2*len(h.slots), need*3/2))
 	}
@@ -135,10 +154,16 @@ func (h *hashSet) addHashes(ks []uint64, isNew []bool) {
 				slots[i] = k
 				added++
 				isNew[j] = true
+				if tags != nil {
+					h.tags[i] = tags[j]
+				}
 				break
 			}
 			if v == k {
 				isNew[j] = false
+				if prev != nil {
+					prev[j] = h.tags[i]
+				}
 				break
 			}
 			if i++; i == n {
@@ -154,11 +179,14 @@ func place(k, n uint64) uint64 { return (k & (1<<32 - 1)) * n >> 32 }
 
 // resize moves the set into a table of length n.
 func (h *hashSet) resize(n int) {
-	old := h.slots
+	old, oldTags := h.slots, h.tags
 	h.slots = make([]uint64, n)
+	if oldTags != nil {
+		h.tags = make([]uint32, n)
+	}
 	h.max = n * 2 / 3
 	size := uint64(n)
-	for _, k := range old {
+	for j, k := range old {
 		if k == 0 {
 			continue
 		}
@@ -169,6 +197,9 @@ func (h *hashSet) resize(n int) {
 			}
 		}
 		h.slots[i] = k
+		if oldTags != nil {
+			h.tags[i] = oldTags[j]
+		}
 	}
 }
 

@@ -1,6 +1,9 @@
 package pipeline
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Mode says which writes a run may make.
 type Mode string
@@ -84,7 +87,39 @@ type Plan struct {
 	// otherwise most records come with their ID and Send, and the sink
 	// looks up the few new ones one by one.
 	IndexAccount bool
+	// Claim binds CRM customers to source keys before anything is written
+	// to them, so that one customer never serves two keys. A sink calls it
+	// with the changes that came without an ID and that it matched to an
+	// existing customer (keys[i] matched ids[i]), once per Apply and
+	// before it writes to any of them; it may be called from several
+	// Apply calls at once. owners[i] is "" when keys[i] may have ids[i];
+	// otherwise it is the key the customer is bound to, and the sink must
+	// neither write to ids[i] for that change nor return it: it rejects
+	// the change with OwnedReject. An error is fatal. It is nil when the
+	// run keeps no bindings (no state), and then every match is allowed.
+	Claim func(ctx context.Context, keys, ids []string) (owners []string, err error)
 }
+
+// OwnedReject is the reject of a change whose match value led to a
+// customer bound to another source key (owner): writing to it would
+// overwrite that key's customer, and binding it would give one customer
+// two keys.
+func OwnedReject(s *Schema, owner string) *Reject {
+	return &Reject{Stage: StageAPI, Code: s.MatchField + "_owned", Field: s.MatchField,
+		Message: fmt.Sprintf("this %s belongs to the %s customer that key %q is bound to; it was not overwritten. Give this row its own %s, or remove one of the two keys",
+			s.MatchField, s.API, owner, s.MatchField)}
+}
+
+// CodeNoID is the reject code of a write the target confirmed without
+// saying which customer it wrote: it cannot be bound to its key, and the
+// next run looks the customer up by its match value.
+const CodeNoID = "no_id"
+
+// CodeAmbiguousMatch is the reject code of a change whose match value the
+// target answered inconsistently for (one customer id listed under several
+// match values, or a customer found under another match value than the one
+// asked for): binding it could give one customer two keys.
+const CodeAmbiguousMatch = "ambiguous_match"
 
 // Sink writes records to a target.
 //

@@ -63,6 +63,14 @@ func newSpillSet(limit int, dir string) *spillSet {
 	return &spillSet{hasher: mem.hasher, mem: mem, limit: limit, temp: dir}
 }
 
+// newTaggedSpillSet returns a spillSet that keeps a tag with each hash
+// while the hash is in memory; a hash found on disk has lost its tag
+// (noTag).
+func newTaggedSpillSet(limit int, dir string) *spillSet {
+	mem := newTaggedHashSet()
+	return &spillSet{hasher: mem.hasher, mem: mem, limit: limit, temp: dir}
+}
+
 // addHash reports whether k was new. Its error (the disk) is fatal.
 func (s *spillSet) addHash(k uint64) (bool, error) {
 	var isNew [1]bool
@@ -76,11 +84,20 @@ func (s *spillSet) reserve(n int) { s.mem.reserve(min(n, s.limit)) }
 // addHashes adds ks in order and sets isNew[i] to whether ks[i] was new.
 // Its error (the disk) is fatal.
 func (s *spillSet) addHashes(ks []uint64, isNew []bool) error {
+	return s.addTagged(ks, nil, isNew, nil)
+}
+
+// addTagged is addHashes for a tagged set (see hashSet.addTagged).
+func (s *spillSet) addTagged(ks []uint64, tags []uint32, isNew []bool, prev []uint32) error {
 	for len(ks) > 0 {
 		// Memory never holds more than the limit: a set spills as it
 		// reaches it.
 		chunk := min(len(ks), s.limit-s.mem.len())
-		if err := s.addChunk(ks[:chunk], isNew[:chunk]); err != nil {
+		var t, p []uint32
+		if tags != nil {
+			t, p = tags[:chunk], prev[:chunk]
+		}
+		if err := s.addChunk(ks[:chunk], t, isNew[:chunk], p); err != nil {
 			return err
 		}
 		if s.mem.len() >= s.limit {
@@ -89,14 +106,17 @@ func (s *spillSet) addHashes(ks []uint64, isNew []bool) error {
 			}
 		}
 		ks, isNew = ks[chunk:], isNew[chunk:]
+		if tags != nil {
+			tags, prev = tags[chunk:], prev[chunk:]
+		}
 	}
 	return nil
 }
 
 // addChunk adds ks, which fit in memory, to the set.
-func (s *spillSet) addChunk(ks []uint64, isNew []bool) error {
+func (s *spillSet) addChunk(ks []uint64, tags []uint32, isNew []bool, prev []uint32) error {
 	if s.n == 0 {
-		s.mem.addHashes(ks, isNew)
+		s.mem.addTagged(ks, tags, isNew, prev)
 		return nil
 	}
 	// Touch each hash's filter block first: these loads do not depend on
@@ -120,6 +140,9 @@ func (s *spillSet) addChunk(ks []uint64, isNew []bool) error {
 			}
 			if on {
 				isNew[j] = false
+				if prev != nil {
+					prev[j] = noTag
+				}
 				continue
 			}
 		}
@@ -129,7 +152,18 @@ func (s *spillSet) addChunk(ks []uint64, isNew []bool) error {
 		s.candNew = make([]bool, len(s.cand))
 	}
 	candNew := s.candNew[:len(s.cand)]
-	s.mem.addHashes(s.cand, candNew)
+	if tags == nil {
+		s.mem.addHashes(s.cand, candNew)
+	} else {
+		candTags, candPrev := make([]uint32, len(s.cand)), make([]uint32, len(s.cand))
+		for c, j := range s.at {
+			candTags[c] = tags[j]
+		}
+		s.mem.addTagged(s.cand, candTags, candNew, candPrev)
+		for c, j := range s.at {
+			prev[j] = candPrev[c]
+		}
+	}
 	for c, j := range s.at {
 		isNew[j] = candNew[c]
 	}

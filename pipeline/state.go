@@ -17,7 +17,8 @@ import (
 type State interface {
 	// Scan calls fn for every key the state holds, with the key's
 	// KeyHash, the Digest of the values last confirmed for it (0 when no
-	// write was ever confirmed, as for a row that has only failed) and the
+	// write was ever confirmed, or when the key's last attempt failed: such
+	// a key is written again, never taken as unchanged) and the
 	// source digest of the row those values were mapped from (0 when not
 	// known). When it knows how many keys it holds, it first calls size
 	// with that number, so the caller can make room for all of them at

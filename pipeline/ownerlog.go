@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+)
+
+// ownerLog remembers, for each match value a row claimed, that row's
+// number and key, so that the reject of a later row with the same value
+// can name its owner. It is a file: its records are written as rows
+// claim values and read back only for the rare repeat, and the
+// repeat-detection set keeps each record's offset as the hash's tag
+// (4 bytes a value). The file is unlinked as soon as it is made, so
+// nothing of it stays on disk after the run, however the run ends.
+type ownerLog struct {
+	dir  string
+	f    *os.File
+	w    *bufio.Writer
+	off  int64 // bytes written, buffered or not
+	err  error
+	rec  []byte
+	read []byte
+}
+
+// add appends row's record and returns its tag: its offset, or noTag once
+// the file is past what a tag can address (the owner is then unnamed).
+// Its error (the disk) is fatal.
+func (l *ownerLog) add(row int64, key string) (uint32, error) {
+	if l.err != nil {
+		return noTag, l.err
+	}
+	if l.off >= math.MaxUint32 {
+		return noTag, nil
+	}
+	if l.f == nil {
+		f, err := os.CreateTemp(l.dir, "crmsync-owners-")
+		if err != nil {
+			l.err = fmt.Errorf("creating the repeat-detection owners file: %w", err)
+			return noTag, l.err
+		}
+		os.Remove(f.Name())
+		l.f, l.w = f, bufio.NewWriterSize(f, 64<<10)
+	}
+	b := binary.AppendUvarint(l.rec[:0], uint64(row))
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	b = append(b, key...)
+	l.rec = b
+	tag := uint32(l.off)
+	if _, err := l.w.Write(b); err != nil {
+		l.err = fmt.Errorf("writing the repeat-detection owners file: %w", err)
+		return noTag, l.err
+	}
+	l.off += int64(len(b))
+	return tag, nil
+}
+
+// owner reads the record at tag; ok is false when it is not known.
+func (l *ownerLog) owner(tag uint32) (row int64, key string, ok bool) {
+	if tag == noTag || l.f == nil || l.err != nil || int64(tag) >= l.off {
+		return 0, "", false
+	}
+	if err := l.w.Flush(); err != nil {
+		l.err = err
+		return 0, "", false
+	}
+	if cap(l.read) < 2*binary.MaxVarintLen64+256 {
+		l.read = make([]byte, 2*binary.MaxVarintLen64+256)
+	}
+	n, _ := l.f.ReadAt(l.read[:cap(l.read)], int64(tag))
+	b := l.read[:n]
+	r, a := binary.Uvarint(b)
+	if a <= 0 {
+		return 0, "", false
+	}
+	klen, c := binary.Uvarint(b[a:])
+	if c <= 0 {
+		return 0, "", false
+	}
+	start := a + c
+	if uint64(len(b)-start) < klen {
+		// A key longer than the window: read it whole.
+		full := make([]byte, klen)
+		if _, err := l.f.ReadAt(full, int64(tag)+int64(start)); err != nil {
+			return 0, "", false
+		}
+		return int64(r), string(full), true
+	}
+	return int64(r), string(b[start : start+int(klen)]), true
+}
+
+// Close releases the file.
+func (l *ownerLog) Close() error {
+	if l.f == nil {
+		return nil
+	}
+	return l.f.Close()
+}
