@@ -33,7 +33,7 @@ type hashSet struct {
 	// (see addTagged); nil otherwise.
 	tags []uint32
 	n    int
-	max   int // resize before holding more
+	max  int // resize before holding more
 	// touched keeps addHashes' first loop from being optimised away.
 	touched uint64
 }
