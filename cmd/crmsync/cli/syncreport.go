@@ -41,6 +41,9 @@ func (o *syncOptions) openIncremental(ctx context.Context, keyColumn, target str
 			return nil, err
 		}
 		inc.store = st
+		if n := st.Unbound(); n > 0 {
+			o.log.Warn("the state bound some customers to several keys; those keys were unbound and are matched again in this run", "keys", n)
+		}
 		id, unconfirmed, err := st.BeginRun(ctx, state.RunInfo{Mode: string(o.parsedMode), Source: o.src.path, Mapping: o.mapping, Target: target, DryRun: o.dryRun})
 		if err != nil {
 			st.Close()
