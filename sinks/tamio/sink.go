@@ -6,12 +6,14 @@
 package tamio
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +36,8 @@ var (
 type Options struct {
 	BaseURL string // ending in /v2
 	APIKey  string
-	// HTTPClient defaults to a keep-alive client with a 60 s timeout.
+	// HTTPClient defaults to httpapi.NewHTTPClient(0): keep-alive, no
+	// redirects, httpapi.DefaultTimeout for a whole request.
 	HTTPClient *http.Client
 	// Rate is the most calls per second (0: unlimited until a 429).
 	Rate float64
@@ -70,8 +73,11 @@ type Sink struct {
 	ids   [][16]byte       // per entry: the customer's UUID
 	sums  []uint32         // per entry, per mapped field: a hash of its value
 	odd   map[int32]string // ids that are not UUIDs (other tamio builds)
-	width int              // mapped fields per entry in sums
-	slot  []int            // schema field → its place in an entry's sums, or -1
+	// shared marks the entries whose id the account listed under another
+	// email too (see markSharedIDs).
+	shared map[int32]bool
+	width  int   // mapped fields per entry in sums
+	slot   []int // schema field → its place in an entry's sums, or -1
 	// byID finds an entry by customer id, built the first time a change
 	// that carries an id must be compared with the account (--reconcile).
 	byID map[[16]byte]int32
@@ -95,6 +101,9 @@ type Sink struct {
 type indexed struct {
 	id   string
 	sums []uint32
+	// ambiguous is set when the account lists the id under another email
+	// too: a broken or hostile answer that must bind no key.
+	ambiguous bool
 }
 
 // New returns a sink; nothing is called before Prepare.
@@ -120,7 +129,7 @@ func New(opts Options) (*Sink, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: opts.Rate, MaxRetries: opts.MaxRetries})
+	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: opts.Rate, MaxRetries: opts.MaxRetries, Logger: opts.Logger})
 	return &Sink{
 		opts:   opts,
 		client: NewClient(opts.BaseURL, opts.APIKey, opts.HTTPClient, pacer),
@@ -192,6 +201,7 @@ func (s *Sink) indexAccount(ctx context.Context) error {
 	if err != nil {
 		return asFatal(fmt.Errorf("tamio: %w", err))
 	}
+	s.markSharedIDs()
 	s.indexed.Store(true)
 	s.log.Info("indexed the account", "customers", len(s.index), "pages", pages, "took", time.Since(started).Round(time.Millisecond))
 	return nil
@@ -228,6 +238,44 @@ func (s *Sink) addToIndex(cs []Customer) {
 	}
 }
 
+// markSharedIDs finds the customer ids the account listed under more than
+// one email. tamio's ids are unique, so that is a broken or hostile
+// answer, and a row matching any of those emails must not be bound to the
+// id. Sorting entry numbers costs 4 bytes a customer, for a moment.
+func (s *Sink) markSharedIDs() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idOf := func(n int32) string {
+		if id, odd := s.odd[n]; odd {
+			return "\x00" + id
+		}
+		return string(s.ids[n][:])
+	}
+	order := make([]int32, len(s.ids))
+	for n := range order {
+		order[n] = int32(n)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		_, oddA := s.odd[a]
+		_, oddB := s.odd[b]
+		if !oddA && !oddB {
+			return bytes.Compare(s.ids[a][:], s.ids[b][:])
+		}
+		return strings.Compare(idOf(a), idOf(b))
+	})
+	for j := 1; j < len(order); j++ {
+		if idOf(order[j]) == idOf(order[j-1]) {
+			if s.shared == nil {
+				s.shared = map[int32]bool{}
+			}
+			s.shared[order[j]], s.shared[order[j-1]] = true, true
+		}
+	}
+	if len(s.shared) > 0 {
+		s.log.Warn("tamio lists some customer ids under several emails; rows matching them are rejected", "customers", len(s.shared))
+	}
+}
+
 // lookup returns what the index holds for an email, or nil.
 func (s *Sink) lookup(email string) *indexed {
 	s.mu.RLock()
@@ -239,7 +287,7 @@ func (s *Sink) lookup(email string) *indexed {
 	if !ok {
 		return nil
 	}
-	ix := &indexed{sums: s.sums[int(n)*s.width : int(n+1)*s.width]}
+	ix := &indexed{sums: s.sums[int(n)*s.width : int(n+1)*s.width], ambiguous: s.shared[n]}
 	if id, odd := s.odd[n]; odd {
 		ix.id = id
 	} else {
@@ -381,9 +429,49 @@ type work struct {
 	i      int
 	rec    *pipeline.Record
 	id     string
+	ex     *indexed // what the sink knows of the customer, when it does
 	send   []bool   // fields to update, teammate excluded
 	assign bool     // the teammate changes
 	old    []string // what the CRM held, when the sink read it
+	// matched is set when id was found by email for a change that came
+	// without one: the key is bound to the customer only through
+	// Plan.Claim.
+	matched bool
+}
+
+// claim asks the engine whether the customers matched by email may be
+// bound to their rows' keys, and rejects the rows whose customer belongs
+// to another key before anything is written to it.
+func (s *Sink) claim(ctx context.Context, works []work, results []pipeline.Result) error {
+	if s.plan.Claim == nil {
+		return nil
+	}
+	var keys, ids []string
+	var at []int
+	for i := range works {
+		w := &works[i]
+		if w.matched && results[i].Outcome != pipeline.OutcomeRejected {
+			keys, ids, at = append(keys, w.rec.Key), append(ids, w.id), append(at, i)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	owners, err := s.plan.Claim(ctx, keys, ids)
+	if err != nil {
+		return err
+	}
+	for j, i := range at {
+		if owners[j] != "" {
+			results[i] = rejected(pipeline.OwnedReject(&schema, owners[j]))
+		}
+	}
+	return nil
+}
+
+func ambiguousReject() *pipeline.Reject {
+	return &pipeline.Reject{Stage: pipeline.StageAPI, Code: pipeline.CodeAmbiguousMatch, Field: "email",
+		Message: "tamio lists the customer this email matches under another email too, so it cannot be told whose it is; nothing was written or bound. Fix the duplicate in tamio and rerun"}
 }
 
 // Apply implements pipeline.Sink.
@@ -410,26 +498,41 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 			continue
 		}
 		ch := &changes[i]
-		rec := ch.Record
 		w := &works[i]
-		*w = work{i: i, rec: rec, id: ch.ID}
-		var ex *indexed
+		*w = work{i: i, rec: ch.Record, id: ch.ID}
 		switch {
 		case found[i] != nil:
-			ex, w.old = s.indexedFrom(found[i])
+			w.ex, w.old = s.indexedFrom(found[i])
 		case !s.indexed.Load():
 		case ch.ID != "":
 			if ch.Send == nil {
-				ex = s.lookupID(ch.ID)
+				w.ex = s.lookupID(ch.ID)
 			}
 		default:
-			if ex = s.lookup(rec.Values[fieldEmail]); ex == nil && ch.AltMatch != "" {
-				ex = s.lookup(ch.AltMatch)
+			if w.ex = s.lookup(ch.Record.Values[fieldEmail]); w.ex == nil && ch.AltMatch != "" {
+				w.ex = s.lookup(ch.AltMatch)
 			}
 		}
-		if w.id == "" && ex != nil {
-			w.id = ex.id
+		if w.ex != nil && w.ex.ambiguous {
+			results[i] = rejected(ambiguousReject())
+			continue
 		}
+		if w.id == "" && w.ex != nil {
+			w.id = w.ex.id
+			w.matched = true
+		}
+	}
+	if err := s.claim(ctx, works, results); err != nil {
+		return err
+	}
+	for i := range changes {
+		if results[i].Outcome == pipeline.OutcomeRejected {
+			continue
+		}
+		ch := &changes[i]
+		rec := ch.Record
+		w := &works[i]
+		ex := w.ex
 		if w.id == "" {
 			switch {
 			case s.plan.Mode == pipeline.ModeUpdate:
@@ -467,10 +570,11 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 		}
 		return nil
 	}
-	if err := s.applyUpdates(ctx, updates, results); err != nil {
+	recreate, err := s.applyUpdates(ctx, updates, results)
+	if err != nil {
 		return err
 	}
-	return s.applyCreates(ctx, creates, results)
+	return s.applyCreates(ctx, append(creates, recreate...), results)
 }
 
 // fieldsToSend returns the mapped fields whose value differs from what the
@@ -532,8 +636,15 @@ func apiReject(err error) *pipeline.Reject {
 // applyUpdates sends the updates in parallel, then the teammate changes
 // grouped by teammate. A row is updated only when every call it needed
 // succeeded.
-func (s *Sink) applyUpdates(ctx context.Context, updates []*work, results []pipeline.Result) error {
+//
+// An update answered "not found" means the customer was deleted in tamio
+// since it was bound: the row is matched by email again (an existing
+// customer free to take is updated instead) or returned to be created
+// anew, so a customer deleted by hand comes back on the next run that
+// writes its row, and is never counted as updated.
+func (s *Sink) applyUpdates(ctx context.Context, updates []*work, results []pipeline.Result) (recreate []*work, err error) {
 	failed := make([]bool, len(updates))
+	gone := make([]bool, len(updates))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Concurrency)
 	for n, w := range updates {
@@ -557,14 +668,42 @@ func (s *Sink) applyUpdates(ctx context.Context, updates []*work, results []pipe
 				if pipeline.ClassOf(err) != pipeline.ClassPermanent {
 					return err
 				}
-				results[w.i] = rejected(apiReject(err))
 				failed[n] = true
+				if e, ok := AsAPIError(err); ok && (e.Status == http.StatusNotFound || e.Code == CodeNotFound) && !w.matched {
+					gone[n] = true
+					return nil
+				}
+				results[w.i] = rejected(apiReject(err))
 			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
+	}
+	var again []*work
+	for n, w := range updates {
+		if !gone[n] {
+			continue
+		}
+		re, err := s.rematch(ctx, w, results)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case re == nil:
+		case re.id == "":
+			recreate = append(recreate, re)
+		default:
+			again = append(again, re)
+		}
+	}
+	if len(again) > 0 {
+		more, err := s.applyUpdates(ctx, again, results)
+		if err != nil {
+			return nil, err
+		}
+		recreate = append(recreate, more...)
 	}
 	assignTo := map[string][]*work{}
 	for n, w := range updates {
@@ -581,11 +720,69 @@ func (s *Sink) applyUpdates(ctx context.Context, updates []*work, results []pipe
 		for start := 0; start < len(ws); start += maxBulkSmall {
 			chunk := ws[start:min(start+maxBulkSmall, len(ws))]
 			if err := s.assign(ctx, tm, chunk, results); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return recreate, nil
+}
+
+// rematch finds the customer of a row whose bound customer is gone, as
+// for a new key: by email, claimed through the engine. It returns the
+// work to update (id set, every mapped field sent), to create (id ""), or
+// nil when the row was rejected.
+func (s *Sink) rematch(ctx context.Context, w *work, results []pipeline.Result) (*work, error) {
+	email := w.rec.Values[fieldEmail]
+	var c *Customer
+	var err error
+	if trimSpace(email) != "" {
+		if serr := s.inFlight(ctx, func() { c, err = s.client.FindByEmail(ctx, email) }); serr != nil {
+			return nil, serr
+		}
+	}
+	if err != nil {
+		if pipeline.ClassOf(err) != pipeline.ClassPermanent {
+			return nil, err
+		}
+		results[w.i] = rejected(apiReject(err))
+		return nil, nil
+	}
+	re := &work{i: w.i, rec: w.rec}
+	if c == nil || c.ID == "" {
+		if s.plan.Mode == pipeline.ModeUpdate {
+			results[w.i] = rejected(&pipeline.Reject{Stage: pipeline.StageAPI, Code: "not_found", Field: "email",
+				Message: "the customer this key was bound to was deleted in tamio, and --mode update creates none"})
+			return nil, nil
+		}
+		if rej := schema.ValidateCreate(w.rec); rej != nil {
+			results[w.i] = rejected(rej)
+			return nil, nil
+		}
+		return re, nil
+	}
+	if !strings.EqualFold(trimSpace(c.Email), trimSpace(email)) {
+		results[w.i] = rejected(ambiguousReject())
+		return nil, nil
+	}
+	re.id, re.matched = c.ID, true
+	re.ex, re.old = s.indexedFrom(c)
+	one := []work{*re}
+	if err := s.claim(ctx, one, results[w.i:w.i+1:w.i+1]); err != nil {
+		return nil, err
+	}
+	if results[w.i].Outcome == pipeline.OutcomeRejected {
+		return nil, nil
+	}
+	re.send = s.fieldsToSend(&pipeline.Change{Record: w.rec}, re.ex)
+	if re.send[fieldTeammateID] {
+		re.send[fieldTeammateID] = false
+		re.assign = true
+	}
+	if !re.assign && !anyTrue(re.send) {
+		results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeUnchanged, ID: re.id, Old: re.old}
+		return nil, nil
+	}
+	return re, nil
 }
 
 // inFlight runs call holding one of the sink's request slots, which all
@@ -659,6 +856,10 @@ func (s *Sink) findUnknown(ctx context.Context, changes []pipeline.Change, resul
 						return err
 					}
 					results[i] = rejected(apiReject(err))
+					return nil
+				}
+				if c != nil && !strings.EqualFold(trimSpace(c.Email), trimSpace(email)) {
+					results[i] = rejected(ambiguousReject())
 					return nil
 				}
 			}
@@ -737,13 +938,21 @@ func (s *Sink) applyCreates(ctx context.Context, creates []*work, results []pipe
 		p := waits[emailKey(w.rec.Values[fieldEmail])]
 		select {
 		case <-p.done:
-			results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated, ID: p.id}
+			if p.id != "" {
+				results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated, ID: p.id}
+			} else {
+				unconfirmed = append(unconfirmed, w)
+			}
 			continue
 		default:
 		}
 		select {
 		case <-p.done:
-			results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated, ID: p.id}
+			if p.id != "" {
+				results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated, ID: p.id}
+			} else {
+				unconfirmed = append(unconfirmed, w)
+			}
 		case <-deadline.C:
 			deadline.Reset(0)
 			unconfirmed = append(unconfirmed, w)
@@ -811,14 +1020,16 @@ func (s *Sink) bulkCreate(ctx context.Context, ws []*work, results []pipeline.Re
 // lost: the customer is then looked up, never created twice.
 func (s *Sink) createOne(ctx context.Context, w *work, results []pipeline.Result) error {
 	c, err := s.client.Create(ctx, createBody(w.rec, s.plan.Mapped))
-	if err == nil {
+	if err == nil && c.ID != "" {
 		results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated, ID: c.ID}
 		return nil
 	}
-	if pipeline.ClassOf(err) != pipeline.ClassPermanent {
+	if err != nil && pipeline.ClassOf(err) != pipeline.ClassPermanent {
 		return err
 	}
-	if e, ok := AsAPIError(err); ok && e.Code == CodeCustomerExists {
+	// An answer without an id is read back by email, like "already
+	// exists": a customer is created only once its id is known.
+	if e, ok := AsAPIError(err); err == nil || ok && e.Code == CodeCustomerExists {
 		found, ferr := s.client.FindByEmail(ctx, w.rec.Values[fieldEmail])
 		if ferr != nil {
 			if pipeline.ClassOf(ferr) != pipeline.ClassPermanent {
@@ -827,10 +1038,15 @@ func (s *Sink) createOne(ctx context.Context, w *work, results []pipeline.Result
 			results[w.i] = rejected(apiReject(ferr))
 			return nil
 		}
-		if found != nil {
+		if found != nil && found.ID != "" && strings.EqualFold(trimSpace(found.Email), trimSpace(w.rec.Values[fieldEmail])) {
 			results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated, ID: found.ID}
 			return nil
 		}
+	}
+	if err == nil {
+		results[w.i] = rejected(&pipeline.Reject{Stage: pipeline.StageAPI, Code: pipeline.CodeNoID, Field: "email",
+			Message: "tamio answered the create without a customer id, and no customer with this email could be read back; the next run looks it up again"})
+		return nil
 	}
 	results[w.i] = rejected(apiReject(err))
 	return nil
