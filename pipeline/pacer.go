@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +23,9 @@ type PacerOptions struct {
 	// MinBackoff and MaxBackoff bound the exponential backoff between
 	// retries; defaults 100ms and 30s.
 	MinBackoff, MaxBackoff time.Duration
+	// Logger gets a line at info level for each retry (see CallRoute);
+	// nil logs nothing.
+	Logger *slog.Logger
 }
 
 // CallStats counts what a pacer did; the summary reports it.
@@ -90,6 +95,18 @@ var ErrRateLimited = errors.New("rate limited (429)")
 // attempt number (0 for the first). The last error is returned as it
 // came, so its class survives; a context error is returned as is.
 func (p *Pacer) Call(ctx context.Context, fn func(attempt int) error) error {
+	return p.CallRoute(ctx, "", "", fn)
+}
+
+// CallRoute is Call for one API call, named by its method and route (the
+// path with placeholders for its ids: "/customers/update/{id}"). Each
+// retry is logged at info level with the method, route, attempt, reason
+// and wait, so a run held up by a failing or stalling server says so
+// while it waits. The reason is what the error's RetryReason method says
+// (a status, "timed out"), not its text, which may quote a server's
+// answer and the personal data it echoed; an error without one is named
+// by the first line of its text.
+func (p *Pacer) CallRoute(ctx context.Context, method, route string, fn func(attempt int) error) error {
 	var err error
 	for attempt := 0; ; attempt++ {
 		if werr := p.wait(ctx); werr != nil {
@@ -120,6 +137,10 @@ func (p *Pacer) Call(ctx context.Context, fn func(attempt int) error) error {
 			delay = ra + time.Duration(rand.Int64N(int64(ra/10)+1))
 			p.pause(delay)
 		}
+		if p.opts.Logger != nil {
+			p.opts.Logger.Info("API call failed; retrying", "method", method, "route", route,
+				"attempt", attempt+1, "attempts", p.opts.MaxRetries+1, "reason", retryReason(err), "wait", delay.Round(time.Millisecond))
+		}
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -128,6 +149,24 @@ func (p *Pacer) Call(ctx context.Context, fn func(attempt int) error) error {
 		case <-t.C:
 		}
 	}
+}
+
+// retryReason names why a retryable attempt failed, for the retry log.
+func retryReason(err error) string {
+	var r interface{ RetryReason() string }
+	if errors.As(err, &r) {
+		if s := r.RetryReason(); s != "" {
+			return s
+		}
+	}
+	if errors.Is(err, ErrRateLimited) {
+		return ErrRateLimited.Error()
+	}
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	if len(s) > 120 {
+		s = strings.ToValidUTF8(s[:120], "") + "…"
+	}
+	return s
 }
 
 // backoff is "full jitter": uniform in [min, min·2^attempt], capped.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 )
 
 // The raw reads below serve subject-access exports, which must hand over
@@ -18,7 +17,7 @@ func (c *Client) RetrieveRaw(ctx context.Context, id string) (json.RawMessage, e
 	var out struct {
 		Customer json.RawMessage `json:"customer"`
 	}
-	if err := c.call(ctx, http.MethodGet, "/customers/retrieve/"+url.PathEscape(id), nil, nil, &out); err != nil {
+	if err := c.call(ctx, http.MethodGet, "/customers/retrieve/{id}", id, nil, nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Customer, nil
@@ -30,7 +29,7 @@ func (c *Client) ListRaw(ctx context.Context, q ListQuery) ([]json.RawMessage, i
 		TotalResults int               `json:"total_results"`
 		Customers    []json.RawMessage `json:"customers"`
 	}
-	err := c.call(ctx, http.MethodGet, "/customers/list", q.values(), nil, &out)
+	err := c.call(ctx, http.MethodGet, "/customers/list", "", q.values(), nil, &out)
 	return out.Customers, out.TotalResults, err
 }
 
