@@ -492,6 +492,55 @@ func (s *memState) openJournal() []string {
 }
 
 // crmID returns the id the state holds for key.
+func (s *memState) Claim(ctx context.Context, keys, ids []string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	owners := make([]string, len(keys))
+	for i, id := range ids {
+		if o := s.ownerLocked(id); o != "" && o != keys[i] {
+			owners[i] = o
+			continue
+		}
+		e := s.entries[keys[i]]
+		if e == nil {
+			e = &memEntry{}
+			s.entries[keys[i]] = e
+		}
+		if e.crmID != id {
+			*e = memEntry{crmID: id}
+		}
+	}
+	return owners, nil
+}
+
+func (s *memState) Owners(ctx context.Context, ids []string) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for _, id := range ids {
+		if o := s.ownerLocked(id); o != "" {
+			out[id] = o
+		}
+	}
+	return out, nil
+}
+
+// ownerLocked returns the key bound to id, or "".
+func (s *memState) ownerLocked(id string) string {
+	for k, e := range s.entries {
+		if e.crmID == id && id != "" {
+			return k
+		}
+	}
+	return ""
+}
+
 func (s *memState) crmID(key string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

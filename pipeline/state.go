@@ -45,6 +45,18 @@ type State interface {
 	SetSources(ctx context.Context, keys []string, sources []uint64) error
 	// Forget removes keys whose customers were deleted.
 	Forget(ctx context.Context, keys []string) error
+	// Claim binds keys[i] to the CRM customer ids[i], in one transaction,
+	// unless that customer is bound to another key: owners[i] is then
+	// that key and keys[i] is left as it was. A customer is bound to one
+	// key at most, which the state enforces itself (Commit fails rather
+	// than bind a second key). The engine calls it through Plan.Claim, from
+	// several batches at once, before a matched customer is written:
+	// binding first means two batches in flight never both take one
+	// customer.
+	Claim(ctx context.Context, keys, ids []string) (owners []string, err error)
+	// Owners returns, for the ids among ids bound to a key, that key; a
+	// dry run asks it instead of Claim.
+	Owners(ctx context.Context, ids []string) (map[string]string, error)
 }
 
 // StateEntry is what the state holds for one key.

@@ -8,9 +8,7 @@ import (
 	"crmsync/pipeline"
 )
 
-var _ pipeline.Binder = (*Store)(nil)
-
-// Claim implements pipeline.Binder. A key taking a new customer (its old
+// Claim implements pipeline.State. A key taking a new customer (its old
 // one gone, or none before) loses what the state knew of the old one: the
 // values last confirmed there say nothing of the new customer, so its next
 // write compares with what the CRM holds.
