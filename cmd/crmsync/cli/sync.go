@@ -111,6 +111,7 @@ embedded tamio emulator on a local SQLite file (--sandbox-db), needing no key.`,
 	f.StringVar(&o.tgt.target, "target", "", `"sandbox" or the API's base URL (https://api.tamio.com/v2)`)
 	f.StringVar(&o.tgt.apiKeyEnv, "api-key-env", "TAMIO_API_KEY", "environment variable holding the API key")
 	f.StringVar(&o.tgt.sandboxDB, "sandbox-db", defaultSandboxDB, "SQLite file of the embedded sandbox (--target sandbox)")
+	o.tgt.registerSafetyFlags(f)
 	f.StringVar(&o.mode, "mode", "upsert", "upsert, create (never update), update (never create) or mirror (upsert, then delete what left the source; needs --state)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "read and compare, but write nothing to the CRM; report what would change")
 	f.StringVar(&o.out, "out", "crmsync-out", "directory for the reject file and summary.json")
@@ -288,7 +289,7 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 		return err
 	}
 	defer ep.Close()
-	sink, err := tamio.New(tamio.Options{BaseURL: ep.baseURL, APIKey: ep.apiKey, Rate: o.rate, Concurrency: o.concurrency, Logger: log})
+	sink, err := tamio.New(tamio.Options{BaseURL: ep.baseURL, APIKey: ep.apiKey, HTTPClient: ep.http, Rate: o.rate, Concurrency: o.concurrency, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,18 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/spf13/pflag"
+
+	"crmsync/internal/httpapi"
 	"crmsync/pipeline"
 	"crmsync/sinks/tamio"
 	"crmsync/sinks/tamio/tamiotest"
@@ -31,15 +37,30 @@ type targetFlags struct {
 	target    string
 	apiKeyEnv string
 	sandboxDB string
+	// allowInsecureHTTP lets the key and customer data cross the network
+	// unencrypted, to an http:// target that is not this machine.
+	allowInsecureHTTP bool
+	// apiTimeout bounds each attempt of an API call, answer body included.
+	apiTimeout time.Duration
 }
 
 const defaultSandboxDB = "crmsync-sandbox.db"
 
-// endpoint is a resolved target: where to call, with which key, and what
-// to stop when done.
+// registerSafetyFlags declares the flags that say how a command may talk
+// to the CRM: over cleartext or not, and how long one request may take.
+func (t *targetFlags) registerSafetyFlags(f *pflag.FlagSet) {
+	f.BoolVar(&t.allowInsecureHTTP, "allow-insecure-http", false,
+		"allow an http:// --target on another machine, sending the API key and customer data unencrypted (http:// to localhost is always allowed)")
+	f.DurationVar(&t.apiTimeout, "api-timeout", httpapi.DefaultTimeout,
+		"longest one API request may take, from connecting to the last byte of the answer (a server that sends headers and then stalls counts); a request that takes longer is retried, then the run fails")
+}
+
+// endpoint is a resolved target: where to call, with which key and HTTP
+// client, and what to stop when done.
 type endpoint struct {
-	baseURL string
+	baseURL string // never with user info, query or fragment
 	apiKey  string
+	http    *http.Client
 	sandbox *tamiotest.Server
 }
 
@@ -47,9 +68,14 @@ func (e *endpoint) Close() {
 	if e.sandbox != nil {
 		e.sandbox.Close()
 	}
+	if e.http != nil {
+		e.http.CloseIdleConnections()
+	}
 }
 
-// describe names the target for reports without the key.
+// describe names the target for logs, reports and the state without the
+// key. baseURL went through httpapi.CheckBaseURL, so it holds no user
+// name, password or query either.
 func (e *endpoint) describe() string {
 	if e.sandbox != nil {
 		return "sandbox (" + e.baseURL + ")"
@@ -59,25 +85,37 @@ func (e *endpoint) describe() string {
 
 // resolve turns --target into an endpoint. "sandbox" starts the embedded
 // emulator on a local SQLite file; a URL takes its key from the
-// environment variable named by --api-key-env, never from a flag value.
+// environment variable named by --api-key-env, never from a flag value or
+// the URL (see httpapi.CheckBaseURL for what a URL may not hold). Nothing
+// is sent before the URL passed those checks.
 func (f *targetFlags) resolve(log *slog.Logger) (*endpoint, error) {
 	if f.target == "" {
 		return nil, usageError("--target is required: \"sandbox\" or the API's base URL")
 	}
+	if f.apiTimeout <= 0 {
+		return nil, usageError("--api-timeout %v: give a positive duration such as 2m", f.apiTimeout)
+	}
+	hc := httpapi.NewHTTPClient(f.apiTimeout)
 	if f.target == "sandbox" {
 		srv, err := tamiotest.NewServer(tamiotest.Options{DBPath: f.sandboxDB, Logger: log})
 		if err != nil {
 			return nil, pipeline.Fatalf("starting the sandbox on %s: %w", f.sandboxDB, err)
 		}
-		return &endpoint{baseURL: srv.URL, apiKey: srv.APIKey, sandbox: srv}, nil
+		return &endpoint{baseURL: srv.URL, apiKey: srv.APIKey, http: hc, sandbox: srv}, nil
 	}
-	u, err := url.Parse(f.target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageError("--target %q is neither \"sandbox\" nor an http(s) URL", f.target)
+	base, err := httpapi.CheckBaseURL(f.target, f.allowInsecureHTTP)
+	if err != nil {
+		if errors.Is(err, httpapi.ErrCleartext) {
+			return nil, usageError("--target %v (--allow-insecure-http allows it)", err)
+		}
+		return nil, usageError("--target is neither \"sandbox\" nor a usable API URL: %v", err)
+	}
+	if u, _ := url.Parse(base); u.Scheme == "http" && !httpapi.IsLoopback(u.Hostname()) {
+		log.Warn("the API key and customer data go to the target unencrypted (--allow-insecure-http)", "target", base)
 	}
 	key := strings.TrimSpace(os.Getenv(f.apiKeyEnv))
 	if key == "" {
 		return nil, usageError("no API key: set the environment variable %s (or name another with --api-key-env)", f.apiKeyEnv)
 	}
-	return &endpoint{baseURL: strings.TrimRight(f.target, "/"), apiKey: key}, nil
+	return &endpoint{baseURL: base, apiKey: key, http: hc}, nil
 }
