@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 )
 
@@ -54,11 +56,19 @@ type ErasureLog struct {
 }
 
 // OpenErasureLog opens the log at path for appending, creating it (0600,
-// with its header) when absent; an existing file must have the log's
-// header. A log cut short by a crash mid-row is repaired by dropping the
-// partial row.
+// with its header, under a temporary name renamed into place) when absent;
+// an existing file must have the log's header. A log cut short by a crash
+// mid-row is repaired by dropping the partial row. A symbolic link under
+// the log's name is refused, not followed: the log is appended to and
+// chmodded, and neither may reach a file elsewhere.
 func OpenErasureLog(path string) (*ErasureLog, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
+	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+		d := &Dir{Root: filepath.Dir(path)}
+		if _, err := d.WriteFile(filepath.Base(path), []byte(csvLine(ErasureColumns))); err != nil {
+			return nil, fmt.Errorf("erasure log %s: %w", path, err)
+		}
+	}
+	f, err := openLog(path, os.O_RDWR)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +78,27 @@ func OpenErasureLog(path string) (*ErasureLog, error) {
 		return nil, fmt.Errorf("erasure log %s: %w", path, err)
 	}
 	return l, nil
+}
+
+// openLog opens an existing log without following a link, and makes sure
+// it is a regular file.
+func openLog(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("erasure log %s is a symbolic link; crmsync writes through no link: give --out the directory the log itself is in", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("erasure log %s is not a regular file", path)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 func (l *ErasureLog) open() error {
@@ -97,7 +128,7 @@ func (l *ErasureLog) open() error {
 
 func csvLine(rec []string) string {
 	var b bytes.Buffer
-	w := csv.NewWriter(&b)
+	w := NewCSVWriter(&b)
 	w.Write(rec)
 	w.Flush()
 	return b.String()
@@ -115,8 +146,13 @@ func (l *ErasureLog) Append(entries ...ErasureEntry) error {
 func (l *ErasureLog) flushRows(rows [][]string) error {
 	// One write of whole lines, so that a crash cuts at most the last.
 	l.buf.Reset()
-	w := csv.NewWriter(&l.buf)
-	if err := w.WriteAll(rows); err != nil {
+	w := NewCSVWriter(&l.buf)
+	for _, r := range rows {
+		if err := w.Write(r); err != nil {
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
 		return err
 	}
 	if _, err := l.f.Write(l.buf.Bytes()); err != nil {
@@ -139,7 +175,7 @@ type Erased struct {
 // does not exist records none.
 func ReadErased(path string) (*Erased, error) {
 	e := &Erased{IDs: map[string]bool{}, Emails: map[string]string{}}
-	f, err := os.Open(path)
+	f, err := openLog(path, os.O_RDONLY)
 	if errors.Is(err, os.ErrNotExist) {
 		return e, nil
 	}
@@ -178,11 +214,12 @@ func ReadErased(path string) (*Erased, error) {
 		if o := rec[4]; o != OutcomeDeleted && o != OutcomeDeleting {
 			continue
 		}
-		if rec[2] != "" {
-			e.IDs[rec[2]] = true
+		id, hash := unescapeCell(rec[2]), unescapeCell(rec[3])
+		if id != "" {
+			e.IDs[id] = true
 		}
-		if rec[3] != "" {
-			e.Emails[rec[3]] = rec[2]
+		if hash != "" {
+			e.Emails[hash] = id
 		}
 	}
 }

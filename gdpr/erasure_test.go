@@ -1,6 +1,8 @@
 package gdpr_test
 
 import (
+	"bytes"
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,5 +74,95 @@ func TestEraseLog(t *testing.T) {
 	}
 	if _, err := gdpr.ReadErased(other); err == nil {
 		t.Error("read a file that is not an erasure log")
+	}
+}
+
+// TestEraseLogNeverThroughALink checks that a symbolic link under the
+// log's name is refused, its target neither written nor chmodded.
+func TestEraseLogNeverThroughALink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "victim.csv")
+	content := strings.Join(gdpr.ErasureColumns, ",") + "\n"
+	if err := os.WriteFile(victim, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "erasure-log.csv")
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gdpr.OpenErasureLog(path); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("OpenErasureLog through a link: %v", err)
+	}
+	if _, err := gdpr.ReadErased(path); err == nil {
+		t.Error("ReadErased read through a link")
+	}
+	checkMode(t, victim, 0o644)
+	if data, _ := os.ReadFile(victim); string(data) != content {
+		t.Errorf("the link's target holds %q", data)
+	}
+}
+
+// TestCSVFilesEscapeFormulas checks that the CSV files of this package,
+// the export's table and the erasure log, escape a cell a spreadsheet
+// would run, as rejects.csv does, and that the log reads its ids back as
+// they were.
+func TestCSVFilesEscapeFormulas(t *testing.T) {
+	formulas := []string{"=HYPERLINK(\"http://x.example/\",\"y\")", "@SUM(A1)", "+1+1", "-2+3", "\t=1", "\r=1"}
+	var buf bytes.Buffer
+	w := gdpr.NewCSVWriter(&buf)
+	w.Write(formulas)
+	w.Flush()
+	rec, err := csv.NewReader(&buf).Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range formulas {
+		if rec[i] != "'"+f {
+			t.Errorf("%q written as %q, want it quoted", f, rec[i])
+		}
+	}
+
+	tw, err := gdpr.NewTableWriter("csv", &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make(gdpr.Row, len(gdpr.Columns))
+	for i := range row {
+		row[i] = gdpr.Value{Null: true}
+	}
+	for i, c := range gdpr.Columns {
+		if c.Kind == gdpr.String && (c.Name == "name" || c.Name == "email") {
+			row[i] = gdpr.Value{Str: formulas[0]}
+		}
+	}
+	buf.Reset()
+	if err := tw.Write(row); err != nil {
+		t.Fatal(err)
+	}
+	tw.Close()
+	if !strings.Contains(buf.String(), `"'=HYPERLINK(`) || strings.Contains(buf.String(), `,"=HYPERLINK(`) {
+		t.Errorf("the CSV table holds a raw formula:\n%s", buf.String())
+	}
+
+	path := filepath.Join(t.TempDir(), "erasure-log.csv")
+	l, err := gdpr.OpenErasureLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "=HYPERLINK(\"http://x.example/\")"
+	if err := l.Append(gdpr.ErasureEntry{Time: time.Now(), Run: "@SUM(A1)", CRMID: id, EmailSHA256: "h", Outcome: gdpr.OutcomeDeleted}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	data, _ := os.ReadFile(path)
+	if !strings.Contains(string(data), `"'=HYPERLINK(`) || !strings.Contains(string(data), ",'@SUM(A1),") {
+		t.Errorf("the erasure log holds a raw formula:\n%s", data)
+	}
+	e, err := gdpr.ReadErased(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.IDs[id] || e.Emails["h"] != id {
+		t.Errorf("read back %+v, want the id as it was", e)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"crmsync/internal/outdir"
 )
 
 // ManifestName is the manifest's file name. It is never encrypted: it
@@ -148,7 +150,7 @@ func ReadManifest(dir string, header any) ([]FileEntry, error) {
 
 // VerifyManifest checks every file dir/manifest.json lists against its
 // size and SHA-256, and that the directory holds no file it does not
-// list (the manifest itself aside). It returns the entries checked.
+// list (the manifest itself and the lock file of a run aside). It returns the entries checked.
 func VerifyManifest(dir string) ([]FileEntry, error) {
 	files, err := ReadManifest(dir, nil)
 	if err != nil {
@@ -178,7 +180,9 @@ func VerifyManifest(dir string) ([]FileEntry, error) {
 		if err != nil {
 			return err
 		}
-		if rel = filepath.ToSlash(rel); rel != ManifestName && !listed[rel] {
+		// The lock file is a run's, not the export's: a killed run
+		// leaves it.
+		if rel = filepath.ToSlash(rel); rel != ManifestName && rel != outdir.LockName && !listed[rel] {
 			problems = append(problems, rel+": not in the manifest")
 		}
 		return nil

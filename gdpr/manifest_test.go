@@ -1,8 +1,10 @@
 package gdpr_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,10 +17,11 @@ type header struct {
 }
 
 // writeExport writes files (name → content) into a staging directory of
-// out with a manifest, and publishes it.
-func writeExport(t *testing.T, out string, files map[string]string, owned []string) {
+// out with a manifest, and publishes it; names are the top-level entries
+// an export of this kind writes.
+func writeExport(t *testing.T, out string, files map[string]string, names []string) {
 	t.Helper()
-	st, err := gdpr.NewStaging(out)
+	st, err := gdpr.NewStaging(out, "test", names)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +48,7 @@ func writeExport(t *testing.T, out string, files map[string]string, owned []stri
 		t.Fatal(err)
 	}
 	list.Close()
-	if err := st.Publish(owned); err != nil {
+	if err := st.Publish(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -106,7 +109,7 @@ func TestExportManifestAndStaging(t *testing.T) {
 func TestExportStagingDiscardLeavesOutput(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	writeExport(t, out, map[string]string{"table.csv": "old\n"}, []string{"table.csv"})
-	st, err := gdpr.NewStaging(out)
+	st, err := gdpr.NewStaging(out, "test", []string{"table.csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,5 +134,81 @@ func TestExportManifestOfNoFiles(t *testing.T) {
 	files, err := gdpr.VerifyManifest(out)
 	if err != nil || len(files) != 0 {
 		t.Errorf("%d files, %v", len(files), err)
+	}
+}
+
+// TestStagingRefusesForeignDirectory checks that an export is refused a
+// directory holding files and no export manifest (or another tool's
+// manifest.json), before anything in it is changed.
+func TestStagingRefusesForeignDirectory(t *testing.T) {
+	owned := []string{"subjects", "customers.csv", "customers.parquet", "customers.jsonl", "not_found.csv"}
+	out := t.TempDir()
+	files := map[string]string{"customers.csv": "a", "customers.parquet": "b", "not_found.csv": "c", "subjects/important.txt": "d"}
+	for name, content := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(out, name)), 0o700)
+		if err := os.WriteFile(filepath.Join(out, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what string, entries int) {
+		t.Helper()
+		_, err := gdpr.NewStaging(out, "test", owned)
+		var fe *gdpr.ForeignError
+		if !errors.As(err, &fe) || !fe.NoManifest || !strings.Contains(err.Error(), out) {
+			t.Errorf("%s: NewStaging = %v, want a *ForeignError naming %s", what, err, out)
+		}
+		for name, content := range files {
+			if data, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(data) != content {
+				t.Errorf("%s: %s holds %q, %v", what, name, data, err)
+			}
+		}
+		if got, _ := os.ReadDir(out); len(got) != entries {
+			t.Errorf("%s: %d entries in the directory, want the %d there were", what, len(got), entries)
+		}
+	}
+	check("no manifest", 4)
+	files[gdpr.ManifestName] = `{"kind":"something else","files":[{"path":"customers.csv"}]}`
+	os.WriteFile(filepath.Join(out, gdpr.ManifestName), []byte(files[gdpr.ManifestName]), 0o600)
+	check("another kind's manifest", 5)
+}
+
+// TestStagingReplacesOnlyListedFiles checks that an export over an
+// earlier one refuses to replace a directory holding a file of the
+// user's, leaves the user's files beside it alone, and finds the earlier
+// manifest in the hidden directories of a run killed while publishing.
+func TestStagingReplacesOnlyListedFiles(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	owned := []string{"subjects", "table.csv", "extra"}
+	writeExport(t, out, map[string]string{"subjects/a.json": "A", "table.csv": "t", "extra/x.json": "X"}, owned)
+
+	mine := filepath.Join(out, "subjects", "mine.txt")
+	os.WriteFile(mine, []byte("mine"), 0o600)
+	_, err := gdpr.NewStaging(out, "test", owned)
+	var fe *gdpr.ForeignError
+	if !errors.As(err, &fe) || fe.NoManifest || !slices.Contains(fe.Paths, "subjects/mine.txt") {
+		t.Fatalf("a file of the user's in subjects/: %v, want a *ForeignError naming it", err)
+	}
+	os.Remove(mine)
+
+	// Files of the user's beside the export, and inside a directory of
+	// the earlier export that this one does not write.
+	os.WriteFile(filepath.Join(out, "notes.txt"), []byte("mine"), 0o600)
+	os.WriteFile(filepath.Join(out, "extra", "keep.txt"), []byte("mine"), 0o600)
+	// A run killed while publishing: the manifest is in its trash.
+	trash := filepath.Join(out, ".crmsync-trash-1")
+	os.Mkdir(trash, 0o700)
+	if err := os.Rename(filepath.Join(out, gdpr.ManifestName), filepath.Join(trash, gdpr.ManifestName)); err != nil {
+		t.Fatal(err)
+	}
+	writeExport(t, out, map[string]string{"subjects/b.json": "B", "table.jsonl": "{}\n"}, []string{"subjects", "table.jsonl"})
+	for _, gone := range []string{"subjects/a.json", "table.csv", "extra/x.json", ".crmsync-trash-1"} {
+		if _, err := os.Lstat(filepath.Join(out, gone)); !os.IsNotExist(err) {
+			t.Errorf("%s survived the second export (%v)", gone, err)
+		}
+	}
+	for _, kept := range []string{"notes.txt", "extra/keep.txt"} {
+		if data, _ := os.ReadFile(filepath.Join(out, kept)); string(data) != "mine" {
+			t.Errorf("the user's %s holds %q", kept, data)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package gdpr
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,7 +32,7 @@ func NewTableWriter(format string, w io.Writer) (TableWriter, error) {
 	case "jsonl":
 		return &jsonlWriter{w: bufio.NewWriterSize(w, 64<<10)}, nil
 	case "csv":
-		cw := csv.NewWriter(w)
+		cw := NewCSVWriter(w)
 		if err := cw.Write(columnNames()); err != nil {
 			return nil, err
 		}
@@ -93,8 +92,9 @@ func (j *jsonlWriter) Write(r Row) error {
 
 func (j *jsonlWriter) Close() error { return j.w.Flush() }
 
+// csvWriter writes the table as CSV, every cell escaped (see CSVWriter).
 type csvWriter struct {
-	w   *csv.Writer
+	w   *CSVWriter
 	rec []string
 }
 
@@ -105,10 +105,7 @@ func (c *csvWriter) Write(r Row) error {
 	return c.w.Write(c.rec)
 }
 
-func (c *csvWriter) Close() error {
-	c.w.Flush()
-	return c.w.Error()
-}
+func (c *csvWriter) Close() error { return c.w.Flush() }
 
 // parquetRowGroup is the number of rows a Parquet row group holds: what
 // the writer keeps in memory (about 15 MB of customers) before it

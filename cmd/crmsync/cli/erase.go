@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"crmsync/gdpr"
+	"crmsync/internal/outdir"
 	"crmsync/pipeline"
 	"crmsync/sinks/tamio"
 	"crmsync/state"
@@ -72,7 +72,8 @@ good through the API's bulk delete, 50 at a time. With --state it also removes
 them from crmsync's sync state, so no later sync holds or re-creates them from
 memory (remove them from the sync's source too).
 
-Every subject gets a row in --out/erasure-log.csv, a log kept across runs:
+Every subject gets a row in --out/erasure-log.csv, a log kept across runs
+(one erase at a time may use an --out; a second fails at once):
 time, run, the CRM's id, the SHA-256 of the lower-cased email, and the
 outcome: deleted, failed, not_found (the CRM does not hold them), or
 already_absent (not held, and erased by an earlier run in this log). Before a
@@ -164,16 +165,20 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	}
 	defer ep.Close()
 	warnLooseDir(log, o.out)
-	if err := os.MkdirAll(o.out, gdpr.DirMode); err != nil {
-		return pipeline.Fatalf("creating --out %s: %w", o.out, err)
+	// Two erases on one log would interleave their rows and each trust a
+	// log the other is changing.
+	lock, err := outdir.Lock(o.out, "erase")
+	if err != nil {
+		return pipeline.Fatalf("--out: %w", err)
 	}
+	defer lock.Unlock()
 	logPath := filepath.Join(o.out, erasureLogName)
 	erased, err := gdpr.ReadErased(logPath)
 	if err != nil {
 		return pipeline.Fatalf("%w", err)
 	}
-	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate, Logger: log})
-	client := tamio.NewClient(ep.baseURL, ep.apiKey, ep.http, pacer)
+	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate})
+	client := tamio.NewClient(ep.baseURL, ep.apiKey, nil, pacer)
 	defer client.CloseIdleConnections()
 	log.Info("erase starting", "target", publicTarget(ep), "subjects", len(subjects), "dry_run", o.dryRun, "state", o.state != "")
 	interrupted := func(err error) error {
@@ -429,7 +434,7 @@ func (o *eraseOptions) dryRunReport(log *slog.Logger, held []*erasure, absent []
 		return pipeline.Fatalf("writing %s: %w", path, err)
 	}
 	defer f.Abort()
-	w := csv.NewWriter(f)
+	w := gdpr.NewCSVWriter(f)
 	w.Write(gdpr.ErasureColumns)
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	for _, e := range held {
@@ -438,8 +443,7 @@ func (o *eraseOptions) dryRunReport(log *slog.Logger, held []*erasure, absent []
 	for _, e := range absent {
 		w.Write([]string{now, run, e.CRMID, e.EmailSHA256, e.Outcome})
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
+	if err := w.Flush(); err != nil {
 		return pipeline.Fatalf("writing %s: %w", path, err)
 	}
 	if _, err := f.Commit(true); err != nil {

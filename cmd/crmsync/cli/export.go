@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"crmsync/gdpr"
+	"crmsync/internal/outdir"
 	"crmsync/pipeline"
 	"crmsync/sinks/tamio"
 )
@@ -53,8 +53,10 @@ type exportOptions struct {
 const exportExitCodesHelp = `
 EXIT STATUS
   0    all done (subjects the CRM does not hold are listed in not_found.csv)
-  1    fatal error (unreachable target, 401/403, disk); --out is left as it was
-  2    usage error (bad flags, or a subjects file without an email or id column)
+  1    fatal error (unreachable target, 401/403, disk, another run using --out);
+       --out is left as it was
+  2    usage error (bad flags, a subjects file without an email or id column, or
+       an --out holding files that no crmsync export wrote)
   130  interrupted by SIGINT or SIGTERM; --out is left as it was`
 
 func newExportCommand(g *globals) *cobra.Command {
@@ -84,9 +86,12 @@ are of the encrypted files.
 
 The files are written to a hidden directory inside --out and moved into place
 when all are complete, replacing the previous export's files (those of people
-since erased included). A run that fails or is interrupted leaves the previous
-export as it was; running it again starts over. --all pages through the
-account in constant memory.
+since erased included). Only files an earlier export's manifest lists are ever
+replaced or removed: --out must be new, empty or an earlier export, and files
+of your own beside an export are left alone. One run at a time may use an
+--out (it is locked while the run lasts). A run that fails or is interrupted
+leaves the previous export as it was; running it again starts over. --all
+pages through the account in constant memory.
 
 The API key comes from the environment variable named by --api-key-env.`,
 		Example: `  # Answer a request for two people, encrypted to the DPO's age key:
@@ -124,7 +129,6 @@ func registerTargetFlags(f *pflag.FlagSet, t *targetFlags) {
 	f.StringVar(&t.target, "target", "", `"sandbox" or the API's base URL (https://api.tamio.com/v2)`)
 	f.StringVar(&t.apiKeyEnv, "api-key-env", "TAMIO_API_KEY", "environment variable holding the API key")
 	f.StringVar(&t.sandboxDB, "sandbox-db", defaultSandboxDB, "SQLite file of the embedded sandbox (--target sandbox)")
-	t.registerSafetyFlags(f)
 }
 
 func (o *exportOptions) check() error {
@@ -208,20 +212,17 @@ type ExportManifest struct {
 	} `json:"api_calls"`
 }
 
-// exportOwned are the names an export writes in --out: what a new export
-// replaces or, when it did not write them this time, removes.
-func exportOwned() []string {
-	var names []string
-	for _, base := range append([]string{"subjects", "not_found.csv"}, tableNames()...) {
-		names = append(names, base, base+gdpr.EncryptedSuffix)
-	}
-	return names
-}
+// exportKind is the "kind" of an export's manifest: how a later export
+// knows the files beside it are an export's, which it may replace.
+const exportKind = "crmsync export"
 
-func tableNames() []string {
-	var names []string
-	for _, f := range gdpr.Formats {
-		names = append(names, "customers."+f)
+// writes are the entries this run writes at the top of --out, under the
+// names Dir gives them (with .age when encrypted).
+func (o *exportOptions) writes() []string {
+	d := &gdpr.Dir{Recipients: o.recips}
+	names := []string{"subjects", d.Name("customers." + o.format)}
+	if !o.all {
+		names = append(names, d.Name("not_found.csv"))
 	}
 	return names
 }
@@ -251,14 +252,23 @@ func (o *exportOptions) run(ctx context.Context) error {
 	}
 	defer ep.Close()
 	warnLooseDir(log, o.out)
-	stage, err := gdpr.NewStaging(o.out)
+	lock, err := outdir.Lock(o.out, "export")
+	if err != nil {
+		return pipeline.Fatalf("--out: %w", err)
+	}
+	defer lock.Unlock()
+	stage, err := gdpr.NewStaging(o.out, exportKind, o.writes())
+	var foreign *gdpr.ForeignError
+	if errors.As(err, &foreign) {
+		return usageError("--out: %v. An export replaces only what an earlier export wrote (its manifest lists it) and leaves the rest alone: give --out a new or empty directory, or move those files away", err)
+	}
 	if err != nil {
 		return pipeline.Fatalf("preparing --out %s: %w", o.out, err)
 	}
 	defer stage.Discard()
 
-	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate, Logger: log})
-	client := tamio.NewClient(ep.baseURL, ep.apiKey, ep.http, pacer)
+	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate})
+	client := tamio.NewClient(ep.baseURL, ep.apiKey, nil, pacer)
 	defer client.CloseIdleConnections()
 	x := &exporter{o: o, client: client, log: log, now: started.UTC(),
 		dir: &gdpr.Dir{Root: stage.Path(), Recipients: o.recips, InPlace: true}}
@@ -283,7 +293,7 @@ func (o *exportOptions) run(ctx context.Context) error {
 		return pipeline.Fatalf("export stopped, %s is left as it was: %w", o.out, err)
 	}
 
-	m := &ExportManifest{Kind: "crmsync export", StartedAt: started.UTC(), API: "tamio", Target: publicTarget(ep),
+	m := &ExportManifest{Kind: exportKind, StartedAt: started.UTC(), API: "tamio", Target: publicTarget(ep),
 		KeyFingerprint: gdpr.KeyFingerprint(ep.apiKey), Scope: scope, Format: o.format, Encrypted: len(o.recips) > 0}
 	for _, r := range o.recips {
 		if s, ok := r.(fmt.Stringer); ok {
@@ -299,7 +309,7 @@ func (o *exportOptions) run(ctx context.Context) error {
 		err = cerr
 	}
 	if err == nil {
-		err = stage.Publish(exportOwned())
+		err = stage.Publish()
 	}
 	if err != nil {
 		return pipeline.Fatalf("writing the export to %s: %w", o.out, err)
@@ -354,7 +364,7 @@ type exporter struct {
 	total     atomic.Int64 // customers expected, for the progress; 0 while unknown
 	seen      map[string]bool
 	nf        *gdpr.File
-	nfw       *csv.Writer
+	nfw       *gdpr.CSVWriter
 }
 
 // progress counts customers exported with --all, subjects looked up
@@ -417,8 +427,7 @@ func (x *exporter) export(ctx context.Context, subjects []gdpr.Subject) error {
 		return err
 	}
 	if x.nf != nil {
-		x.nfw.Flush()
-		if err := x.nfw.Error(); err != nil {
+		if err := x.nfw.Flush(); err != nil {
 			return fmt.Errorf("writing %s: %w", x.nf.Name(), err)
 		}
 		e, err := x.nf.Commit(true)
@@ -537,7 +546,7 @@ func (x *exporter) exportSubjects(ctx context.Context, subjects []gdpr.Subject) 
 	if x.nf, err = x.dir.Create("not_found.csv"); err != nil {
 		return err
 	}
-	x.nfw = csv.NewWriter(x.nf)
+	x.nfw = gdpr.NewCSVWriter(x.nf)
 	if err := x.nfw.Write([]string{"row", "id", "email"}); err != nil {
 		return err
 	}
