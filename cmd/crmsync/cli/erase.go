@@ -177,8 +177,8 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	if err != nil {
 		return pipeline.Fatalf("%w", err)
 	}
-	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate})
-	client := tamio.NewClient(ep.baseURL, ep.apiKey, nil, pacer)
+	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate, Logger: log})
+	client := tamio.NewClient(ep.baseURL, ep.apiKey, ep.http, pacer)
 	defer client.CloseIdleConnections()
 	log.Info("erase starting", "target", publicTarget(ep), "subjects", len(subjects), "dry_run", o.dryRun, "state", o.state != "")
 	interrupted := func(err error) error {

@@ -129,6 +129,7 @@ func registerTargetFlags(f *pflag.FlagSet, t *targetFlags) {
 	f.StringVar(&t.target, "target", "", `"sandbox" or the API's base URL (https://api.tamio.com/v2)`)
 	f.StringVar(&t.apiKeyEnv, "api-key-env", "TAMIO_API_KEY", "environment variable holding the API key")
 	f.StringVar(&t.sandboxDB, "sandbox-db", defaultSandboxDB, "SQLite file of the embedded sandbox (--target sandbox)")
+	t.registerSafetyFlags(f)
 }
 
 func (o *exportOptions) check() error {
@@ -267,8 +268,8 @@ func (o *exportOptions) run(ctx context.Context) error {
 	}
 	defer stage.Discard()
 
-	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate})
-	client := tamio.NewClient(ep.baseURL, ep.apiKey, nil, pacer)
+	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate, Logger: log})
+	client := tamio.NewClient(ep.baseURL, ep.apiKey, ep.http, pacer)
 	defer client.CloseIdleConnections()
 	x := &exporter{o: o, client: client, log: log, now: started.UTC(),
 		dir: &gdpr.Dir{Root: stage.Path(), Recipients: o.recips, InPlace: true}}
