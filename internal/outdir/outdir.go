@@ -51,7 +51,7 @@ type Held struct {
 // would overwrite or delete the first one's files.
 func Lock(dir, command string) (*Held, error) {
 	if err := os.MkdirAll(dir, DirMode); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, LockName)
 	for {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"crmsync/internal/atomicfile"
+	"crmsync/internal/outdir"
 	"crmsync/pipeline"
 	"crmsync/sinks/tamio"
 )
@@ -68,7 +69,9 @@ action, field, old_value, new_value: every field created, updated or
 deleted); report.html, one page with the counts, the fields that changed
 most, rejects by code with examples and the run's timings; and summary.json
 with the counts (read = created + updated + unchanged + rejected), API
-calls, retries, 429s and timings.
+calls, retries, 429s and timings. Each file is created anew (0600), never
+written through a link; one run at a time may use an --out, and a second
+fails at once, naming the first.
 
 With --state FILE the sync is incremental: a row whose mapped values equal
 what was last confirmed for its key costs no call, a changed row sends only
@@ -249,9 +252,13 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 		debug.SetGCPercent(syncGCPercent)
 	}
 	started := time.Now()
-	if err := os.MkdirAll(o.out, 0o700); err != nil {
-		return pipeline.Fatalf("creating --out %s: %w", o.out, err)
+	// Before the summary below is deferred: a run refused --out writes
+	// nothing in it.
+	lock, err := outdir.Lock(o.out, "sync")
+	if err != nil {
+		return pipeline.Fatalf("--out: %w", err)
 	}
+	defer lock.Unlock()
 	// A run that fails before it starts (a source that cannot be opened, a
 	// mapping that does not fit) still leaves a summary, so a cron job's
 	// monitoring finds "failed" and why, not a summary from the day before.
