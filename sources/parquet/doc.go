@@ -8,7 +8,9 @@
 // they are needed so memory does not grow with row group size) and renders
 // every value as text, once per column per batch, into one buffer per
 // batch. Row.Num counts rows from 1 across the whole file; Row.Line is 0.
-// Options.Columns reads only some columns, which is also faster.
+// Options.Columns reads only some columns, which is also faster: the
+// others cost nothing but their share of the footer, which Parquet keeps
+// whole at the end of the file. [Source.Header] still lists them all.
 //
 // Flat text columns (BYTE_ARRAY as strings, in PLAIN or dictionary
 // encoding, as nearly every writer makes them) skip Arrow's record reader:
@@ -78,4 +80,7 @@
 // with "_", so a reject file fed back does not grow) as nullable strings,
 // then [pipeline.RejectColumns] with _row as int64, in snappy-compressed
 // row groups of up to 16Ki rows or 8 MB. An empty value is written as null.
+// It is given the columns read: crmsync reads a Parquet source only in the
+// columns its mapping reads, so its rejects.parquet holds those, which is
+// what the same mapping needs to sync the fixed rows, and not the others.
 package parquet

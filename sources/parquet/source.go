@@ -32,8 +32,15 @@ type Options struct {
 	// BatchSize is the most rows Next returns at once; 0 means 1024.
 	BatchSize int
 	// Columns, when set, reads only these top-level columns (projection);
-	// they come back in file order. A name the file lacks is an error.
+	// they come back in file order. A name the file lacks is an error,
+	// unless SkipMissing. The other columns cost neither time nor memory
+	// beyond their share of the footer.
 	Columns []string
+	// SkipMissing leaves out the names of Columns that the file lacks, for
+	// a caller that checks them itself against Header (a mapping, which
+	// names the place in its file). When none is left, the first column is
+	// read: rows are counted by the columns read.
+	SkipMissing bool
 	// BinaryAsString renders BINARY columns as text rather than base64.
 	// Impala, Hive and old Spark write strings as BINARY without the UTF8
 	// annotation; Spark's spark.sql.parquet.binaryAsString is the same
@@ -53,6 +60,7 @@ type Source struct {
 	rows     int64
 
 	path   string
+	header []string // every top-level column, in file order
 	raw    *os.File // the file, for checkPages
 	size   int64
 	f      *file.Reader
@@ -174,10 +182,14 @@ func Open(path string, opts Options) (_ *Source, err error) {
 			}
 			selected[i] = true
 		}
-		if len(missing) > 0 {
+		if len(missing) > 0 && !opts.SkipMissing {
 			return nil, pipeline.Fatalf("file %s has no column %s; its columns are %s", path, strings.Join(missing, ", "), strings.Join(quoteAll(names), ", "))
 		}
+		if opts.SkipMissing && !slices.Contains(selected, true) {
+			selected[0] = true
+		}
 	}
+	s.header = names
 
 	// The leaves (Parquet columns) under each top-level field. The
 	// manifest's SchemaField.IsLeaf cannot be trusted for this: Arrow v17
@@ -384,8 +396,12 @@ func isNested(t arrow.DataType) bool {
 }
 
 // Columns returns the column names in file order (only the projected ones
-// when Options.Columns was set).
+// when Options.Columns was set): those of Row.Values.
 func (s *Source) Columns() []string { return s.cols }
+
+// Header returns every top-level column name of the file, in file order,
+// whichever are read.
+func (s *Source) Header() []string { return s.header }
 
 // NestedColumns lists the columns, among Columns, whose values are lists,
 // structs or maps. Their Values are JSON text, which no mapping may use:

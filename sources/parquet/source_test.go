@@ -311,6 +311,21 @@ func TestProjection(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"emial"`) || !strings.Contains(err.Error(), `"string"`) || !strings.Contains(err.Error(), p) {
 		t.Errorf("unknown column: err = %v", err)
 	}
+
+	// SkipMissing leaves the unknown names to the caller, which checks
+	// them against Header; with none known, the first column is read.
+	for _, c := range []struct{ ask, want []string }{
+		{[]string{"string", "emial"}, []string{"string"}},
+		{[]string{"emial"}, []string{typeColumns[0].name}},
+	} {
+		src, rows := openAll(t, p, parquet.Options{Columns: c.ask, SkipMissing: true})
+		if !reflect.DeepEqual(src.Columns(), c.want) || len(rows) != 4 || len(rows[0].Values) != len(c.want) {
+			t.Errorf("SkipMissing %q: Columns %q, %d rows", c.ask, src.Columns(), len(rows))
+		}
+		if len(src.Header()) != len(typeColumns) || src.Header()[1] != typeColumns[1].name {
+			t.Errorf("SkipMissing %q: Header %q", c.ask, src.Header())
+		}
+	}
 }
 
 func TestMultipleRowGroupsAndBatches(t *testing.T) {

@@ -74,12 +74,12 @@ func (o *checkOptions) run(ctx context.Context) error {
 	if o.src.path == "" {
 		return nil
 	}
-	src, err := o.src.open(0)
+	src, err := o.src.open(0, m)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	prog, err := m.Bind(src.Columns(), src.nested)
+	prog, err := src.bind(m)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}

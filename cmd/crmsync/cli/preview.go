@@ -67,12 +67,12 @@ func (o *previewOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	src, err := o.src.open(o.rows)
+	src, err := o.src.open(o.rows, m)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	prog, err := m.Bind(src.Columns(), src.nested)
+	prog, err := src.bind(m)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -219,7 +220,10 @@ func TestRejectRoundTripParquet(t *testing.T) {
 		t.Errorf("reject file %q, want rejects.parquet", s1.RejectFile)
 	}
 	schema, rej := readParquet(t, filepath.Join(out1, "rejects.parquet"))
-	if want := append(append([]string(nil), fixtures.Columns...), rejectColumns...); strings.Join(rej[0], ",") != strings.Join(want, ",") {
+	// A Parquet source is read in the columns the mapping reads, which
+	// are all but signup_date, and its reject file holds those.
+	read := slices.DeleteFunc(slices.Clone(fixtures.Columns), func(c string) bool { return c == "signup_date" })
+	if want := append(read, rejectColumns...); strings.Join(rej[0], ",") != strings.Join(want, ",") {
 		t.Fatalf("rejects.parquet columns %q, want %q", rej[0], want)
 	}
 	if f, _ := schema.FieldsByName("_row"); len(f) != 1 || f[0].Type.ID() != arrow.INT64 {
@@ -230,9 +234,9 @@ func TestRejectRoundTripParquet(t *testing.T) {
 	}
 	checkRejectsMatchDefects(t, rej, parquetRows, defects)
 	for _, rec := range rej[1:] {
-		for i, v := range rec[:len(fixtures.Columns)] {
+		for i, v := range rec[:len(read)] {
 			if strings.HasPrefix(v, "'") {
-				t.Errorf("rejects.parquet row %s column %s holds %q: Parquet values are never escaped", rec[len(fixtures.Columns)], rej[0][i], v)
+				t.Errorf("rejects.parquet row %s column %s holds %q: Parquet values are never escaped", rec[len(read)], rej[0][i], v)
 			}
 		}
 	}
@@ -259,7 +263,7 @@ func TestRejectRoundTripParquet(t *testing.T) {
 	for _, rec := range rej[1:] {
 		c, ok := crm[strings.ToLower(strings.TrimSpace(rec[1]))]
 		if !ok || c.Name != firstName(rec[2]) || c.TimezoneOffset != rec[8] {
-			t.Errorf("fixed row %s: the CRM holds %+v (found %v); want name %q, offset %q", rec[len(fixtures.Columns)], c, ok, firstName(rec[2]), rec[8])
+			t.Errorf("fixed row %s: the CRM holds %+v (found %v); want name %q, offset %q", rec[len(read)], c, ok, firstName(rec[2]), rec[8])
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"crmsync/mappings"
 	"crmsync/pipeline"
 	csvsource "crmsync/sources/csv"
 	parquetsource "crmsync/sources/parquet"
@@ -26,6 +27,9 @@ type openedSource struct {
 	pipeline.Source
 	format string
 	nested []string
+	// header is every column of the file when only some are read (the
+	// mapping's, from Parquet), for Bind's did-you-mean; nil otherwise.
+	header []string
 	// newRejects opens a reject file of the source's format in dir.
 	newRejects func(dir string) (pipeline.RejectWriter, string, error)
 }
@@ -65,7 +69,24 @@ func (f *sourceFlags) formatOf() (string, error) {
 	return "csv", nil
 }
 
-func (f *sourceFlags) open(batchSize int) (*openedSource, error) {
+// bind binds m to the columns read. A column m names that the file lacks
+// is reported against all of the file's columns, so that its did-you-mean
+// looks among those not read too.
+func (s *openedSource) bind(m *mappings.Mapping) (*mappings.Program, error) {
+	prog, err := m.Bind(s.Columns(), s.nested)
+	if err != nil && s.header != nil {
+		if _, herr := m.Bind(s.header, s.nested); herr != nil {
+			err = herr
+		}
+	}
+	return prog, err
+}
+
+// open opens the source for a run of mapping m. A Parquet file is read
+// only in the columns m reads: a column costs memory and time to read
+// whether it is used or not, and an export may hold thousands. Its reject
+// file then holds those columns only.
+func (f *sourceFlags) open(batchSize int, m *mappings.Mapping) (*openedSource, error) {
 	if f.path == "" {
 		return nil, usageError("--source is required (a CSV or Parquet file, or - for standard input)")
 	}
@@ -77,12 +98,12 @@ func (f *sourceFlags) open(batchSize int) (*openedSource, error) {
 		if f.path == "-" {
 			return nil, usageError("Parquet cannot be read from standard input: it needs a file it can seek in")
 		}
-		src, err := parquetsource.Open(f.path, parquetsource.Options{BatchSize: batchSize})
+		src, err := parquetsource.Open(f.path, parquetsource.Options{BatchSize: batchSize, Columns: m.Columns(), SkipMissing: true})
 		if err != nil {
 			return nil, err
 		}
 		cols := src.Columns()
-		return &openedSource{Source: src, format: format, nested: src.NestedColumns(),
+		return &openedSource{Source: src, format: format, nested: src.NestedColumns(), header: src.Header(),
 			newRejects: func(dir string) (pipeline.RejectWriter, string, error) {
 				p := filepath.Join(dir, "rejects.parquet")
 				w, err := parquetsource.NewRejectWriter(p, cols)

@@ -276,17 +276,16 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 			DryRun: o.dryRun, StartedAt: started.UTC(), FinishedAt: time.Now().UTC(), State: o.statePath, ExitCode: code}
 		_ = writeJSON(filepath.Join(o.out, "summary.json"), s)
 	}()
-	src, err := o.src.open(0)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-
 	m, _, err := loadMapping(o.mapping)
 	if err != nil {
 		return err
 	}
-	prog, err := m.Bind(src.Columns(), src.nested)
+	src, err := o.src.open(0, m)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	prog, err := src.bind(m)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("mapping %s does not fit source %s: %w", o.mapping, o.src.path, err)}
 	}
