@@ -4,7 +4,8 @@
 // Lines, CSV, Parquet), files written with owner-only permissions and
 // optionally encrypted to age recipients, the manifest that records the
 // SHA-256 of every file as written, the staging directory that makes a
-// re-run replace an export as a whole, and the erasure log.
+// re-run replace an export as a whole (and only what an earlier export's
+// manifest lists), the escaping every CSV file gets, and the erasure log.
 //
 // Everything here handles personal data, so it follows three rules:
 // directories are created 0700 and files 0600; a file appears under its
