@@ -156,3 +156,36 @@ func TestIndexCacheOfAnotherState(t *testing.T) {
 		t.Errorf("state b read %+v, want its own %+v", got, want)
 	}
 }
+
+// TestFailedKeyScansWithoutDigests checks that a key whose last attempt
+// failed is given no digests by Scan, from the records and from the index
+// cache, so that the run writes it again, and that its next success gives
+// them back.
+func TestFailedKeyScansWithoutDigests(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, filepath.Join(t.TempDir(), "state.db"))
+	commit := func(o pipeline.StateOutcome) {
+		t.Helper()
+		if err := st.Commit(ctx, []pipeline.StateOutcome{o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(how string, want scanned) {
+		t.Helper()
+		if got := scanAll(t, st)[pipeline.KeyHash("k")]; got != want {
+			t.Errorf("%s: %+v, want %+v", how, got, want)
+		}
+		if err := st.RefreshIndexCache(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := scanAll(t, st)[pipeline.KeyHash("k")]; got != want {
+			t.Errorf("%s, from the cache: %+v, want %+v", how, got, want)
+		}
+	}
+	commit(pipeline.StateOutcome{Key: "k", Outcome: pipeline.OutcomeCreated, CRMID: "id-k", Digest: 5, Source: 7})
+	check("after the create", scanned{5, 7})
+	commit(pipeline.StateOutcome{Key: "k", Outcome: pipeline.OutcomeRejected, Reject: &pipeline.Reject{Code: "500"}})
+	check("after a failure", scanned{})
+	commit(pipeline.StateOutcome{Key: "k", Outcome: pipeline.OutcomeUpdated, CRMID: "id-k", Digest: 6, Source: 8})
+	check("after the next success", scanned{6, 8})
+}

@@ -393,8 +393,14 @@ func (s *Store) readIndexCache(stamp string) ([]byte, bool) {
 	return rest, true
 }
 
+// scanDigests are the digests Scan gives a key: none when its last
+// attempt failed, so that it is written again even if its row is as it
+// was at its last confirmed write. That write may no longer be what the
+// CRM holds, and a row taken as unchanged would never retry the failure.
+const scanDigests = `CASE WHEN failures > 0 THEN 0 ELSE coalesce(digest, 0) END, CASE WHEN failures > 0 THEN 0 ELSE coalesce(source_digest, 0) END`
+
 func (s *Store) scanRecords(ctx context.Context, fn func(keyHash, digest, source uint64)) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT key_hash, coalesce(digest, 0), coalesce(source_digest, 0) FROM records`)
+	rows, err := s.r.QueryContext(ctx, `SELECT key_hash, `+scanDigests+` FROM records`)
 	if err != nil {
 		return fmt.Errorf("state %s: loading: %w", s.path, err)
 	}
@@ -518,10 +524,11 @@ func (s *Store) Commit(ctx context.Context, outcomes []pipeline.StateOutcome) er
 		}
 		defer ok.Close()
 		// A key fails "in a row" once per run, however many times the
-		// run tried it.
+		// run tried it; a failure after a success of the same run still
+		// counts, or the key's last attempt would look successful.
 		failed, err := tx.PrepareContext(ctx, `INSERT INTO records(key, key_hash, failures, last_run, last_code, last_stage, last_field, last_message)
 			VALUES (?, ?, 1, ?, ?, ?, ?, ?)
-			ON CONFLICT(key) DO UPDATE SET failures = failures + (coalesce(last_run, -1) <> excluded.last_run),
+			ON CONFLICT(key) DO UPDATE SET failures = failures + (failures = 0 OR coalesce(last_run, -1) <> excluded.last_run),
 				last_run = excluded.last_run, last_code = excluded.last_code, last_stage = excluded.last_stage,
 				last_field = excluded.last_field, last_message = excluded.last_message`)
 		if err != nil {
@@ -808,7 +815,7 @@ func (s *Store) RefreshIndexCache(ctx context.Context) error {
 	if stamp, err = s.cacheStamp(ctx, tx); err != nil {
 		return fmt.Errorf("state %s: %w", s.path, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT key_hash, coalesce(digest, 0), coalesce(source_digest, 0) FROM records`)
+	rows, err := tx.QueryContext(ctx, `SELECT key_hash, `+scanDigests+` FROM records`)
 	if err != nil {
 		return fmt.Errorf("state %s: %w", s.path, err)
 	}
