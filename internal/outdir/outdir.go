@@ -54,7 +54,7 @@ func Lock(dir, command string) (*Held, error) {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, LockName)
-	for {
+	for attempt := 0; ; attempt++ {
 		// O_NOFOLLOW: a link placed under the lock's name is not a way to
 		// truncate a file elsewhere.
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
@@ -81,6 +81,9 @@ func Lock(dir, command string) (*Held, error) {
 		// or a third run may be holding a new one.
 		if now, err := os.Lstat(path); err != nil || !os.SameFile(fi, now) {
 			f.Close()
+			if attempt == 10 {
+				return nil, &BusyError{Dir: dir, Holder: readHolder(path)}
+			}
 			continue
 		}
 		// What a killed holder wrote is replaced. Failing to name the
