@@ -3,8 +3,11 @@ package tamio
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
+
+	"crmsync/internal/httpapi"
 )
 
 // confirmer learns the ids of customers that bulk create jobs made. tamio
@@ -125,9 +128,19 @@ func (c *confirmer) loop(ctx context.Context) {
 // it stopped in are read again next time; resolving twice is harmless.
 func (c *confirmer) poll(ctx context.Context) error {
 	newest := c.from
+	// An API whose paging does not advance would keep a poll going for
+	// ever; guarded, the poll fails (and is logged), and awaited rows fall
+	// back to single creates after their timeout.
+	guard := httpapi.NewPageGuard(listEndpoint)
 	for page := 1; ; page++ {
+		if err := guard.Next(strconv.Itoa(page)); err != nil {
+			return err
+		}
 		cs, _, err := c.client.List(ctx, ListQuery{Page: page, PerPage: maxPerPage, SortBy: "created_at", Order: "asc", From: c.from, IncludeLeads: true})
 		if err != nil {
+			return err
+		}
+		if err := guard.Page(len(cs), func(i int) string { return cs[i].ID }); err != nil {
 			return err
 		}
 		c.mu.Lock()

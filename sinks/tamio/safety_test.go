@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"crmsync/internal/httpapi"
 	"crmsync/pipeline"
 	"crmsync/sinks/tamio"
+	"crmsync/sinks/tamio/tamiotest"
 )
 
 const safetyKey = "sk_live_4f1d9c2e8b7a6350d1e2f3a4b5c6d7e8"
@@ -345,4 +347,55 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestConfirmPollStopsWhenPagingGoesWrong: the poll that learns a bulk
+// create's ids is a walk too. Against a list that answers the same page
+// of strangers to every page of every poll, each poll gives up at its
+// second page (the rows are then created one by one, as when a job is not
+// confirmed in time), instead of paging for ever.
+func TestConfirmPollStopsWhenPagingGoesWrong(t *testing.T) {
+	srv, err := tamiotest.NewServer(tamiotest.Options{DBPath: filepath.Join(t.TempDir(), "tamio.db"), BulkDelay: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var maxPage atomic.Int64
+	next := srv.Handler()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if !strings.HasSuffix(r.URL.Path, "/customers/list") || !q.Has("from") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if p, _ := strconv.ParseInt(q.Get("page"), 10, 64); p > maxPage.Load() {
+			maxPage.Store(p)
+		}
+		var b strings.Builder
+		b.WriteString(`{"status":200,"total_results":1000000,"customers":[`)
+		for i := range 100 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"id":"stranger-%d","email":"stranger%d@example.org","created_at":1700000000}`, i, i)
+		}
+		b.WriteString("]}")
+		io.WriteString(w, b.String())
+	}))
+	defer front.Close()
+	s, err := tamio.New(tamio.Options{BaseURL: front.URL + "/v2", APIKey: srv.APIKey, PollInterval: 10 * time.Millisecond,
+		ConfirmTimeout: 300 * time.Millisecond, MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chs := records(0, 5)
+	res := applyAll(t, s, chs)
+	for i, r := range res {
+		if r.Outcome != pipeline.OutcomeCreated || r.ID == "" {
+			t.Errorf("change %d: %v %v", i, r.Outcome, r.Reject)
+		}
+	}
+	if p := maxPage.Load(); p == 0 || p > 2 {
+		t.Errorf("the poll read up to page %d of a list that repeats itself, want it to stop at page 2", p)
+	}
 }

@@ -48,13 +48,13 @@ func TestTargetURLIsChecked(t *testing.T) {
 	}
 	out := filepath.Join(dir, "out")
 	for _, args := range [][]string{
-		syncArgs(sample("customers.csv"), mapping, "http://crm.example.com/v2", out),
-		{"export", "--target", "http://crm.example.com/v2", "--all", "--out", filepath.Join(dir, "export"), "--api-key-env", keyEnv},
-		{"erase", "--target", "http://crm.example.com/v2", "--subjects", subjects, "--out", filepath.Join(dir, "erase"), "--api-key-env", keyEnv, "--dry-run"},
+		syncArgs(sample("customers.csv"), mapping, "http://crm.example.invalid/v2", out),
+		{"export", "--target", "http://crm.example.invalid/v2", "--all", "--out", filepath.Join(dir, "export"), "--api-key-env", keyEnv},
+		{"erase", "--target", "http://crm.example.invalid/v2", "--subjects", subjects, "--out", filepath.Join(dir, "erase"), "--api-key-env", keyEnv, "--dry-run"},
 	} {
 		r := runBinary(t, probeKey, args...)
 		if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "cleartext") || !strings.Contains(r.stderr, "--allow-insecure-http") {
-			t.Errorf("%s to http://crm.example.com: exit %d, want %d naming --allow-insecure-http\n%s", args[0], r.code, cli.ExitUsage, r.stderr)
+			t.Errorf("%s to http://crm.example.invalid: exit %d, want %d naming --allow-insecure-http\n%s", args[0], r.code, cli.ExitUsage, r.stderr)
 		}
 		help := runBinary(t, "", args[0], "--help")
 		if !strings.Contains(help.stdout, "--allow-insecure-http") || !strings.Contains(help.stdout, "--api-timeout duration") {
