@@ -254,9 +254,8 @@ func TestOutputFilesNeverThroughLinks(t *testing.T) {
 	}
 	checkVictim := func(v, name string) {
 		t.Helper()
-		fi, err := os.Stat(v)
-		if err != nil || fi.Mode().Perm() != 0o644 {
-			t.Errorf("%s's target: %v, %v; want it 0644 as it was", name, fi, err)
+		if fi, err := os.Stat(v); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s's target: %v; want it 0644 as it was", name, modeOf(fi, err))
 		}
 		if data, _ := os.ReadFile(v); string(data) != content(name) {
 			t.Errorf("%s's target now holds %.60q", name, data)
@@ -264,9 +263,8 @@ func TestOutputFilesNeverThroughLinks(t *testing.T) {
 	}
 	checkFresh := func(out, name string) {
 		t.Helper()
-		fi, err := os.Lstat(filepath.Join(out, name))
-		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v, %v; want a regular 0600 file", name, fi, err)
+		if fi, err := os.Lstat(filepath.Join(out, name)); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v; want a regular 0600 file", name, modeOf(fi, err))
 		}
 	}
 
@@ -285,6 +283,19 @@ func TestOutputFilesNeverThroughLinks(t *testing.T) {
 	if rej := readCSVFile(t, filepath.Join(out, "rejects.csv")); len(rej) < 2 {
 		t.Errorf("rejects.csv holds %d rows; the source has bad ones", len(rej))
 	}
+
+	pq := filepath.Join(dir, "in.parquet")
+	if _, err := fixtures.WriteParquet(pq, fixtures.Options{Rows: 60, Seed: 9, BadShare: 0.1}, 64); err != nil {
+		t.Fatal(err)
+	}
+	pqOut := filepath.Join(dir, "pq")
+	os.MkdirAll(pqOut, 0o700)
+	pqTarget := link(pqOut, "rejects.parquet")
+	if code := runMain(t, srv.APIKey, syncArgs(pq, mapping, srv.URL, pqOut)...); code != cli.ExitRejects {
+		t.Fatalf("sync from Parquet: exit %d", code)
+	}
+	checkVictim(pqTarget, "rejects.parquet")
+	checkFresh(pqOut, "rejects.parquet")
 
 	people := seedPeople(t, srv, "links", 2)
 	subjects := writeSubjects(t, filepath.Join(dir, "erase.csv"), []string{"id"}, []string{people[0].ID})
@@ -305,6 +316,14 @@ func TestOutputFilesNeverThroughLinks(t *testing.T) {
 	if _, err := testClient(t, srv).Retrieve(context.Background(), people[0].ID); err != nil {
 		t.Errorf("erase deleted a customer without a log to record it in: %v", err)
 	}
+}
+
+// modeOf describes a file's mode for a message, or the error of its stat.
+func modeOf(fi os.FileInfo, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fi.Mode().String()
 }
 
 // formulaCells are values a spreadsheet would run. Plain numbers and
