@@ -150,10 +150,10 @@
 // number must fall in an assigned range of a known type), at 20-40 µs a
 // number. Extensions are dropped.
 //
-// lookup tables are loaded once at Load. Keys match exactly after
-// trimming both sides, or ignoring case with ignore_case: true. A table
-// in which one key has two different values is an error; blank keys are
-// skipped.
+// lookup tables are loaded once at Load, at most 16 MiB each (see
+// Limits). Keys match exactly after trimming both sides, or ignoring case
+// with ignore_case: true. A table in which one key has two different
+// values is an error; blank keys are skipped.
 //
 // # Limits
 //
@@ -164,6 +164,14 @@
 // recurses once per level and a deep enough expression would overflow
 // the stack and kill the process. The YAML itself nests at most 10000
 // levels (yaml.v3's own limit).
+//
+// A lookup file is at most 16 MiB: it is held in memory, where a table of
+// short rows takes about 8 times its size, and a table larger than that is
+// a second source rather than a lookup; join it into the source instead.
+//
+// Messages quote names and values cut to 64 characters, and list at most
+// 10 columns of a header, then how many more there are: a file can hold a
+// header of a million columns, and a message is copied into summary.json.
 //
 // # Date layouts
 //

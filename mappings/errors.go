@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"crmsync/pipeline"
 )
 
 // Error is one problem in a mapping file, at a place in it.
@@ -82,16 +84,23 @@ func (l *errorList) err() error {
 // name, or "" when none is close enough to be a plausible typo.
 func didYouMean(name string, candidates []string) string {
 	if s := suggest(name, candidates); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
+		return fmt.Sprintf(" (did you mean %s?)", pipeline.Quote(s))
 	}
 	return ""
 }
 
 func suggest(name string, candidates []string) string {
 	lname := strings.ToLower(name)
+	n := utf8.RuneCountInString(name)
 	best, bestDist := "", -1
 	for _, c := range candidates {
 		if c == name {
+			continue
+		}
+		// A rune is 1 to 4 bytes, so a candidate this much shorter or
+		// longer is more than 3 runes away, without decoding it: a header
+		// can hold a million long names.
+		if len(c) < n-3 || len(c) > 4*(n+3) {
 			continue
 		}
 		lc := strings.ToLower(c)
@@ -106,7 +115,6 @@ func suggest(name string, candidates []string) string {
 			best, bestDist = c, d
 		}
 	}
-	n := utf8.RuneCountInString(name)
 	// A distance of 3 in a 4-letter name is another word, not a typo.
 	if bestDist < 0 || bestDist > max(1, n/3) {
 		return ""
@@ -152,19 +160,6 @@ func editDistance(a, b string, limit int) int {
 	return prev[len(rb)]
 }
 
-// quote renders a value for a reject message, cut short so that a huge
-// cell does not make a huge reject line.
-func quote(v string) string {
-	const limit = 64
-	if len(v) <= limit {
-		return fmt.Sprintf("%q", v)
-	}
-	n := 0
-	for i := range v {
-		if n == limit {
-			return fmt.Sprintf("%q…", v[:i])
-		}
-		n++
-	}
-	return fmt.Sprintf("%q", v)
-}
+// quote renders a value or a name for a message, cut short so that a
+// huge cell or column name does not make a huge message.
+func quote(v string) string { return pipeline.Quote(v) }

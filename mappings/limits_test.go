@@ -2,9 +2,14 @@ package mappings
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
+
+	"crmsync/pipeline"
 )
 
 // smallStack lowers the goroutine stack limit for one test, so that a
@@ -87,5 +92,51 @@ func TestLoadDeepYAML(t *testing.T) {
 	e = loadErr(t, b.String())
 	if !strings.Contains(e.Msg, "fields must map tamio fields") {
 		t.Errorf("block: got %v", e)
+	}
+}
+
+func TestLookupTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "big.csv")
+	if err := os.WriteFile(table, []byte("email,id\na@example.com,1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A sparse file: the size is what counts, not what is in it.
+	if err := os.Truncate(table, maxLookupFile+1); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "m.yaml")
+	yaml := "api: tamio\nkey: customer_id\nlookups:\n  teammates: {file: big.csv, key: email, value: id}\nfields:\n  name: full_name\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, tamioSchema())
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Load: %v", err)
+	}
+	if want := `lookup "teammates": ` + table + ` is larger than 16 MiB, the most a lookup table may hold`; e.Line != 4 || e.Column != 21 || !strings.Contains(e.Msg, want) {
+		t.Errorf("got %v, want 4:21 %q", e, want)
+	}
+}
+
+func TestLookupHugeHeader(t *testing.T) {
+	// A million columns, the first named with 100,000 characters, and no
+	// key column: the message lists a few, cut short.
+	var b strings.Builder
+	b.WriteString(strings.Repeat("x", 100_000))
+	for i := 1; i < 1_000_000; i++ {
+		b.WriteString(",c")
+		b.WriteString(strconv.Itoa(i))
+	}
+	b.WriteString("\n")
+	m, err := lookupMapping(t, "{file: t.csv, key: "+strings.Repeat("k", 10_000)+", value: c1}", b.String())
+	if m != nil || err == nil {
+		t.Fatal("Load accepted a lookup without its key column")
+	}
+	msg := err.Error()
+	want := `has no column "` + strings.Repeat("k", pipeline.QuoteMax) + `"… (its columns: "` + strings.Repeat("x", pipeline.QuoteMax) + `"…, "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9" and 999990 more)`
+	if !strings.Contains(msg, want) || len(msg) > 600 {
+		t.Errorf("the message is %d bytes: %.1000q; want it to hold %q", len(msg), msg, want)
 	}
 }

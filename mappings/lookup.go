@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"crmsync/pipeline"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -53,9 +55,10 @@ func (m *Mapping) lookupNames() []string {
 }
 
 // maxLookupFile bounds what a lookup file may hold: tables are read
-// whole into memory, and a lookup is meant for teammates or code lists,
-// not for a second data source.
-const maxLookupFile = 256 << 20
+// whole into memory, where a table of short rows takes about 8 times its
+// size, and a lookup is meant for teammates or code lists, not for a
+// second data source.
+const maxLookupFile = 16 << 20
 
 // loadLookup reads one entry of the lookups section:
 //
@@ -189,12 +192,20 @@ func (l *loader) readLookupFile(t *lookupTable, file, keyCol, valCol *yaml.Node,
 		return fail(file, "%v", err)
 	}
 	defer f.Close()
+	tooLarge := func() error {
+		return fail(file, "%s is larger than %d MiB, the most a lookup table may hold (it is kept in memory); join a larger table into the source instead", path, maxLookupFile>>20)
+	}
+	// Refused before it is read; the limit below holds for a file that
+	// grows meanwhile.
+	if st, err := f.Stat(); err == nil && st.Size() > maxLookupFile {
+		return tooLarge()
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxLookupFile+1))
 	if err != nil {
 		return fail(file, "reading %s: %v", path, err)
 	}
 	if len(data) > maxLookupFile {
-		return fail(file, "%s is larger than %d MiB", path, maxLookupFile>>20)
+		return tooLarge()
 	}
 	l.fingerprint([]byte(t.name))
 	l.fingerprint(data)
@@ -222,12 +233,11 @@ func (l *loader) readLookupFile(t *lookupTable, file, keyCol, valCol *yaml.Node,
 		}
 	}
 	if ki < 0 {
-		return fail(keyCol, "%s has no column %q%s (its columns: %s)", path, keyCol.Value, didYouMean(keyCol.Value, cols), strings.Join(cols, ", "))
+		return fail(keyCol, "%s has no column %s%s (its columns: %s)", path, quote(keyCol.Value), didYouMean(keyCol.Value, cols), pipeline.QuoteList(cols))
 	}
 	if vi < 0 {
-		return fail(valCol, "%s has no column %q%s (its columns: %s)", path, valCol.Value, didYouMean(valCol.Value, cols), strings.Join(cols, ", "))
+		return fail(valCol, "%s has no column %s%s (its columns: %s)", path, quote(valCol.Value), didYouMean(valCol.Value, cols), pipeline.QuoteList(cols))
 	}
-	firstLine := map[string]int{}
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -247,12 +257,34 @@ func (l *loader) readLookupFile(t *lookupTable, file, keyCol, valCol *yaml.Node,
 		val := strings.TrimSpace(rec[vi])
 		if prev, dup := t.values[key]; dup {
 			if prev != val {
-				return fail(file, "%s:%d: key %q is also on line %d, with another value", path, line, rec[ki], firstLine[key])
+				return fail(file, "%s:%d: key %s is also on line %d, with another value", path, line, quote(rec[ki]), t.firstLine(data, comma, ki, key))
 			}
 			continue
 		}
 		t.values[key] = val
-		firstLine[key] = line
 	}
 	return nil
+}
+
+// firstLine returns the line of data's first record whose key column
+// (ki) holds key. Only a failing Load asks, so the table keeps no line
+// numbers, which would cost as much memory as its values.
+func (t *lookupTable) firstLine(data []byte, comma rune, ki int, key string) int {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.Comma = comma
+	r.ReuseRecord = true
+	r.FieldsPerRecord = -1
+	if _, err := r.Read(); err != nil {
+		return 0
+	}
+	for {
+		rec, err := r.Read()
+		if err != nil {
+			return 0
+		}
+		if ki < len(rec) && t.normKey(rec[ki]) == key {
+			line, _ := r.FieldPos(0)
+			return line
+		}
+	}
 }

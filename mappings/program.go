@@ -95,11 +95,11 @@ func (m *Mapping) Bind(columns []string, nested []string) (*Program, error) {
 		}
 		switch idx := at[name]; {
 		case isNested[name]:
-			errs.add(where.line, where.col, "%s %q is nested (list/struct); crmsync reads only flat columns", use, name)
+			errs.add(where.line, where.col, "%s %s is nested (list/struct); crmsync reads only flat columns", use, quote(name))
 		case len(idx) == 0:
-			errs.add(where.line, where.col, "%s %q is not in the source%s", use, name, didYouMean(name, columns))
+			errs.add(where.line, where.col, "%s %s is not in the source%s", use, quote(name), didYouMean(name, columns))
 		case len(idx) > 1:
-			errs.add(where.line, where.col, "%s %q appears %d times in the source header; rename the copies", use, name, len(idx))
+			errs.add(where.line, where.col, "%s %s appears %d times in the source header; rename the copies", use, quote(name), len(idx))
 		default:
 			p.idx[k] = idx[0]
 			p.minLen = max(p.minLen, idx[0]+1)

@@ -260,7 +260,7 @@ func (s *Source) readHeader() error {
 			name = "column_" + strconv.Itoa(i+1)
 		}
 		if j, dup := seen[name]; dup {
-			return pipeline.Fatalf("file %s: column %q appears twice in the header, at positions %d and %d; rename one so mappings are not ambiguous", s.display, name, j+1, i+1)
+			return pipeline.Fatalf("file %s: column %s appears twice in the header, at positions %d and %d; rename one so mappings are not ambiguous", s.display, pipeline.Quote(name), j+1, i+1)
 		}
 		seen[name] = i
 		s.cols[i] = strings.Clone(name)
@@ -456,7 +456,7 @@ func (s *Source) checkFields(vals []string, line int) *pipeline.Reject {
 			Stage:   pipeline.StageRead,
 			Code:    code,
 			Column:  s.cols[i],
-			Message: fmt.Sprintf("file %s line %d: column %q %s", s.display, line, s.cols[i], why),
+			Message: fmt.Sprintf("file %s line %d: column %s %s", s.display, line, pipeline.Quote(s.cols[i]), why),
 		}
 	}
 	return nil

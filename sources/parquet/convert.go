@@ -111,7 +111,7 @@ func (s *Source) rejectEncoding(b *batch, r, c int) {
 		Stage:   pipeline.StageRead,
 		Code:    "encoding",
 		Column:  s.cols[c],
-		Message: fmt.Sprintf("file %s row %d: column %q is not valid UTF-8", s.path, s.num+int64(r)+1, s.cols[c]),
+		Message: fmt.Sprintf("file %s row %d: column %s is not valid UTF-8", s.path, s.num+int64(r)+1, pipeline.Quote(s.cols[c])),
 	})
 }
 

@@ -161,7 +161,7 @@ func Open(path string, opts Options) (_ *Source, err error) {
 			name = "column_" + strconv.Itoa(i+1)
 		}
 		if j, dup := seen[name]; dup {
-			return nil, pipeline.Fatalf("file %s: column %q appears twice, at positions %d and %d; mappings by name would be ambiguous", path, name, j+1, i+1)
+			return nil, pipeline.Fatalf("file %s: column %s appears twice, at positions %d and %d; mappings by name would be ambiguous", path, pipeline.Quote(name), j+1, i+1)
 		}
 		seen[name] = i
 		names[i] = name
@@ -177,13 +177,13 @@ func Open(path string, opts Options) (_ *Source, err error) {
 		for _, c := range opts.Columns {
 			i, ok := seen[c]
 			if !ok {
-				missing = append(missing, strconv.Quote(c))
+				missing = append(missing, c)
 				continue
 			}
 			selected[i] = true
 		}
 		if len(missing) > 0 && !opts.SkipMissing {
-			return nil, pipeline.Fatalf("file %s has no column %s; its columns are %s", path, strings.Join(missing, ", "), strings.Join(quoteAll(names), ", "))
+			return nil, pipeline.Fatalf("file %s has no column %s; its columns are %s", path, pipeline.QuoteList(missing), pipeline.QuoteList(names))
 		}
 		if opts.SkipMissing && !slices.Contains(selected, true) {
 			selected[0] = true
@@ -373,14 +373,6 @@ func undictionary(f *pqarrow.SchemaField) {
 	}
 }
 
-func quoteAll(names []string) []string {
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = strconv.Quote(n)
-	}
-	return out
-}
-
 // isNested reports whether values of type t are made of other values.
 func isNested(t arrow.DataType) bool {
 	switch t.ID() {
@@ -472,8 +464,8 @@ func (s *Source) Next(ctx context.Context) (rows []pipeline.Row, err error) {
 			}
 			if got := rec.Column(k).Len(); got != n {
 				s.done = true
-				return nil, pipeline.Fatalf("file %s: corrupt data after row %d (row group %s): column %q holds %d values for %d rows",
-					s.path, s.num, s.groupName(), s.cols[c], got, n)
+				return nil, pipeline.Fatalf("file %s: corrupt data after row %d (row group %s): column %s holds %d values for %d rows",
+					s.path, s.num, s.groupName(), pipeline.Quote(s.cols[c]), got, n)
 			}
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	pq "github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/schema"
+
+	"crmsync/pipeline"
 )
 
 // textColumn is a top-level text column read straight from its pages
@@ -107,7 +109,7 @@ func (s *Source) openText(rg int) error {
 		tc := &s.text[i]
 		pages, err := rgr.GetColumnPageReader(tc.leaf)
 		if err != nil {
-			return fmt.Errorf("column %q: %w", s.cols[tc.col], err)
+			return fmt.Errorf("column %s: %w", pipeline.Quote(s.cols[tc.col]), err)
 		}
 		tc.chunk = textChunk{pages: pages}
 	}
@@ -243,10 +245,10 @@ func (s *Source) readText(b *batch, tc *textColumn, n int) error {
 		if ch.left == 0 {
 			more, err := tc.nextPage()
 			if err != nil {
-				return fmt.Errorf("column %q: %w", s.cols[tc.col], err)
+				return fmt.Errorf("column %s: %w", pipeline.Quote(s.cols[tc.col]), err)
 			}
 			if !more {
-				return fmt.Errorf("column %q holds %d values for %d rows", s.cols[tc.col], row, n)
+				return fmt.Errorf("column %s holds %d values for %d rows", pipeline.Quote(s.cols[tc.col]), row, n)
 			}
 		}
 		m := min(n-row, ch.left)
@@ -254,7 +256,7 @@ func (s *Source) readText(b *batch, tc *textColumn, n int) error {
 		present := s.textLevels[:m]
 		if tc.optional {
 			if err := ch.levels.read(present); err != nil {
-				return fmt.Errorf("column %q: definition levels: %w", s.cols[tc.col], err)
+				return fmt.Errorf("column %s: definition levels: %w", pipeline.Quote(s.cols[tc.col]), err)
 			}
 		} else {
 			for i := range present {
@@ -268,7 +270,7 @@ func (s *Source) readText(b *batch, tc *textColumn, n int) error {
 			err = s.plainValues(b, tc, row, present)
 		}
 		if err != nil {
-			return fmt.Errorf("column %q: %w", s.cols[tc.col], err)
+			return fmt.Errorf("column %s: %w", pipeline.Quote(s.cols[tc.col]), err)
 		}
 		ch.left -= m
 		row += m
@@ -365,10 +367,10 @@ func (s *Source) textLeft() error {
 		}
 		more, err := tc.nextPage()
 		if err != nil {
-			return fmt.Errorf("column %q: %w", s.cols[tc.col], err)
+			return fmt.Errorf("column %s: %w", pipeline.Quote(s.cols[tc.col]), err)
 		}
 		if more || tc.chunk.left > 0 {
-			return fmt.Errorf("column %q holds more values than the row group has rows", s.cols[tc.col])
+			return fmt.Errorf("column %s holds more values than the row group has rows", pipeline.Quote(s.cols[tc.col]))
 		}
 	}
 	return nil
