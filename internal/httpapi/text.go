@@ -17,8 +17,8 @@ const MaxText = 200
 // a log, its escape sequences with it, and an error envelope's message of
 // any size would go whole into summary.json and every reject.
 //
-// Secrets are removed before, not after: a cut could leave the start of
-// one that a redactor no longer recognises.
+// Callers remove secrets before they call it: a cut could leave the
+// start of a secret, which a redactor would not recognise.
 func OneLine(s string) string {
 	// Only the start can show; cleaning all of a huge text would cost
 	// more than the call.

@@ -59,15 +59,6 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// RetryReason names the answer for the pacer's retry log: its status and
-// code, never its message, which may echo what was sent.
-func (e *APIError) RetryReason() string {
-	if e.Code != 0 {
-		return fmt.Sprintf("HTTP %d (error_code %d)", e.Status, e.Code)
-	}
-	return fmt.Sprintf("HTTP %d", e.Status)
-}
-
 // Client calls tamio's customers API through a pacer. It is safe for
 // concurrent use.
 type Client struct {
