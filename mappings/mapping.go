@@ -89,8 +89,11 @@ func (m *Mapping) Warnings() []string { return append([]string(nil), m.warnings.
 // topKeys are the sections of a mapping file.
 var topKeys = []string{"api", "key", "options", "lookups", "fields"}
 
-// maxMappingFile bounds the mapping file; real ones are a few KiB.
-const maxMappingFile = 4 << 20
+// MaxFileSize bounds a mapping file; real ones are a few KiB. Whatever
+// reads a mapping reads no more than this and one byte.
+const MaxFileSize = 4 << 20
+
+const maxMappingFile = MaxFileSize
 
 // Load reads and compiles a mapping file for the given target schema.
 // Everything that does not depend on a source's columns is checked here:

@@ -2,9 +2,11 @@ package cli_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"crmsync/cmd/crmsync/cli"
@@ -66,5 +68,30 @@ func TestSyncOversizedMappingInput(t *testing.T) {
 				t.Errorf("a broken mapping wrote to the CRM: %v", w)
 			}
 		})
+	}
+}
+
+// TestHugeMappingFileCostsNoMemory: a --mapping of a gigabyte (a wrong
+// path, a device) is refused as too large after reading a few MiB of it,
+// never read whole into memory.
+func TestHugeMappingFileCostsNoMemory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge.tamio.yaml")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cmd := exec.Command(binary, "check", "--mapping", huge)
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != cli.ExitUsage || !strings.Contains(string(out), "larger than 4 MiB") {
+		t.Fatalf("exit %d: %.500s; want exit %d, the file refused as larger than 4 MiB", code, out, cli.ExitUsage)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > 300<<10 {
+		t.Errorf("checking a 1 GiB mapping peaked at %d MiB", ru.Maxrss>>10)
 	}
 }
