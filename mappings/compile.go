@@ -105,7 +105,10 @@ type fieldCompiler struct {
 	callees map[int]bool // rune offsets of identifiers that name a function
 	lets    map[string]bool
 	used    []int // columns read, in order of first use
-	errs    []*Error
+	// reference is set when the expression looks values up in a table
+	// read from the target, which is not there yet at Load.
+	reference bool
+	errs      []*Error
 }
 
 func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
@@ -176,7 +179,7 @@ func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
 	}
 	p.cols = c.used
 
-	if len(c.used) == 0 {
+	if len(c.used) == 0 && !c.reference {
 		// No column: the value is the same for every row, so compute it
 		// once, and report a failure now rather than on every row.
 		r := &runner{m: l.m}
@@ -344,6 +347,9 @@ func (c *fieldCompiler) Visit(node *ast.Node) {
 				}
 				c.errorf(at, "%s", err.Error())
 			}
+		}
+		if name, ok := constString(argAt(n.Arguments, 0)); ok && id.Value == "lookup" && isReference(name) {
+			c.reference = true
 		}
 		env := &ast.IdentifierNode{Value: "$env"}
 		env.SetLocation(n.Location())

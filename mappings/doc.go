@@ -155,6 +155,36 @@
 // with ignore_case: true. A table in which one key has two different
 // values is an error; blank keys are skipped.
 //
+// # Tables read from the target
+//
+// A lookup table named api:table is not declared under lookups: the
+// target's connector reads it from the API at the start of every run, so
+// it is never out of step with the CRM. tamio offers tamio:teammates, its
+// teammates' ids by email (from teammates/list), whose keys match
+// ignoring case; `crmsync teammates --target T` lists it:
+//
+//	# owners.tamio.yaml
+//	api: tamio
+//	key: customer_id
+//	fields:
+//	  email: lower(trim(email))
+//	  name: first_word(full_name)
+//	  country: country(country)
+//	  teammate_id: lookup("tamio:teammates", owner_email)
+//
+// A miss is handled as in any lookup table: a blank key gives "", a key
+// the table lacks rejects the row with code lookup_miss, unless the
+// lookup gives a default (lookup("tamio:teammates", owner_email, "")).
+// Load checks only the name's form and that its api is the mapping's;
+// the table itself is read (References, then WithReferences) once per
+// run, before the first row is mapped. A name the target does not offer,
+// or a target that cannot be read, stops the run before anything is
+// sent. `crmsync check` says which tables a mapping reads from the
+// target, and reads them when given --target. The table's content is part
+// of what a row's source digest covers: a teammate whose email or id
+// changed in the CRM makes the next incremental run map every row again,
+// as an edited lookup file does.
+//
 // # Limits
 //
 // A mapping file is at most 4 MiB. An expression nests at most 100

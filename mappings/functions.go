@@ -801,6 +801,9 @@ func checkLookup(m *Mapping, args []ast.Node) (ast.Node, error) {
 	if !ok {
 		return args[0], errors.New(`the table of lookup must be a quoted name, as in lookup("teammates", owner_email)`)
 	}
+	if isReference(name) {
+		return args[0], checkReference(m, name)
+	}
 	if _, ok := m.lookups[name]; !ok {
 		names := m.lookupNames()
 		if len(names) == 0 {
@@ -817,6 +820,10 @@ func checkLookup(m *Mapping, args []ast.Node) (ast.Node, error) {
 func lookupFn(r *runner, a []arg) (string, error) {
 	t := r.m.lookups[a[0].s]
 	if t == nil {
+		if isReference(a[0].s) {
+			// Only a caller that skipped WithReferences gets here.
+			return "", failf(CodeLookupMiss, "", "lookup table %q was not read from the target", a[0].s)
+		}
 		return "", failf(CodeLookupMiss, "", "no lookup table %q", a[0].s)
 	}
 	key := strings.TrimSpace(a[1].s)

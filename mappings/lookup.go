@@ -75,6 +75,10 @@ const maxLookupFile = 16 << 20
 //	  values: {Customer: customer, Lead: lead}
 func (l *loader) loadLookup(nameNode, n *yaml.Node) *lookupTable {
 	t := &lookupTable{name: nameNode.Value, values: map[string]string{}}
+	if isReference(t.name) {
+		l.errs.add(nameNode.Line, nameNode.Column, "lookup %q: a name with \":\" is a table read from the target, such as %s:teammates, and is not declared here; name your own table without \":\"", t.name, l.m.schema.API)
+		return nil
+	}
 	if n.Kind != yaml.MappingNode {
 		l.errs.add(n.Line, n.Column, "lookup %q: expected file, key and value (or values)", t.name)
 		return nil

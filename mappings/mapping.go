@@ -34,6 +34,9 @@ type Mapping struct {
 	phoneMeta       *phoneMeta // phoneRegion's metadata, looked up once
 	phoneValidation string
 	lookups         map[string]*lookupTable
+	// refs are the reference tables the mapping looks values up in
+	// (see References), sorted.
+	refs []string
 
 	fields []*fieldProg // mapped fields, in schema order
 	exprs  []string     // per schema field: its expression, "" when unmapped
