@@ -803,7 +803,7 @@ func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, o
 			}
 			rec := &b.recs[i]
 			if !repeats.keyNew[i] {
-				if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: "duplicate_key", Message: fmt.Sprintf("key %q appears earlier in the input; only its first row is synced", rec.Key)}, "") {
+				if !rejectRow(&b.rows[i], &Reject{Stage: StageValidate, Code: CodeDuplicateKey, Message: fmt.Sprintf("key %q appears earlier in the input; only its first row is synced", rec.Key)}, "") {
 					return
 				}
 				continue
@@ -949,7 +949,7 @@ func (r *Run) repeatReject(rec *Record, owner uint32) *Reject {
 			first = fmt.Sprintf("row %d (whose key could not be read)", row)
 		}
 	}
-	return &Reject{Stage: StageValidate, Code: "duplicate_" + mf, Field: mf,
+	return &Reject{Stage: StageValidate, Code: DuplicateCode(mf), Field: mf,
 		Message: fmt.Sprintf("%s %q is %s's: the first row that carries a %s owns it, whatever becomes of that row, and one %s customer cannot hold two rows",
 			mf, rec.Values[r.matchField], first, mf, r.schema.API)}
 }
@@ -1056,7 +1056,7 @@ func (r *Run) applyBatch(ctx, work context.Context, batch []sinkItem, guard bool
 			if sub[j].Outcome == OutcomePending {
 				// A sink that leaves a result empty has lost track of a
 				// row; the row must not vanish from the counts.
-				results[i] = Result{Outcome: OutcomeRejected, Reject: &Reject{Stage: StageAPI, Code: "no_outcome", Message: "the sink returned no outcome for this row"}}
+				results[i] = Result{Outcome: OutcomeRejected, Reject: &Reject{Stage: StageAPI, Code: CodeNoOutcome, Message: "the sink returned no outcome for this row"}}
 			}
 		}
 	}
@@ -1173,7 +1173,7 @@ func (r *Run) account(work context.Context, batch []sinkItem, results []Result, 
 		default:
 			rej := res.Reject
 			if rej == nil {
-				rej = &Reject{Stage: StageAPI, Code: "unknown", Message: "the sink rejected the row without a reason"}
+				rej = &Reject{Stage: StageAPI, Code: CodeUnknown, Message: "the sink rejected the row without a reason"}
 			}
 			if err := r.reject(batch[i].ch.Record.Row, rej); err != nil {
 				r.halt(err, true)

@@ -222,7 +222,7 @@ func (r *Run) releaseHeld(ctx, work context.Context, complete bool) bool {
 	case stopped:
 		for i := range held {
 			rec := held[i].ch.Record
-			if err := r.reject(rec.Row, &Reject{Stage: StageValidate, Code: "max_blank",
+			if err := r.reject(rec.Row, &Reject{Stage: StageValidate, Code: CodeMaxBlank,
 				Message: "not sent: the run would have blanked CRM values on more customers than --max-blank allows"}); err != nil {
 				r.halt(err, true)
 				break

@@ -105,7 +105,7 @@ type Plan struct {
 // overwrite that key's customer, and binding it would give one customer
 // two keys.
 func OwnedReject(s *Schema, owner string) *Reject {
-	return &Reject{Stage: StageAPI, Code: s.MatchField + "_owned", Field: s.MatchField,
+	return &Reject{Stage: StageAPI, Code: OwnedCode(s.MatchField), Field: s.MatchField,
 		Message: fmt.Sprintf("this %s belongs to the %s customer that key %q is bound to; it was not overwritten. Give this row its own %s, or remove one of the two keys",
 			s.MatchField, s.API, owner, s.MatchField)}
 }
