@@ -334,7 +334,7 @@ func (s *Source) Next(ctx context.Context) ([]pipeline.Row, error) {
 				row.Values = append([]string(nil), rec...)
 				row.Reject = &pipeline.Reject{
 					Stage:   pipeline.StageRead,
-					Code:    "field_count",
+					Code:    CodeFieldCount,
 					Message: fmt.Sprintf("file %s line %d: expected %d fields as in the header, found %d", s.display, line, ncols, len(rec)),
 				}
 			} else {
@@ -444,11 +444,11 @@ func (s *Source) checkFields(vals []string, line int) *pipeline.Reject {
 		var code, why string
 		switch {
 		case len(v) > MaxFieldBytes:
-			code, why = "field_too_long", fmt.Sprintf("is %d bytes long, over the limit of %d", len(v), MaxFieldBytes)
+			code, why = CodeFieldTooLong, fmt.Sprintf("is %d bytes long, over the limit of %d", len(v), MaxFieldBytes)
 		case strings.IndexByte(v, 0) >= 0:
-			code, why = "nul_byte", "holds a NUL byte (is the file binary, or a broken export?)"
+			code, why = CodeNULByte, "holds a NUL byte (is the file binary, or a broken export?)"
 		case s.utf8 && !utf8.ValidString(v):
-			code, why = "encoding", "is not valid UTF-8: if the file comes from Excel or an older system, try --encoding latin1 or --encoding windows-1252"
+			code, why = pipeline.CodeEncoding, "is not valid UTF-8: if the file comes from Excel or an older system, try --encoding latin1 or --encoding windows-1252"
 		default:
 			continue
 		}
@@ -471,17 +471,17 @@ func (s *Source) parseReject(pe *stdcsv.ParseError, rec []string, raw []byte) ([
 	if vals == nil {
 		vals = append([]string(nil), rec...)
 	}
-	rej := &pipeline.Reject{Stage: pipeline.StageRead, Code: "parse"}
+	rej := &pipeline.Reject{Stage: pipeline.StageRead, Code: CodeParse}
 	where := fmt.Sprintf("file %s line %d", s.display, pe.StartLine)
 	if pe.Line != pe.StartLine {
 		where = fmt.Sprintf("file %s lines %d to %d", s.display, pe.StartLine, pe.Line)
 	}
 	switch {
 	case errors.Is(pe.Err, stdcsv.ErrBareQuote):
-		rej.Code = "bad_quote"
+		rej.Code = CodeBadQuote
 		rej.Message = fmt.Sprintf(`%s: a quote (") inside an unquoted field at line %d, column %d; quote the whole field and double the quotes inside it ("")`, where, pe.Line, pe.Column)
 	case errors.Is(pe.Err, stdcsv.ErrQuote):
-		rej.Code = "bad_quote"
+		rej.Code = CodeBadQuote
 		rej.Message = fmt.Sprintf(`%s: a quoted field is not closed properly (missing or extra quote near line %d, column %d)`, where, pe.Line, pe.Column)
 		if pe.Line != pe.StartLine {
 			rej.Message += fmt.Sprintf("; lines %d to %d were read as this one row", pe.StartLine, pe.Line)

@@ -109,7 +109,7 @@ func (s *Source) convert(b *batch, c int, arr arrow.Array) {
 func (s *Source) rejectEncoding(b *batch, r, c int) {
 	b.reject(r, &pipeline.Reject{
 		Stage:   pipeline.StageRead,
-		Code:    "encoding",
+		Code:    pipeline.CodeEncoding,
 		Column:  s.cols[c],
 		Message: fmt.Sprintf("file %s row %d: column %s is not valid UTF-8", s.path, s.num+int64(r)+1, pipeline.Quote(s.cols[c])),
 	})
