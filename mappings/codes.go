@@ -15,7 +15,7 @@ func init() {
 			Fix:     "correct the expression in the mapping, or guard it for such values; `crmsync preview` shows what it gives"},
 		pipeline.Code{Name: CodeType, Stage: pipeline.StageMap,
 			Meaning: "a field's expression gave something other than text (a list, a map, a number that is not finite), or a function was given the wrong kind of argument",
-			Fix:     "make the expression give text: call a function that builds text, such as concat or join, or compare to give \"true\" or \"false\""},
+			Fix:     "make the expression give text, for example by building it with concat or join; `crmsync preview` shows what it gives"},
 		pipeline.Code{Name: CodeUnknownCountry, Stage: pipeline.StageMap,
 			Meaning: "country() knows no country by this name or code",
 			Fix:     "correct the value in the source, or map the source's own names with a lookup table"},
