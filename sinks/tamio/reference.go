@@ -32,7 +32,9 @@ func (s *Sink) ReadReference(ctx context.Context, name string) (*pipeline.Refere
 	if err != nil {
 		return nil, asFatal(fmt.Errorf("tamio: reading the teammates: %w", err))
 	}
-	slices.SortFunc(tms, func(a, b Teammate) int { return cmp.Or(cmp.Compare(strings.ToLower(a.Email), strings.ToLower(b.Email)), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(tms, func(a, b Teammate) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Email), strings.ToLower(b.Email)), cmp.Compare(a.ID, b.ID))
+	})
 	t := &pipeline.ReferenceTable{Name: TeammatesTable, Columns: []string{"email", "name", "id"},
 		Key: 0, Value: 2, IgnoreCase: true, Rows: make([][]string, len(tms))}
 	for i, tm := range tms {
