@@ -536,7 +536,7 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 		if w.id == "" {
 			switch {
 			case s.plan.Mode == pipeline.ModeUpdate:
-				results[i] = rejected(&pipeline.Reject{Stage: pipeline.StageAPI, Code: "not_found", Field: "email", Message: "no customer with this email, and --mode update creates none"})
+				results[i] = rejected(&pipeline.Reject{Stage: pipeline.StageAPI, Code: pipeline.CodeNotFound, Field: "email", Message: "no customer with this email, and --mode update creates none"})
 			default:
 				if rej := schema.ValidateCreate(rec); rej != nil {
 					results[i] = rejected(rej)
@@ -547,7 +547,7 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 			continue
 		}
 		if s.plan.Mode == pipeline.ModeCreate {
-			results[i] = rejected(&pipeline.Reject{Stage: pipeline.StageAPI, Code: "exists", Field: "email", Message: "a customer with this email exists, and --mode create updates none"})
+			results[i] = rejected(&pipeline.Reject{Stage: pipeline.StageAPI, Code: pipeline.CodeExists, Field: "email", Message: "a customer with this email exists, and --mode create updates none"})
 			continue
 		}
 		w.send = s.fieldsToSend(ch, ex)
@@ -617,17 +617,22 @@ func rejected(r *pipeline.Reject) pipeline.Result {
 
 // apiReject turns a permanent API error into a row's reject.
 func apiReject(err error) *pipeline.Reject {
-	r := &pipeline.Reject{Stage: pipeline.StageAPI, Code: "api", Message: err.Error()}
+	r := &pipeline.Reject{Stage: pipeline.StageAPI, Code: pipeline.CodeAPI, Message: err.Error()}
 	if e, ok := AsAPIError(err); ok {
-		if e.Code != 0 {
-			r.Code = strconv.Itoa(e.Code)
-		} else {
-			r.Code = strconv.Itoa(e.Status)
+		n := e.Code
+		if n == 0 {
+			n = e.Status
 		}
+		r.Code = pipeline.KnownCode(pipeline.StageAPI, strconv.Itoa(n), pipeline.CodeAPI)
 		r.Field = e.Field
 		r.Message = e.Message
 		if r.Message == "" {
 			r.Message = e.Error()
+		}
+		if r.Code == pipeline.CodeAPI {
+			// The code is one APICodes does not explain: the reason
+			// keeps it, for the user to look up.
+			r.Message = fmt.Sprintf("tamio error %d: %s", n, r.Message)
 		}
 	}
 	return r
@@ -750,7 +755,7 @@ func (s *Sink) rematch(ctx context.Context, w *work, results []pipeline.Result) 
 	re := &work{i: w.i, rec: w.rec}
 	if c == nil || c.ID == "" {
 		if s.plan.Mode == pipeline.ModeUpdate {
-			results[w.i] = rejected(&pipeline.Reject{Stage: pipeline.StageAPI, Code: "not_found", Field: "email",
+			results[w.i] = rejected(&pipeline.Reject{Stage: pipeline.StageAPI, Code: pipeline.CodeNotFound, Field: "email",
 				Message: "the customer this key was bound to was deleted in tamio, and --mode update creates none"})
 			return nil, nil
 		}
