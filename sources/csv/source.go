@@ -51,7 +51,9 @@ type Options struct {
 	Delimiter rune
 	// Encoding of the file: "" or "utf-8", "latin1" (ISO-8859-1),
 	// "windows-1252", "utf-16" (the byte order mark decides endianness,
-	// little-endian without one), "utf-16le", "utf-16be".
+	// little-endian without one), "utf-16le", "utf-16be". With "", Open
+	// fails when the first 64 KiB are not UTF-8; with "utf-8", such rows
+	// are rejected one by one.
 	Encoding string
 	// BatchSize is the most rows Next returns at once; 0 means 1024.
 	BatchSize int
@@ -152,6 +154,11 @@ func Open(path string, opts Options) (*Source, error) {
 	sample := s.win.peek(sampleBytes)
 	if bytes.IndexByte(sample, '\r') >= 0 && bytes.IndexByte(sample, '\n') < 0 {
 		s.win.useCRLineEndings()
+	}
+	if s.utf8 && opts.Encoding == "" {
+		if err := s.checkFirstBlock(sample, s.win.err != nil); err != nil {
+			return nil, err
+		}
 	}
 
 	s.delim = opts.Delimiter

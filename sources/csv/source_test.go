@@ -304,7 +304,9 @@ func TestMalformedRows(t *testing.T) {
 		"7,\"Gus\nGustavson\",g@x.io\n" + // 9-10: quoted newline
 		"8,\"Hal\"\"s\",h@x.io\n" // 11: doubled quote is fine
 	p := writeFile(t, "in.csv", []byte(in))
-	_, rows := openAll(t, p, csv.Options{})
+	// Given explicitly, UTF-8 is checked row by row even in the first
+	// block, which given no encoding must be UTF-8 as a whole.
+	_, rows := openAll(t, p, csv.Options{Encoding: "utf-8"})
 	checkRows(t, rows, []wantRow{
 		{num: 1, line: 2, values: []string{"1", "Ann", "a@x.io"}},
 		{num: 2, line: 3, code: "bad_quote", values: []string{"2", "Bo\"b", "b@x.io"}, msg: []string{p, "line 3", "column 5"}},
@@ -380,7 +382,9 @@ func TestBadFields(t *testing.T) {
 		"6,abcdefghijklmnop,ok\xff\n" + // invalid byte after long ASCII
 		",,\n" // all empty is fine
 	p := writeFile(t, "in.csv", []byte(in))
-	_, rows := openAll(t, p, csv.Options{})
+	// Given explicitly, UTF-8 is checked row by row even in the first
+	// block, which given no encoding must be UTF-8 as a whole.
+	_, rows := openAll(t, p, csv.Options{Encoding: "utf-8"})
 	checkRows(t, rows, []wantRow{
 		{num: 1, line: 2, code: "nul_byte", column: "name", values: []string{"1", "Ann\x00", "a@x.io"}, msg: []string{p, "line 2", `"name"`}},
 		{num: 2, line: 3, code: "encoding", column: "name", values: []string{"2", "Jos\xe9", "b@x.io"}, msg: []string{"line 3", "latin1"}},
@@ -417,7 +421,7 @@ func TestHeader(t *testing.T) {
 		{"empty name clashes", "column_2,\n", nil, []string{`"column_2"`, "positions 1 and 2"}},
 		{"trimmed", " id , email\n", []string{"id", "email"}, nil},
 		{"BOM stripped", "\xef\xbb\xbfid,email\n", []string{"id", "email"}, nil},
-		{"latin1 header read as UTF-8", "id,pr\xe9nom\n", nil, []string{"column 2", "--encoding latin1"}},
+		{"latin1 header read as UTF-8", "id,pr\xe9nom\n", nil, []string{"line 1", "iso-8859-1", "--encoding iso-8859-1"}},
 		{"UTF-16 without BOM read as UTF-8", "i\x00d\x00,\x00n\x00\n\x00", nil, []string{"NUL", "utf-16"}},
 	}
 	for _, tt := range tests {

@@ -232,7 +232,10 @@ func TestBadInputFiles(t *testing.T) {
 			}},
 		{file: "nul-bytes.csv", code: cli.ExitRejects, created: emailsBut(clean, 4),
 			rejects: []wantReject{{"4", "nul_byte", []string{"line 5", `column "full_name"`, "NUL"}}}},
-		{file: "latin1-in-utf8.csv", code: cli.ExitRejects, created: emailsBut(clean, 3),
+		// Not UTF-8 in its first block, yet with UTF-8 accents in it: the
+		// run stops before reading a row, and says how to load the rest.
+		{file: "latin1-in-utf8.csv", code: cli.ExitFatal, says: []string{"line 4", "mixes encodings", "--encoding utf-8"}},
+		{file: "latin1-in-utf8.csv", extra: []string{"--encoding", "utf-8"}, code: cli.ExitRejects, created: emailsBut(clean, 3),
 			rejects: []wantReject{{"3", "encoding", []string{"line 4", `column "full_name"`, "--encoding latin1"}}}},
 		{source: big, code: cli.ExitRejects, created: emailsBut(clean, 5),
 			rejects: []wantReject{{"5", "field_too_long", []string{"line 6", `column "full_name"`, "10485760 bytes"}}}},
