@@ -129,6 +129,7 @@ func registerTargetFlags(f *pflag.FlagSet, t *targetFlags) {
 	f.StringVar(&t.target, "target", "", `"sandbox" or the API's base URL (https://api.tamio.com/v2)`)
 	f.StringVar(&t.apiKeyEnv, "api-key-env", "TAMIO_API_KEY", "environment variable holding the API key")
 	f.StringVar(&t.sandboxDB, "sandbox-db", defaultSandboxDB, "SQLite file of the embedded sandbox (--target sandbox)")
+	t.registerSandboxConfigFlag(f)
 	t.registerSafetyFlags(f)
 }
 

@@ -114,6 +114,7 @@ embedded tamio emulator on a local SQLite file (--sandbox-db), needing no key.`,
 	f.StringVar(&o.tgt.target, "target", "", `"sandbox" or the API's base URL (https://api.tamio.com/v2)`)
 	f.StringVar(&o.tgt.apiKeyEnv, "api-key-env", "TAMIO_API_KEY", "environment variable holding the API key")
 	f.StringVar(&o.tgt.sandboxDB, "sandbox-db", defaultSandboxDB, "SQLite file of the embedded sandbox (--target sandbox)")
+	o.tgt.registerSandboxConfigFlag(f)
 	o.tgt.registerSafetyFlags(f)
 	f.StringVar(&o.mode, "mode", "upsert", "upsert, create (never update), update (never create) or mirror (upsert, then delete what left the source; needs --state)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "read and compare, but write nothing to the CRM; report what would change")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,9 @@ type targetFlags struct {
 	target    string
 	apiKeyEnv string
 	sandboxDB string
+	// sandboxConfig is the YAML file of the embedded sandbox's keys,
+	// teammates, limits and faults (tamiotest.LoadConfig).
+	sandboxConfig string
 	// allowInsecureHTTP lets the key and customer data cross the network
 	// unencrypted, to an http:// target that is not this machine.
 	allowInsecureHTTP bool
@@ -53,6 +57,13 @@ func (t *targetFlags) registerSafetyFlags(f *pflag.FlagSet) {
 		"allow an http:// --target on another machine, sending the API key and customer data unencrypted (http:// to localhost is always allowed)")
 	f.DurationVar(&t.apiTimeout, "api-timeout", httpapi.DefaultTimeout,
 		"longest one API request may take, from connecting to the last byte of the answer (a server that sends headers and then stalls counts); a request that takes longer is retried, then the run fails")
+}
+
+// registerSandboxConfigFlag declares --sandbox-config, beside --sandbox-db
+// on every command that takes --target sandbox.
+func (t *targetFlags) registerSandboxConfigFlag(f *pflag.FlagSet) {
+	f.StringVar(&t.sandboxConfig, "sandbox-config", "",
+		"YAML file of the embedded sandbox's teammates, keys, rate limit and faults (--target sandbox; format: crmsync sandbox --help)")
 }
 
 // endpoint is a resolved target: where to call, with which key and HTTP
@@ -95,9 +106,24 @@ func (f *targetFlags) resolve(log *slog.Logger) (*endpoint, error) {
 	if f.apiTimeout <= 0 {
 		return nil, usageError("--api-timeout %v: give a positive duration such as 2m", f.apiTimeout)
 	}
+	if f.sandboxConfig != "" && f.target != "sandbox" {
+		return nil, usageError("--sandbox-config configures the embedded sandbox: it needs --target sandbox")
+	}
 	hc := httpapi.NewHTTPClient(f.apiTimeout)
 	if f.target == "sandbox" {
-		srv, err := tamiotest.NewServer(tamiotest.Options{DBPath: f.sandboxDB, Logger: log})
+		var opts tamiotest.Options
+		if f.sandboxConfig != "" {
+			var err error
+			if opts, err = tamiotest.LoadConfig(f.sandboxConfig); err != nil {
+				return nil, usageError("--sandbox-config: %w", err)
+			}
+		}
+		opts.DBPath = f.sandboxDB
+		// The emulator's INFO lines (every bulk job queued and done) are
+		// its own bookkeeping: under a sync they would bury the progress
+		// bar and the summary, so they show with --verbose only.
+		opts.Logger = slog.New(demoteInfo{log.Handler()})
+		srv, err := tamiotest.NewServer(opts)
 		if err != nil {
 			return nil, pipeline.Fatalf("starting the sandbox on %s: %w", f.sandboxDB, err)
 		}
@@ -118,4 +144,27 @@ func (f *targetFlags) resolve(log *slog.Logger) (*endpoint, error) {
 		return nil, usageError("no API key: set the environment variable %s (or name another with --api-key-env)", f.apiKeyEnv)
 	}
 	return &endpoint{baseURL: base, apiKey: key, http: hc}, nil
+}
+
+// demoteInfo passes records on at debug level when they are INFO, leaving
+// warnings and errors as they are.
+type demoteInfo struct{ h slog.Handler }
+
+func (d demoteInfo) Enabled(ctx context.Context, l slog.Level) bool {
+	return d.h.Enabled(ctx, demote(l))
+}
+
+func (d demoteInfo) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = demote(r.Level)
+	return d.h.Handle(ctx, r)
+}
+
+func (d demoteInfo) WithAttrs(as []slog.Attr) slog.Handler { return demoteInfo{d.h.WithAttrs(as)} }
+func (d demoteInfo) WithGroup(name string) slog.Handler    { return demoteInfo{d.h.WithGroup(name)} }
+
+func demote(l slog.Level) slog.Level {
+	if l == slog.LevelInfo {
+		return slog.LevelDebug
+	}
+	return l
 }
