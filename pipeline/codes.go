@@ -40,6 +40,10 @@ const (
 	CodeEncoding = "encoding"
 )
 
+// Anchor is the id of the code's entry in the README's table and in
+// report.html: "code-api-1002".
+func (c Code) Anchor() string { return "code-" + string(c.Stage) + "-" + c.Name }
+
 var codeRef struct {
 	mu   sync.RWMutex
 	list []Code
