@@ -129,3 +129,30 @@ func TestNewServerRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadConfigErrorsNameTheLine checks that every kind of mistake in a
+// configuration file is reported as path:line, at the line of the mistake,
+// and that an unknown key reads as a setting, not as a Go type.
+func TestLoadConfigErrorsNameTheLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"unknown key", "teammates: []\nrate_limt: 5\n", `:2: unknown setting "rate_limt"`},
+		{"wrong type", "rate_limit: fast\n", ":1: "},
+		{"not YAML", "keys: [\n", ":1: "},
+		{"bad duration", "faults:\n  latency: soon\n", ":2: "},
+		{"second teammate", "teammates:\n  - {id: 2f1c0a4e-8b7d-4c3e-a1f2-0b9c8d7e6f50, email: jo@example.com}\n  - {id: ana, email: a@example.com}\n", `:3: teammate 1: id "ana" is not a UUID`},
+		{"key permission", "keys:\n  - token: a\n  - token: b\n    permissions: [admin]\n", `:3: key 1 (key2): unknown permission "admin"`},
+		{"faults", "# rehearsal\nfaults: {error_rate: 1.5}\n", ":2: faults: error_rate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, tc.yaml)
+			_, err := tamiotest.LoadConfig(p)
+			if err == nil || !strings.HasPrefix(err.Error(), p+tc.want) {
+				t.Errorf("error %v, want one starting %q", err, p+tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "struct") {
+				t.Errorf("error %v spells out a Go type", err)
+			}
+		})
+	}
+}

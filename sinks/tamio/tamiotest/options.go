@@ -154,13 +154,13 @@ func (o Options) withDefaults() (Options, error) {
 	tokens := make(map[string]bool, len(o.Keys))
 	for i, k := range o.Keys {
 		if k.Token == "" {
-			return o, fmt.Errorf("key %d: empty token", i)
+			return o, at("keys", i, fmt.Errorf("key %d: empty token", i))
 		}
 		if strings.ContainsAny(k.Token, " \t\r\n") {
-			return o, fmt.Errorf("key %d (%s): the token holds white space", i, k.Name)
+			return o, at("keys", i, fmt.Errorf("key %d (%s): the token holds white space", i, k.Name))
 		}
 		if tokens[k.Token] {
-			return o, fmt.Errorf("key %d (%s): the token of an earlier key", i, k.Name)
+			return o, at("keys", i, fmt.Errorf("key %d (%s): the token of an earlier key", i, k.Name))
 		}
 		tokens[k.Token] = true
 		if k.Name == "" {
@@ -168,12 +168,12 @@ func (o Options) withDefaults() (Options, error) {
 		}
 		for _, p := range k.Permissions {
 			if permBit(p) == 0 {
-				return o, fmt.Errorf("key %d (%s): unknown permission %q (want view, edit, create or remove)", i, o.Keys[i].Name, p)
+				return o, at("keys", i, fmt.Errorf("key %d (%s): unknown permission %q (want view, edit, create or remove)", i, o.Keys[i].Name, p))
 			}
 		}
 		for _, c := range k.Customers {
 			if _, ok := parseUUID(c); !ok {
-				return o, fmt.Errorf("key %d (%s): customer %q is not a UUID", i, o.Keys[i].Name, c)
+				return o, at("keys", i, fmt.Errorf("key %d (%s): customer %q is not a UUID", i, o.Keys[i].Name, c))
 			}
 		}
 	}
@@ -184,39 +184,54 @@ func (o Options) withDefaults() (Options, error) {
 	for i, t := range o.Teammates {
 		id, ok := parseUUID(t.ID)
 		if !ok {
-			return o, fmt.Errorf("teammate %d: id %q is not a UUID", i, t.ID)
+			return o, at("teammates", i, fmt.Errorf("teammate %d: id %q is not a UUID", i, t.ID))
 		}
 		if ids[id] {
-			return o, fmt.Errorf("teammate %d: id %s is used twice", i, id)
+			return o, at("teammates", i, fmt.Errorf("teammate %d: id %s is used twice", i, id))
 		}
 		ids[id] = true
 		if !validEmail(t.Email) {
-			return o, fmt.Errorf("teammate %d: email %q is not an address", i, t.Email)
+			return o, at("teammates", i, fmt.Errorf("teammate %d: email %q is not an address", i, t.Email))
 		}
 	}
 	if !(o.RateLimit >= 0) {
-		return o, fmt.Errorf("rate limit %v is negative", o.RateLimit)
+		return o, at("rate_limit", -1, fmt.Errorf("rate limit %v is negative", o.RateLimit))
 	}
 	if o.RateBurst < 0 {
-		return o, fmt.Errorf("rate burst %d is negative", o.RateBurst)
+		return o, at("rate_burst", -1, fmt.Errorf("rate burst %d is negative", o.RateBurst))
 	}
 	if o.RateBurst == 0 {
 		o.RateBurst = max(1, int(o.RateLimit))
 	}
 	if o.BulkDelay < 0 {
-		return o, fmt.Errorf("bulk delay %v is negative", o.BulkDelay)
+		return o, at("bulk_delay", -1, fmt.Errorf("bulk delay %v is negative", o.BulkDelay))
 	}
 	if err := o.Faults.validate(); err != nil {
-		return o, err
+		return o, at("faults", -1, err)
 	}
-	for _, w := range o.Webhooks {
+	for i, w := range o.Webhooks {
 		u, err := url.Parse(w)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return o, fmt.Errorf("webhook %q is not an http(s) URL", w)
+			return o, at("webhooks", i, fmt.Errorf("webhook %q is not an http(s) URL", w))
 		}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o, nil
+}
+
+// settingError is a check failing on one setting of [Options], named as the
+// configuration file names it, so that [LoadConfig] can point at its line.
+type settingError struct {
+	setting string // the file's top-level key: "keys", "teammates", "faults"...
+	index   int    // the element of a list setting, or -1
+	err     error
+}
+
+func (e *settingError) Error() string { return e.err.Error() }
+func (e *settingError) Unwrap() error { return e.err }
+
+func at(setting string, index int, err error) error {
+	return &settingError{setting: setting, index: index, err: err}
 }
