@@ -60,8 +60,7 @@ func (s *Schema) validate(rec *Record, mapped []bool, seen passed) *Reject {
 		}
 		if v == "" {
 			if f.RequiredOnUpdate && i < len(mapped) && mapped[i] {
-				return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name,
-					Message: fmt.Sprintf("%s must hold a value on every %s update, and this row has none", f.Name, s.apiName())}
+				return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name, Message: s.missingMessage(f, false)}
 			}
 			continue
 		}
@@ -96,10 +95,27 @@ func (s *Schema) ValidateCreate(rec *Record) *Reject {
 		if i < len(rec.Values) && rec.Values[i] != "" {
 			continue
 		}
-		return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name,
-			Message: fmt.Sprintf("%s is required to create a %s record, and this row has none", f.Name, s.apiName())}
+		return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name, Message: s.missingMessage(f, true)}
 	}
 	return nil
+}
+
+// missingMessage says that a row has no value for f, which the target
+// needs to create a customer (create) or on every write. Validate runs
+// before a row is known to be a create or an update, so its message names
+// both when f is required on both.
+func (s *Schema) missingMessage(f *Field, create bool) string {
+	var when string
+	switch {
+	case create:
+		when = "to create a customer"
+	case f.RequiredOnCreate:
+		when = "on every customer it creates or updates"
+	default:
+		when = "on every update of a customer"
+	}
+	return fmt.Sprintf("this row has no %s, which %s requires %s: fill it in the source, or give the mapping a default(…) for %s",
+		f.Name, s.apiName(), when, f.Name)
 }
 
 func (s *Schema) apiName() string {
@@ -114,7 +130,7 @@ func (f *Field) check(v string) *Reject {
 	// len(v) bounds the rune count, so most values skip the count.
 	if f.MaxLen > 0 && len(v) > f.MaxLen {
 		if n := utf8.RuneCountInString(v); n > f.MaxLen {
-			return f.reject(CodeTooLong, fmt.Sprintf("%s is %d characters long; %s takes at most %d", quoteValue(v), n, f.Name, f.MaxLen))
+			return f.reject(CodeTooLong, fmt.Sprintf("%s is %d characters long; %s takes at most %d: shorten it in the source, or truncate(…, %d) in the mapping", quoteValue(v), n, f.Name, f.MaxLen, f.MaxLen))
 		}
 	}
 	switch f.Kind {
@@ -124,7 +140,7 @@ func (f *Field) check(v string) *Reject {
 		}
 	case KindCountry:
 		if !IsCountryCode(v) {
-			return f.reject(CodeCountry, fmt.Sprintf("%s is not an ISO 3166-1 alpha-2 country code such as \"de\"", quoteValue(v)))
+			return f.reject(CodeCountry, fmt.Sprintf("%s is not an ISO 3166-1 alpha-2 country code such as \"de\": map names to codes with country(…)", quoteValue(v)))
 		}
 	case KindLocale:
 		if !isLocale(v) {
@@ -136,7 +152,7 @@ func (f *Field) check(v string) *Reject {
 		}
 	case KindPhone:
 		if !isE164(v) {
-			return f.reject(CodePhone, fmt.Sprintf("%s is not an E.164 phone number such as \"+4930123456\"", quoteValue(v)))
+			return f.reject(CodePhone, fmt.Sprintf("%s is not an E.164 phone number such as \"+4930123456\": map it with phone(…)", quoteValue(v)))
 		}
 	case KindEnum:
 		for _, e := range f.Enum {
@@ -157,8 +173,10 @@ func (f *Field) check(v string) *Reject {
 	return nil
 }
 
+// reject names the field first: a message says what is wrong with the row
+// in the row's terms, and the reject file's _field column is easily missed.
 func (f *Field) reject(code, msg string) *Reject {
-	return &Reject{Stage: StageValidate, Code: code, Field: f.Name, Message: msg}
+	return &Reject{Stage: StageValidate, Code: code, Field: f.Name, Message: f.Name + " " + msg}
 }
 
 // quoteValue quotes a value for a message, cut short so that a huge cell

@@ -188,12 +188,12 @@ func TestValidateMessages(t *testing.T) {
 		field, value string
 		want         []string
 	}{
-		{"priority", "urgent", []string{`"urgent"`, "low, normal, medium, high"}},
-		{"email", "ana@example", []string{`"ana@example"`, "no dot"}},
+		{"priority", "urgent", []string{`priority "urgent"`, "low, normal, medium, high"}},
+		{"email", "ana@example", []string{`email "ana@example"`, "no dot"}},
 		{"email", "ana", []string{"no @"}},
-		{"company", "Ünïcödé Co.", []string{"11 characters", "at most 10"}},
-		{"country", "uk", []string{`"uk"`, "alpha-2"}},
-		{"phone", "+49 30 123456", []string{`"+49 30 123456"`, "E.164"}},
+		{"company", "Ünïcödé Co.", []string{`company "Ünïcödé Co."`, "11 characters", "at most 10", "truncate(…, 10)"}},
+		{"country", "Germany", []string{`country "Germany"`, "alpha-2", "country(…)"}},
+		{"phone", "+49 30 123456", []string{`phone "+49 30 123456"`, "E.164", "phone(…)"}},
 		// A huge value is cut in the message.
 		{"timezone_offset", strings.Repeat("x", 10000), []string{"…"}},
 	}
@@ -253,6 +253,75 @@ func TestValidateRequired(t *testing.T) {
 	}
 	if r := s.Validate(&Record{}, nil); r != nil {
 		t.Fatalf("nil values: got %v", r)
+	}
+}
+
+// A row without a value the target needs is told so in its terms: which
+// field, when the target needs it (a create, or any write when Validate
+// cannot know which), and what to do; never "update" for a create.
+func TestMissingValueMessages(t *testing.T) {
+	s := testSchema()
+	s.Fields = append(s.Fields, Field{Name: "revision", RequiredOnUpdate: true})
+	all := make([]bool, len(s.Fields))
+	for i := range all {
+		all[i] = true
+	}
+	named := func(name string) *Record {
+		rec := &Record{Values: make([]string, len(s.Fields))}
+		for i, f := range s.Fields {
+			if f.Name != name {
+				rec.Values[i] = "x"
+			}
+		}
+		rec.Values[s.Index("email")] = "ana@example.com"
+		rec.Values[s.Index("country")] = "de"
+		rec.Values[s.Index("vip")] = "true"
+		rec.Values[s.Index("locale")] = "en"
+		rec.Values[s.Index("timezone_offset")] = "+01:00"
+		rec.Values[s.Index("priority")] = "low"
+		rec.Values[s.Index("category")] = "lead"
+		rec.Values[s.Index("phone")] = "+4930123456"
+		rec.Values[s.Index("teammate_id")] = "123e4567-e89b-12d3-a456-426614174000"
+		if i := s.Index(name); i >= 0 {
+			rec.Values[i] = ""
+		}
+		return rec
+	}
+	cases := []struct {
+		name   string
+		field  string
+		reject func(*Record) *Reject
+		want   []string
+		not    []string
+	}{
+		{"create without name", "name", s.ValidateCreate,
+			[]string{"this row has no name", "tamio requires to create a customer", "fill it in the source", "default(…) for name"}, []string{"update"}},
+		{"create without email", "email", s.ValidateCreate,
+			[]string{"this row has no email", "to create a customer"}, []string{"update"}},
+		// Before the sink matches the row, create and update are both
+		// possible: name is needed for either.
+		{"any write without name", "name", func(r *Record) *Reject { return s.Validate(r, all) },
+			[]string{"this row has no name", "on every customer it creates or updates", "default(…)"}, nil},
+		{"update without revision", "revision", func(r *Record) *Reject { return s.Validate(r, all) },
+			[]string{"this row has no revision", "on every update"}, []string{"create"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := c.reject(named(c.field))
+			if r == nil || r.Code != CodeRequired || r.Field != c.field {
+				t.Fatalf("got %v, want a required reject of %s", r, c.field)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.Message, w) {
+					t.Errorf("message %q lacks %q", r.Message, w)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(r.Message, w) {
+					t.Errorf("message %q says %q", r.Message, w)
+				}
+			}
+		})
 	}
 }
 
