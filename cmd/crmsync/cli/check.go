@@ -2,10 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/spf13/cobra"
@@ -32,9 +32,15 @@ func newCheckCommand(g *globals) *cobra.Command {
 		Short: "Lint a mapping file, and try it on a source's first rows",
 		Long: `Check compiles the mapping and reports every problem with its file, line and
 column: unknown fields and functions, syntax errors, missing lookup files.
-With --source it also checks that the columns it uses exist, then maps and
-validates the first --rows rows and counts what would be rejected, by code.
-Nothing is sent anywhere.`,
+With --source it also checks that the columns it uses exist, then runs the
+first --rows rows (all by default) through the engine of a sync, with every
+rule a dry run applies before the API: reading, mapping, validation, and
+repeated keys and emails (the first row that carries an email owns it,
+whatever becomes of that row). It counts what would be rejected, by stage
+and code. Nothing is sent anywhere, so it cannot predict what the API
+itself rejects, which rows match customers the CRM already holds (created
+or updated, email_owned), or which rows a --state finds unchanged; a
+sync --dry-run against the target tells those.`,
 		Example: `  crmsync check --mapping samples/customers.tamio.yaml
   crmsync check --mapping samples/customers.tamio.yaml --source samples/customers.csv --rows 5000`,
 		Args: cobra.NoArgs,
@@ -42,8 +48,8 @@ Nothing is sent anywhere.`,
 			if o.mapping == "" {
 				return usageError("--mapping is required")
 			}
-			if o.rows < 1 {
-				return usageError("--rows must be at least 1")
+			if o.rows < 0 {
+				return usageError("--rows must not be negative (0 tries every row)")
 			}
 			return o.run(cmd.Context())
 		},
@@ -58,7 +64,7 @@ EXIT STATUS
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
 	f.StringVar(&o.src.path, "source", "", "optional CSV or Parquet file to try the mapping on")
 	o.src.register(f)
-	f.IntVar(&o.rows, "rows", 1000, "how many rows of the source to try")
+	f.IntVar(&o.rows, "rows", 0, "how many rows of the source to try (0: all, as a sync reads them)")
 	return cmd
 }
 
@@ -83,60 +89,36 @@ func (o *checkOptions) run(ctx context.Context) error {
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
-	tried, byCode, err := tryRows(ctx, src, o.rows, func(row *pipeline.Row, rec *pipeline.Record) *pipeline.Reject {
-		if rej := prog.Apply(row, rec); rej != nil {
-			return rej
-		}
-		return schema.Validate(rec, m.Mapped())
+	// The engine of a sync, with a sink that calls no API: the rules a dry
+	// run applies before the API are applied by the same code.
+	tally := &rejectTally{}
+	run, err := pipeline.NewRun(pipeline.RunOptions{
+		Source: &firstRows{openedSource: src, n: o.rows}, Mapper: prog, Mapped: m.Mapped(),
+		Sink: &predictSink{schema: schema}, Rejects: tally, Mode: pipeline.ModeUpsert, DryRun: true,
+		KeyColumn: slices.Index(src.Columns(), m.KeyColumn()),
 	})
 	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	if err := run.Execute(ctx); err != nil {
 		return err
 	}
-	rejected := int64(0)
-	codes := make([]string, 0, len(byCode))
-	for c, n := range byCode {
-		codes = append(codes, c)
-		rejected += n
+	c := run.Progress()
+	codes := make([]string, 0, len(tally.byCode))
+	for code := range tally.byCode {
+		codes = append(codes, code)
 	}
 	sort.Strings(codes)
-	fmt.Fprintf(o.stdout, "%s: %d rows tried, %d would be rejected\n", o.src.path, tried, rejected)
-	for _, c := range codes {
-		fmt.Fprintf(o.stdout, "  %-24s %d\n", c, byCode[c])
+	fmt.Fprintf(o.stdout, "%s: %d rows tried, %d would be rejected\n", o.src.path, c.Read, c.Rejected)
+	for _, code := range codes {
+		fmt.Fprintf(o.stdout, "  %-24s %d\n", code, tally.byCode[code])
 	}
-	if rejected > 0 {
-		return &exitError{code: ExitRejects, err: fmt.Errorf("%d of %d rows would be rejected", rejected, tried)}
+	fmt.Fprintf(o.stdout, "prediction from the source and the mapping alone: %d rows would go to %s, %d would be rejected\n%s",
+		c.Created, m.API(), c.Rejected, predictionLeavesOut(m.API()))
+	if c.Rejected > 0 {
+		return &exitError{code: ExitRejects, err: fmt.Errorf("%d of %d rows would be rejected", c.Rejected, c.Read)}
 	}
 	return nil
-}
-
-// tryRows maps up to n rows of src, counting rejects by stage and code.
-func tryRows(ctx context.Context, src pipeline.Source, n int, apply func(*pipeline.Row, *pipeline.Record) *pipeline.Reject) (int, map[string]int64, error) {
-	byCode := map[string]int64{}
-	tried := 0
-	for tried < n {
-		rows, err := src.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return tried, nil, err
-		}
-		for i := range rows {
-			if tried == n {
-				break
-			}
-			tried++
-			rej := rows[i].Reject
-			if rej == nil {
-				var rec pipeline.Record
-				rej = apply(&rows[i], &rec)
-			}
-			if rej != nil {
-				byCode[string(rej.Stage)+"/"+rej.Code]++
-			}
-		}
-	}
-	return tried, byCode, nil
 }
 
 func countTrue(b []bool) int {
