@@ -615,8 +615,9 @@ func rejected(r *pipeline.Reject) pipeline.Result {
 	return pipeline.Result{Outcome: pipeline.OutcomeRejected, Reject: r}
 }
 
-// apiReject turns a permanent API error into a row's reject.
-func apiReject(err error) *pipeline.Reject {
+// apiReject turns a permanent API error into a reject of the row whose
+// record is rec (nil when none is at hand).
+func apiReject(err error, rec *pipeline.Record) *pipeline.Reject {
 	r := &pipeline.Reject{Stage: pipeline.StageAPI, Code: pipeline.CodeAPI, Message: err.Error()}
 	if e, ok := AsAPIError(err); ok {
 		n := e.Code
@@ -624,10 +625,9 @@ func apiReject(err error) *pipeline.Reject {
 			n = e.Status
 		}
 		r.Code = pipeline.KnownCode(pipeline.StageAPI, strconv.Itoa(n), pipeline.CodeAPI)
-		r.Field = e.Field
-		r.Message = e.Message
-		if r.Message == "" {
-			r.Message = e.Error()
+		r.Field, r.Message = e.Field, e.Error()
+		if e.Message != "" {
+			r.Field, r.Message = rowMessage(e, rec)
 		}
 		if r.Code == pipeline.CodeAPI {
 			// The code is one APICodes does not explain: the reason
@@ -678,7 +678,7 @@ func (s *Sink) applyUpdates(ctx context.Context, updates []*work, results []pipe
 					gone[n] = true
 					return nil
 				}
-				results[w.i] = rejected(apiReject(err))
+				results[w.i] = rejected(apiReject(err, w.rec))
 			}
 			return nil
 		})
@@ -749,7 +749,7 @@ func (s *Sink) rematch(ctx context.Context, w *work, results []pipeline.Result) 
 		if pipeline.ClassOf(err) != pipeline.ClassPermanent {
 			return nil, err
 		}
-		results[w.i] = rejected(apiReject(err))
+		results[w.i] = rejected(apiReject(err, w.rec))
 		return nil, nil
 	}
 	re := &work{i: w.i, rec: w.rec}
@@ -860,7 +860,7 @@ func (s *Sink) findUnknown(ctx context.Context, changes []pipeline.Change, resul
 					if pipeline.ClassOf(err) != pipeline.ClassPermanent {
 						return err
 					}
-					results[i] = rejected(apiReject(err))
+					results[i] = rejected(apiReject(err, ch.Record))
 					return nil
 				}
 				if c != nil && !strings.EqualFold(trimSpace(c.Email), trimSpace(email)) {
@@ -892,7 +892,7 @@ func (s *Sink) assign(ctx context.Context, teammate string, chunk []*work, resul
 	case pipeline.ClassOf(err) != pipeline.ClassPermanent:
 		return err
 	case len(chunk) == 1:
-		rej := apiReject(err)
+		rej := apiReject(err, chunk[0].rec)
 		if rej.Field == "" {
 			rej.Field = "teammate_id"
 		}
@@ -1000,11 +1000,11 @@ func (s *Sink) bulkCreate(ctx context.Context, ws []*work, results []pipeline.Re
 	case pipeline.ClassOf(err) != pipeline.ClassPermanent:
 		return nil, err
 	case len(ws) == 1:
-		results[ws[0].i] = rejected(apiReject(err))
+		results[ws[0].i] = rejected(apiReject(err, ws[0].rec))
 		return nil, nil
 	}
 	if e, ok := AsAPIError(err); ok && e.Index >= 0 && e.Index < len(ws) {
-		results[ws[e.Index].i] = rejected(apiReject(err))
+		results[ws[e.Index].i] = rejected(apiReject(err, ws[e.Index].rec))
 		rest := append(append([]*work{}, ws[:e.Index]...), ws[e.Index+1:]...)
 		return s.bulkCreate(ctx, rest, results)
 	}
@@ -1040,7 +1040,7 @@ func (s *Sink) createOne(ctx context.Context, w *work, results []pipeline.Result
 			if pipeline.ClassOf(ferr) != pipeline.ClassPermanent {
 				return ferr
 			}
-			results[w.i] = rejected(apiReject(ferr))
+			results[w.i] = rejected(apiReject(ferr, w.rec))
 			return nil
 		}
 		if found != nil && found.ID != "" && strings.EqualFold(trimSpace(found.Email), trimSpace(w.rec.Values[fieldEmail])) {
@@ -1053,7 +1053,7 @@ func (s *Sink) createOne(ctx context.Context, w *work, results []pipeline.Result
 			Message: "tamio answered the create without a customer id, and no customer with this email could be read back; the next run looks it up again"})
 		return nil
 	}
-	results[w.i] = rejected(apiReject(err))
+	results[w.i] = rejected(apiReject(err, w.rec))
 	return nil
 }
 
