@@ -21,6 +21,7 @@ type checkOptions struct {
 
 	mapping string
 	src     sourceFlags
+	tgt     targetFlags
 	rows    int
 	stdout  io.Writer
 }
@@ -54,16 +55,17 @@ sync --dry-run against the target tells those.`,
 			return o.run(cmd.Context())
 		},
 	}
-	cmd.Long += "\n" + `
+	cmd.Long += checkReferencesHelp + "\n" + `
 EXIT STATUS
   0    the mapping is sound (and every row tried maps and validates)
-  1    the source could not be read
+  1    the source, or with --target the lookup tables it holds, could not be read
   2    the mapping has errors, or does not fit the source
   3    some of the rows tried would be rejected`
 	f := cmd.Flags()
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
 	f.StringVar(&o.src.path, "source", "", "optional CSV or Parquet file to try the mapping on")
 	o.src.register(f)
+	registerTargetFlags(f, &o.tgt) // only to read the lookup tables a mapping takes from the target
 	f.IntVar(&o.rows, "rows", 0, "how many rows of the source to try (0: all, as a sync reads them)")
 	return cmd
 }
@@ -76,6 +78,9 @@ func (o *checkOptions) run(ctx context.Context) error {
 	fmt.Fprintf(o.stdout, "%s: mapping for %s, key column %q, %d fields mapped\n", o.mapping, m.API(), m.KeyColumn(), countTrue(m.Mapped()))
 	for _, w := range m.Warnings() {
 		fmt.Fprintf(o.stdout, "warning: %s\n", w)
+	}
+	if m, err = o.tgt.referencesFor(ctx, o.g.log.newLogger(os.Stderr), m, o.stdout, o.src.path != ""); err != nil {
+		return err
 	}
 	if o.src.path == "" {
 		return nil

@@ -23,6 +23,7 @@ type previewOptions struct {
 
 	mapping string
 	src     sourceFlags
+	tgt     targetFlags
 	rows    int
 	width   int
 	stdout  io.Writer
@@ -48,15 +49,16 @@ rejected, the reason. Nothing is sent anywhere.`,
 			return o.run(cmd.Context())
 		},
 	}
-	cmd.Long += "\n" + `
+	cmd.Long += previewReferencesHelp + "\n" + `
 EXIT STATUS
   0    printed
-  1    the source could not be read
+  1    the source, or with --target the lookup tables it holds, could not be read
   2    the mapping has errors, or does not fit the source`
 	f := cmd.Flags()
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
 	f.StringVar(&o.src.path, "source", "", "CSV or Parquet file")
 	o.src.register(f)
+	registerTargetFlags(f, &o.tgt) // only to read the lookup tables a mapping takes from the target
 	f.IntVar(&o.rows, "rows", 10, "how many rows to print")
 	f.IntVar(&o.width, "width", 28, "widest cell, in characters (longer values are cut with …)")
 	return cmd
@@ -65,6 +67,9 @@ EXIT STATUS
 func (o *previewOptions) run(ctx context.Context) error {
 	m, schema, err := loadMapping(o.mapping)
 	if err != nil {
+		return err
+	}
+	if m, err = o.tgt.referencesFor(ctx, o.g.log.newLogger(os.Stderr), m, nil, true); err != nil {
 		return err
 	}
 	src, err := o.src.open(o.rows, m)
