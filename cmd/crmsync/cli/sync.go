@@ -43,6 +43,7 @@ type syncOptions struct {
 	reconcile   bool
 	maxBlank    string
 	maxDelete   string
+	metricsFile string
 
 	// resolved by check
 	parsedMode pipeline.Mode
@@ -106,6 +107,7 @@ embedded tamio emulator on a local SQLite file (--sandbox-db), needing no key.`,
 			return o.run(cmd.Context())
 		},
 	}
+	cmd.Long += metricsHelp
 	cmd.Long += "\n" + exitCodesHelp
 	f := cmd.Flags()
 	f.StringVar(&o.src.path, "source", "", "CSV (.csv, .csv.gz, - for standard input) or Parquet file")
@@ -129,6 +131,7 @@ embedded tamio emulator on a local SQLite file (--sandbox-db), needing no key.`,
 	f.BoolVar(&o.reconcile, "reconcile", false, "read the CRM and compare every row with what it holds now, catching edits made in the CRM")
 	f.StringVar(&o.maxBlank, "max-blank", "5%", "abort (exit 4) before blanking a CRM value on more than N customers or P% of the state's; 0 allows none")
 	f.StringVar(&o.maxDelete, "max-delete", "5%", "mirror: delete at most N customers or P% of the state's, and none if the source shrank more; 0 allows none")
+	f.StringVar(&o.metricsFile, "metrics-file", "", "write the run's figures here for node_exporter's textfile collector (name it *.prom; see below)")
 	return cmd
 }
 
@@ -174,6 +177,9 @@ func (o *syncOptions) check() error {
 	}
 	if o.fullResync && o.reconcile {
 		return usageError("--full-resync and --reconcile do not go together")
+	}
+	if err := checkMetricsFile(o.metricsFile); err != nil {
+		return err
 	}
 	return nil
 }
@@ -276,6 +282,7 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 		s := &Summary{Status: "failed", Error: err.Error(), Source: o.src.path, Mapping: o.mapping, Mode: o.mode,
 			DryRun: o.dryRun, StartedAt: started.UTC(), FinishedAt: time.Now().UTC(), State: o.statePath, ExitCode: code}
 		_ = writeJSON(filepath.Join(o.out, "summary.json"), s)
+		_ = o.writeMetrics(s) // logged; the run's own error comes first
 	}()
 	m, _, err := loadMapping(o.mapping)
 	if err != nil {
@@ -368,6 +375,9 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 	summarized = true
 	if werr := writeJSON(filepath.Join(o.out, "summary.json"), s); werr != nil && runErr == nil {
 		runErr, code = pipeline.Fatalf("writing summary.json: %w", werr), ExitFatal
+	}
+	if merr := o.writeMetrics(s); merr != nil && runErr == nil {
+		runErr, code = pipeline.Fatal(merr), ExitFatal
 	}
 	if ferr := inc.finish(ctx, s, run, started, o.out); ferr != nil && runErr == nil {
 		runErr, code = pipeline.Fatalf("recording the run: %w", ferr), ExitFatal
