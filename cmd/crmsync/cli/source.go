@@ -49,7 +49,7 @@ func (s *openedSource) EstimatedRows() int64 {
 // --source flag itself is declared by each command with its own help.
 func (f *sourceFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.format, "format", "", "source format: csv or parquet (default: by extension)")
-	fs.StringVar(&f.encoding, "encoding", "", "CSV encoding: utf-8 (default), latin1, windows-1252, utf-16")
+	fs.StringVar(&f.encoding, "encoding", "", "CSV encoding: utf-8, latin1, windows-1252, utf-16, utf-16le, utf-16be (default: UTF-8, refusing a file whose first 64 KiB are not; give utf-8 to reject such rows one by one)")
 	fs.StringVar(&f.delimiter, "delimiter", "", "CSV delimiter (default: detected among , ; tab |)")
 }
 
