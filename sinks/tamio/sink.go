@@ -519,7 +519,9 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 		}
 		if w.id == "" && w.ex != nil {
 			w.id = w.ex.id
-			w.matched = true
+			// A create-mode run refuses existing customers, so it binds
+			// none of them either.
+			w.matched = s.plan.Mode != pipeline.ModeCreate
 		}
 	}
 	if err := s.claim(ctx, works, results); err != nil {
