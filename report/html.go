@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"crmsync/pipeline"
 )
 
 //go:embed report.html.tmpl
@@ -117,6 +119,9 @@ type view struct {
 	Failing                       []failingView
 	FailingMore                   string
 	History                       []historyView
+	// Codes explains the codes the page shows, for their links to land on:
+	// the page is self-contained, so it cannot link to the README.
+	Codes []codeView
 }
 
 type badge struct{ Label, Class string }
@@ -141,6 +146,7 @@ type barRow struct {
 type rejectView struct {
 	Stage, Code, Count, Share string
 	Width                     string
+	Anchor, Meaning           string // of the code's entry; "" when the reference lacks it
 	Examples                  []exampleView
 	More                      string
 }
@@ -151,6 +157,34 @@ type exampleView struct {
 
 type failingView struct {
 	Key, CRMID, Runs, Code, Message string
+	Anchor, Meaning                 string // as in rejectView
+}
+
+// codeView is an entry of the page's list of reject codes.
+type codeView struct {
+	Anchor, Name, Stage, Meaning, Fix string
+}
+
+// codeList gathers the entries of the codes a page shows, each once, in
+// the order the page shows them.
+type codeList struct {
+	list []codeView
+}
+
+// link returns the anchor and meaning of the entry of code at stage (at
+// any stage when stage is ""), adding it to the list; "" when the
+// reference lacks it.
+func (l *codeList) link(stage, code string) (anchor, meaning string) {
+	for _, c := range pipeline.LookupCode(code) {
+		if stage != "" && string(c.Stage) != stage {
+			continue
+		}
+		if !slices.ContainsFunc(l.list, func(v codeView) bool { return v.Anchor == c.Anchor() }) {
+			l.list = append(l.list, codeView{Anchor: c.Anchor(), Name: c.Name, Stage: string(c.Stage), Meaning: c.Meaning, Fix: c.Fix})
+		}
+		return c.Anchor(), c.Meaning
+	}
+	return "", ""
 }
 
 type historyView struct {
@@ -185,9 +219,11 @@ func newView(r *Run) *view {
 	v.Fields = fieldBars(r.FieldChanges)
 	v.Phases = phaseBars(r.Phases)
 	v.API = apiTiles(r)
-	v.Rejects, v.RejectsMore = rejectViews(r.Rejects, r.Counts.Rejected)
+	var codes codeList
+	v.Rejects, v.RejectsMore = rejectViews(r.Rejects, r.Counts.Rejected, &codes)
 	v.RejectedTotal = fmtInt(r.Counts.Rejected) + " " + plural(r.Counts.Rejected, "row", "rows")
-	v.Failing, v.FailingMore = failingViews(r.Failing)
+	v.Failing, v.FailingMore = failingViews(r.Failing, &codes)
+	v.Codes = codes.list
 	v.History = historyViews(r)
 	return v
 }
@@ -445,7 +481,7 @@ func phaseBars(phases []Phase) barList {
 	return l
 }
 
-func rejectViews(groups []RejectGroup, rejected int64) ([]rejectView, string) {
+func rejectViews(groups []RejectGroup, rejected int64, codes *codeList) ([]rejectView, string) {
 	groups = slices.Clone(groups)
 	slices.SortStableFunc(groups, func(a, b RejectGroup) int {
 		switch {
@@ -484,6 +520,7 @@ func rejectViews(groups []RejectGroup, rejected int64) ([]rejectView, string) {
 			Share: fmtPct(g.Count, of),
 			Width: fmtWidth(float64(g.Count), float64(top)),
 		}
+		rv.Anchor, rv.Meaning = codes.link(g.Stage, g.Code)
 		for j, e := range g.Examples {
 			if j == maxExamples {
 				break
@@ -504,20 +541,24 @@ func rejectViews(groups []RejectGroup, rejected int64) ([]rejectView, string) {
 	return out, more
 }
 
-func failingViews(rows []FailingRow) ([]failingView, string) {
+func failingViews(rows []FailingRow, codes *codeList) ([]failingView, string) {
 	var out []failingView
 	for i, f := range rows {
 		if i == maxFailing {
 			n := int64(len(rows) - i)
 			return out, fmt.Sprintf("and %s more %s: the state store lists them all", fmtInt(n), plural(n, "row", "rows"))
 		}
-		out = append(out, failingView{
+		fv := failingView{
 			Key:     f.Key,
 			CRMID:   f.CRMID,
 			Runs:    fmtInt(int64(f.Runs)) + " " + plural(int64(f.Runs), "run", "runs"),
 			Code:    f.Code,
 			Message: f.Message,
-		})
+		}
+		// The state keeps no stage with a failure: the code's first entry
+		// serves.
+		fv.Anchor, fv.Meaning = codes.link("", f.Code)
+		out = append(out, fv)
 	}
 	return out, ""
 }

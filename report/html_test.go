@@ -144,15 +144,34 @@ func TestHTMLEscapesEveryString(t *testing.T) {
 }
 
 // TestHTMLSelfContained checks that the page loads nothing: no script, no
-// stylesheet, image, font or frame from anywhere, no link to follow.
+// stylesheet, image, font or frame from anywhere, no link to follow out of
+// the page (a link to one of its own elements, a code's entry, is one).
 func TestHTMLSelfContained(t *testing.T) {
 	for name, r := range map[string]*report.Run{"nightly": nightlyRun(), "extreme": extremeRun()} {
 		b := render(t, r)
 		p := parse(t, b)
+		ids := map[string]bool{}
+		for _, n := range p.elements {
+			for _, a := range n.Attr {
+				if a.Key == "id" {
+					ids[a.Val] = true
+				}
+			}
+		}
 		for _, n := range p.elements {
 			switch n.Data {
-			case "script", "link", "img", "iframe", "object", "embed", "base", "image", "use", "foreignObject", "a", "form":
+			case "script", "link", "img", "iframe", "object", "embed", "base", "image", "use", "foreignObject", "form":
 				t.Errorf("%s: the page has a <%s> element", name, n.Data)
+			case "a":
+				for _, a := range n.Attr {
+					if a.Key == "href" && strings.HasPrefix(a.Val, "#") && ids[a.Val[1:]] {
+						continue
+					}
+					if a.Key != "class" && a.Key != "title" {
+						t.Errorf("%s: <a %s=%q> is not a link to an element of the page", name, a.Key, a.Val)
+					}
+				}
+				continue
 			case "style":
 				css := n.FirstChild.Data
 				for _, bad := range []string{"url(", "@import", "@font-face", "http:", "https:"} {
