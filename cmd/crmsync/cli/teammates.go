@@ -41,7 +41,7 @@ emails up in with lookup(%q, owner_email), which a sync reads
 from the target at its start: emails match ignoring case and surrounding
 spaces, and an email that is not a teammate's rejects the row (lookup_miss)
 unless the lookup gives a default. Nothing is written.`, table),
-		Example: `  crmsync teammates --target sandbox
+		Example: `  crmsync teammates --target sandbox --sandbox-config samples/sandbox.yaml
   TAMIO_API_KEY=... crmsync teammates --target https://api.tamio.com/v2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
