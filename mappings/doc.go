@@ -17,7 +17,7 @@
 //
 // # The mapping file
 //
-//	# customers.tamio.yaml
+//	# customers.tamio.yaml, for the columns of samples/customers.csv
 //	api: tamio                 # must equal the sink's API
 //	key: customer_id           # source column identifying a row across runs
 //	options:
@@ -29,18 +29,18 @@
 //	    key: email             # column matched
 //	    value: id              # column returned
 //	    ignore_case: true      # optional; default false
-//	    delimiter: ";"         # optional; default ","
+//	    delimiter: ","         # optional; default ",", one character such as ";"
 //	  categories:              # a short table kept in the mapping itself
 //	    values: {Customer: customer, Lead: lead}
 //	fields:
 //	  email: lower(trim(email))
 //	  name: first_word(full_name)
 //	  last_name: rest_words(full_name)
-//	  company: trim(col("Company Name"))
-//	  country: country(country_name)
-//	  phone: phone(phone_raw)
+//	  country: country(country)
+//	  phone: phone(phone)
 //	  teammate_id: lookup("teammates", owner_email)
-//	  locale: default(lang, "en")
+//	  locale: default(language, "en")
+//	  timezone_offset: utc_offset
 //	  priority: {const: normal}  # a constant, taken literally
 //	  category: '"customer"'     # the same, as an expression
 //

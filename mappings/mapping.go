@@ -334,7 +334,8 @@ func (l *loader) loadFields(key, n *yaml.Node) {
 		k, v := n.Content[i], deref(n.Content[i+1])
 		fi := schema.Index(k.Value)
 		if fi < 0 {
-			l.errs.add(k.Line, k.Column, "field %q: not a %s field%s", k.Value, schema.API, didYouMean(k.Value, names))
+			l.errs.add(k.Line, k.Column, "field %q: not a %s field%s; its fields are %s",
+				k.Value, schema.API, didYouMean(k.Value, names), pipeline.QuoteList(names))
 			continue
 		}
 		if line, dup := firstLine[fi]; dup {
