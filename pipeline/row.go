@@ -94,7 +94,9 @@ type Reject struct {
 	Stage Stage
 	// Code is a short stable identifier users can filter on: for example
 	// "field_count", "required", "enum", "duplicate_key", or the API's own
-	// error code ("10142").
+	// error code ("10142"). Every code is a constant that RegisterCodes
+	// explains, so that `crmsync codes` and report.html can say what it
+	// means and how to fix it.
 	Code string
 	// Column is the source column involved, when one is known.
 	Column string
