@@ -196,8 +196,8 @@ type historyView struct {
 
 func newView(r *Run) *view {
 	v := &view{
-		Title:    fmt.Sprintf("crmsync run #%d", r.ID),
-		ID:       "#" + strconv.FormatInt(r.ID, 10),
+		Title:    "crmsync run" + runNumber(r.ID, " "),
+		ID:       runNumber(r.ID, ""),
 		Status:   statusBadge(r.Status),
 		DryRun:   r.DryRun,
 		Source:   r.Source,
@@ -226,6 +226,15 @@ func newView(r *Run) *view {
 	v.Codes = codes.list
 	v.History = historyViews(r)
 	return v
+}
+
+// runNumber writes a run's id as "#7" after sep; a run without a state
+// has no id (0) and gets no number, rather than a "#0" that reads as one.
+func runNumber(id int64, sep string) string {
+	if id <= 0 {
+		return ""
+	}
+	return sep + "#" + strconv.FormatInt(id, 10)
 }
 
 func statusBadge(s string) badge {
@@ -566,7 +575,7 @@ func failingViews(rows []FailingRow, codes *codeList) ([]failingView, string) {
 func historyViews(r *Run) []historyView {
 	row := func(id int64, started time.Time, status string, c Counts) historyView {
 		return historyView{
-			ID:        "#" + strconv.FormatInt(id, 10),
+			ID:        runNumber(id, ""),
 			Started:   fmtTime(started),
 			Status:    statusBadge(status),
 			Read:      fmtInt(c.Read),
