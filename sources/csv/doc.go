@@ -48,10 +48,10 @@
 // not valid UTF-8 or holds NUL bytes (the whole file is in another
 // encoding: the error says which option to try), a file given no encoding
 // whose first 64 KiB are not UTF-8 (the error names the encoding it looks
-// like, windows-1252 when it holds bytes 0x80 to 0x9F and iso-8859-1
-// otherwise, or says that the file mixes UTF-8 with something else; an
-// encoding of "utf-8" given explicitly turns this back into "encoding"
-// rejects), a read
+// like: utf-16le or utf-16be when NUL bytes sit between the characters,
+// windows-1252 when it holds bytes 0x80 to 0x9F, iso-8859-1 otherwise; or
+// it says that the file mixes UTF-8 with something else; an encoding of
+// "utf-8" given explicitly turns this back into "encoding" rejects), a read
 // error (including a truncated .gz), and a single row over 32 MiB, which
 // means an opening quote is never closed: reading on would hold the rest of
 // the file in memory as one row, and guessing where the row was meant to end

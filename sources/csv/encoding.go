@@ -17,6 +17,10 @@ func (s *Source) checkFirstBlock(block []byte, complete bool) error {
 	if !complete {
 		block = trimPartialRune(block)
 	}
+	if enc := utf16Order(block); enc != "" {
+		return pipeline.Fatalf("file %s holds NUL bytes between its characters: it looks like %s without a byte order mark; "+
+			"no row was read: run again with --encoding %s", s.display, enc, enc)
+	}
 	if utf8.Valid(block) {
 		return nil
 	}
@@ -53,6 +57,31 @@ func guessEncoding(b []byte) string {
 		}
 	}
 	return "iso-8859-1"
+}
+
+// utf16Order names the byte order of b when b looks like UTF-16 text
+// without a byte order mark: a NUL in at least a quarter of its bytes, as
+// the high bytes of Latin text are, mostly on one side of each pair. It
+// returns "" otherwise; a stray NUL or two is a row's problem.
+func utf16Order(b []byte) string {
+	var even, odd int
+	for i, c := range b {
+		if c == 0 {
+			if i%2 == 0 {
+				even++
+			} else {
+				odd++
+			}
+		}
+	}
+	switch {
+	case len(b) < 4 || (even+odd)*4 < len(b):
+		return ""
+	case odd > even:
+		return "utf-16le"
+	default:
+		return "utf-16be"
+	}
 }
 
 // hasMultibyteRune reports whether b holds a valid UTF-8 sequence of more

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
 
 	"crmsync/pipeline"
 	"crmsync/sources/csv"
@@ -31,6 +32,8 @@ func TestFirstBlockNotUTF8(t *testing.T) {
 		{"iso-8859-1", "in.csv", latin1, []string{"line 3", "iso-8859-1", "--encoding iso-8859-1"}},
 		{"gzip", "in.csv.gz", gz.Bytes(), []string{"line 2", "--encoding windows-1252"}},
 		{"CR line endings", "in.csv", bytes.ReplaceAll(latin1, []byte("\n"), []byte("\r")), []string{"line 3", "--encoding iso-8859-1"}},
+		{"utf-16le without BOM", "in.csv", encode(t, unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), "id;name\n1;Zoë\n"), []string{"NUL", "--encoding utf-16le"}},
+		{"utf-16be without BOM", "in.csv", encode(t, unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM), "id;name\n1;Ann\n"), []string{"NUL", "--encoding utf-16be"}},
 		// Read as Windows-1252, the UTF-8 rows would change letters
 		// without a reject: the way out is to reject the others.
 		{"mixed", "in.csv", []byte("id;name\n1;Zoë\n2;Jos\xe9\n"), []string{"line 3", "mixes encodings", "--encoding utf-8"}},
