@@ -77,8 +77,9 @@ takes a free port; the URL printed holds the port it got.
 
 CONFIGURATION FILE
 The account (keys, teammates, rate limit, faults) is set in a YAML file given
-to --config here, or to --sandbox-config of sync, export and erase with
---target sandbox; flags given here override it. Every setting is optional and
+to --config here, or to --sandbox-config of every command run with
+--target sandbox (sync, check, preview, export, erase...); flags given here
+override it. Every setting is optional and
 an unknown one is an error naming its line. A complete example:
 
 ` + sandboxConfigExample + `
