@@ -30,7 +30,7 @@ func newCheckCommand(g *globals) *cobra.Command {
 	o := &checkOptions{g: g, stdout: os.Stdout}
 	cmd := &cobra.Command{
 		Use:   "check --mapping PATH [--source PATH]",
-		Short: "Lint a mapping file, and try it on a source's first rows",
+		Short: "Lint a mapping file, and predict which rows of a source a sync would reject",
 		Long: `Check compiles the mapping and reports every problem with its file, line and
 column: unknown fields and functions, syntax errors, missing lookup files.
 With --source it also checks that the columns it uses exist, then runs the
