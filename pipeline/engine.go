@@ -916,11 +916,11 @@ func (r *Run) detectRepeats(b *sourceBatch, sc *repeatScratch) error {
 		if r.matchField < 0 || b.matchHash[i] == 0 {
 			continue
 		}
-		tag, err := r.owners.add(b.rows[i].Num, b.recs[i].Key)
-		if err != nil {
-			return err
-		}
+		tag := r.owners.add(b.rows[i].Num, b.recs[i].Key)
 		sc.hashes, sc.at, sc.tags = append(sc.hashes, b.matchHash[i]), append(sc.at, i), append(sc.tags, tag)
+	}
+	if err := r.owners.flush(); err != nil {
+		return err
 	}
 	m := len(sc.hashes)
 	if cap(sc.prev) < m {
