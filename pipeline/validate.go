@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -181,20 +180,7 @@ func (f *Field) reject(code, msg string) *Reject {
 
 // quoteValue quotes a value for a message, cut short so that a huge cell
 // does not make a huge reject line.
-func quoteValue(v string) string {
-	const max = 64
-	if len(v) <= max {
-		return strconv.Quote(v)
-	}
-	n := 0
-	for i := range v {
-		if n == max {
-			return strconv.Quote(v[:i]) + "…"
-		}
-		n++
-	}
-	return strconv.Quote(v)
-}
+func quoteValue(v string) string { return Quote(v) }
 
 // emailProblem returns why v is not an address crmsync will send, or "".
 // It is stricter than net/mail, which accepts display names, comments and
