@@ -37,6 +37,31 @@ func writeIdentityMapping(t *testing.T, dir string) string {
 	return p
 }
 
+// people is one identity test's emulator, mapping, state and source
+// file of id,first,email,country rows.
+type people struct {
+	t                   *testing.T
+	dir, mapping, state string
+	src                 string
+	srv                 *tamiotest.Server
+}
+
+func newPeople(t *testing.T) *people {
+	dir := t.TempDir()
+	return &people{t: t, dir: dir, mapping: writeIdentityMapping(t, dir), state: filepath.Join(dir, "state.db"),
+		src: filepath.Join(dir, "people.csv"), srv: newCRM(t, tamiotest.Options{})}
+}
+
+// sync writes rows as the source and syncs it with the state into the
+// folder out of the test's directory, wanting exit code; it returns the
+// summary and the folder's path.
+func (p *people) sync(out string, code int, rows [][]string, extra ...string) (*cli.Summary, string) {
+	p.t.Helper()
+	writeCSVFile(p.t, p.src, append([][]string{{"id", "first", "email", "country"}}, rows...))
+	out = filepath.Join(p.dir, out)
+	return syncState(p.t, p.srv.APIKey, p.src, p.mapping, p.srv.URL, out, p.state, code, extra...), out
+}
+
 // bindings reads the state's key → crm_id bindings straight from the file.
 func bindings(t *testing.T, statePath string) map[string]string {
 	t.Helper()
@@ -79,18 +104,8 @@ func rejectCodes(t *testing.T, out string) map[string]string {
 // source; and within one input the first row carrying an email owns it,
 // whatever becomes of that row.
 func TestOneKeyOneCustomer(t *testing.T) {
-	dir := t.TempDir()
-	srv := newCRM(t, tamiotest.Options{})
-	mapping := writeIdentityMapping(t, dir)
-	statePath := filepath.Join(dir, "state.db")
-	src := filepath.Join(dir, "people.csv")
-	header := []string{"id", "first", "email", "country"}
-	run := func(name string, code int, rows [][]string, extra ...string) (*cli.Summary, string) {
-		t.Helper()
-		writeCSVFile(t, src, append([][]string{header}, rows...))
-		out := filepath.Join(dir, name)
-		return syncState(t, srv.APIKey, src, mapping, srv.URL, out, statePath, code, extra...), out
-	}
+	p := newPeople(t)
+	srv, statePath, run := p.srv, p.state, p.sync
 	ann := []string{"A", "Ann", "x@example.com", "Germany"}
 	bob := []string{"B", "Bob", "x@example.com", "France"}
 	cid := []string{"C", "Cid", "c@example.com", "Spain"}
@@ -140,27 +155,19 @@ func TestOneKeyOneCustomer(t *testing.T) {
 // email; the later row that repeats it is rejected naming it, on every
 // run, until the first row is fixed, which then creates the customer.
 func TestFirstRowOwnsItsEmail(t *testing.T) {
-	dir := t.TempDir()
-	srv := newCRM(t, tamiotest.Options{})
-	mapping := writeIdentityMapping(t, dir)
-	statePath := filepath.Join(dir, "state.db")
-	src := filepath.Join(dir, "people.csv")
-	header := []string{"id", "first", "email", "country"}
-	writeCSVFile(t, src, [][]string{header, {"A", "", "x@example.com", "Germany"}, {"B", "Bob", "x@example.com", "France"}})
-	out1 := filepath.Join(dir, "out1")
-	syncState(t, srv.APIKey, src, mapping, srv.URL, out1, statePath, cli.ExitRejects)
+	p := newPeople(t)
+	_, out1 := p.sync("out1", cli.ExitRejects, [][]string{{"A", "", "x@example.com", "Germany"}, {"B", "Bob", "x@example.com", "France"}})
 	if codes := rejectCodes(t, out1); codes["B"] != "duplicate_email" {
 		t.Errorf("B rejected with %q, want duplicate_email: A's row carries the email first", codes["B"])
 	}
 	if msg := rejectMessage(t, out1, "B"); !strings.Contains(msg, `row 1 (key "A")`) {
 		t.Errorf("B's reject does not name the owning row and key: %q", msg)
 	}
-	writeCSVFile(t, src, [][]string{header, {"A", "Ann", "x@example.com", "Germany"}, {"B", "Bob", "x@example.com", "France"}})
-	s2 := syncState(t, srv.APIKey, src, mapping, srv.URL, filepath.Join(dir, "out2"), statePath, cli.ExitRejects)
+	s2, _ := p.sync("out2", cli.ExitRejects, [][]string{{"A", "Ann", "x@example.com", "Germany"}, {"B", "Bob", "x@example.com", "France"}})
 	if s2.Rows.Created != 1 || s2.Rows.Updated != 0 {
 		t.Errorf("second run: %+v; want A created", s2.Rows)
 	}
-	if c := crmCustomers(t, srv)["x@example.com"]; c.Name != "Ann" {
+	if c := crmCustomers(t, p.srv)["x@example.com"]; c.Name != "Ann" {
 		t.Errorf("x@example.com holds %q, want Ann", c.Name)
 	}
 }
@@ -182,16 +189,10 @@ func rejectMessage(t *testing.T, out, id string) string {
 // file itself: whatever the code above it does, SQLite refuses a second
 // key for one customer.
 func TestStateRefusesOneCustomerForTwoKeys(t *testing.T) {
-	dir := t.TempDir()
-	srv := newCRM(t, tamiotest.Options{})
-	mapping := writeIdentityMapping(t, dir)
-	statePath := filepath.Join(dir, "state.db")
-	src := filepath.Join(dir, "people.csv")
-	writeCSVFile(t, src, [][]string{{"id", "first", "email", "country"},
-		{"A", "Ann", "a@example.com", "Germany"}, {"B", "Bob", "b@example.com", "France"}})
-	syncState(t, srv.APIKey, src, mapping, srv.URL, filepath.Join(dir, "out"), statePath, cli.ExitOK)
-	b := bindings(t, statePath)
-	db, err := sql.Open("sqlite", "file:"+statePath)
+	p := newPeople(t)
+	p.sync("out", cli.ExitOK, [][]string{{"A", "Ann", "a@example.com", "Germany"}, {"B", "Bob", "b@example.com", "France"}})
+	b := bindings(t, p.state)
+	db, err := sql.Open("sqlite", "file:"+p.state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,19 +207,14 @@ func TestStateRefusesOneCustomerForTwoKeys(t *testing.T) {
 // run that writes its row, and --reconcile notices it is gone; a key whose
 // last attempt failed is never counted unchanged.
 func TestDeletedCustomerIsCreatedAgain(t *testing.T) {
-	dir := t.TempDir()
-	srv := newCRM(t, tamiotest.Options{})
-	mapping := writeIdentityMapping(t, dir)
-	statePath := filepath.Join(dir, "state.db")
-	src := filepath.Join(dir, "people.csv")
-	writeCSVFile(t, src, [][]string{{"id", "first", "email", "country"},
-		{"A", "Ann", "a@example.com", "Germany"}, {"B", "Bob", "b@example.com", "France"}, {"C", "Cid", "c@example.com", "Spain"}})
-	syncState(t, srv.APIKey, src, mapping, srv.URL, filepath.Join(dir, "out1"), statePath, cli.ExitOK)
+	p := newPeople(t)
+	srv, statePath := p.srv, p.state
+	rows := [][]string{{"A", "Ann", "a@example.com", "Germany"}, {"B", "Bob", "b@example.com", "France"}, {"C", "Cid", "c@example.com", "Spain"}}
+	p.sync("out1", cli.ExitOK, rows)
 	gone := bindings(t, statePath)["B"]
 	deleteCustomer(t, srv, gone)
 
-	out2 := filepath.Join(dir, "out2")
-	s2 := syncState(t, srv.APIKey, src, mapping, srv.URL, out2, statePath, cli.ExitOK, "--reconcile")
+	s2, out2 := p.sync("out2", cli.ExitOK, rows, "--reconcile")
 	if s2.Rows.Created != 1 || s2.Rows.Unchanged != 2 || s2.Rows.Rejected != 0 {
 		t.Errorf("reconcile after a customer was deleted in the CRM: %+v; want it created again, the others unchanged", s2.Rows)
 	}
@@ -237,9 +233,8 @@ func TestDeletedCustomerIsCreatedAgain(t *testing.T) {
 	// Deleted again, then a plain run: the update finds it gone and
 	// creates it again.
 	deleteCustomer(t, srv, again)
-	writeCSVFile(t, src, [][]string{{"id", "first", "email", "country"},
-		{"A", "Ann", "a@example.com", "Germany"}, {"B", "Bobby", "b@example.com", "France"}, {"C", "Cid", "c@example.com", "Spain"}})
-	s3 := syncState(t, srv.APIKey, src, mapping, srv.URL, filepath.Join(dir, "out3"), statePath, cli.ExitOK)
+	rows[1] = []string{"B", "Bobby", "b@example.com", "France"}
+	s3, _ := p.sync("out3", cli.ExitOK, rows)
 	if s3.Rows.Created != 1 || s3.Rows.Updated != 0 {
 		t.Errorf("plain run after the customer was deleted: %+v; want it created again", s3.Rows)
 	}
@@ -251,14 +246,10 @@ func TestDeletedCustomerIsCreatedAgain(t *testing.T) {
 // TestFailedKeyIsNeverUnchanged: a key whose last write failed is sent
 // again, even when its row did not change since its last confirmed write.
 func TestFailedKeyIsNeverUnchanged(t *testing.T) {
-	dir := t.TempDir()
-	srv := newCRM(t, tamiotest.Options{})
-	mapping := writeIdentityMapping(t, dir)
-	statePath := filepath.Join(dir, "state.db")
-	src := filepath.Join(dir, "people.csv")
-	writeCSVFile(t, src, [][]string{{"id", "first", "email", "country"},
-		{"A", "Ann", "a@example.com", "Germany"}, {"B", "Bob", "b@example.com", "France"}})
-	syncState(t, srv.APIKey, src, mapping, srv.URL, filepath.Join(dir, "out1"), statePath, cli.ExitOK)
+	p := newPeople(t)
+	statePath := p.state
+	rows := [][]string{{"A", "Ann", "a@example.com", "Germany"}, {"B", "Bob", "b@example.com", "France"}}
+	p.sync("out1", cli.ExitOK, rows)
 	// A failure recorded against B's unchanged row, as a run that could
 	// not write it leaves.
 	db, err := sql.Open("sqlite", "file:"+statePath)
@@ -270,7 +261,7 @@ func TestFailedKeyIsNeverUnchanged(t *testing.T) {
 	}
 	db.Close()
 	os.Remove(statePath + ".index")
-	s := syncState(t, srv.APIKey, src, mapping, srv.URL, filepath.Join(dir, "out2"), statePath, cli.ExitOK)
+	s, _ := p.sync("out2", cli.ExitOK, rows)
 	if s.Rows.Unchanged != 1 || s.Rows.Updated != 1 {
 		t.Errorf("after B's failure: %+v; want B written again (updated) and A unchanged", s.Rows)
 	}
