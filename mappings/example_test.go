@@ -20,7 +20,7 @@ var schema = &pipeline.Schema{
 		{Name: "priority", Kind: pipeline.KindEnum, Enum: []string{"low", "normal", "medium", "high"}},
 		{Name: "category", Kind: pipeline.KindEnum, Enum: []string{"customer", "lead"}},
 		{Name: "phone", Kind: pipeline.KindPhone},
-		{Name: "teammate_id", Kind: pipeline.KindUUID, Clearable: true},
+		{Name: "teammate_id", Kind: pipeline.KindUUID, Clear: pipeline.ClearEmpty},
 		{Name: "company", MaxLen: 255},
 	},
 	MatchField: "email",

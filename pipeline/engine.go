@@ -274,6 +274,9 @@ func NewRun(opts RunOptions) (*Run, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
 	}
+	if mf := opts.Sink.Properties().MaxInFlight; mf > 0 && opts.Concurrency > mf {
+		opts.Concurrency = mf
+	}
 	if opts.Grace <= 0 {
 		opts.Grace = 15 * time.Second
 	}
@@ -653,7 +656,7 @@ func (r *Run) mapBatch(b *sourceBatch, seen passed) {
 			// becomes of the row: a later row with the same value is a
 			// repeat even when this one is rejected.
 			if r.matchField >= 0 && rec.Values != nil && strings.TrimSpace(rec.Values[r.matchField]) != "" {
-				b.matchHash[i] = r.matchHash.hashFold(rec.Values[r.matchField])
+				b.matchHash[i] = r.matchHashOf(rec.Values[r.matchField])
 			}
 			continue
 		}
@@ -662,7 +665,7 @@ func (r *Run) mapBatch(b *sourceBatch, seen passed) {
 			b.digest[i] = Digest(r.schema, r.opts.Mapped, rec.Values)
 		}
 		if r.matchField >= 0 && strings.TrimSpace(rec.Values[r.matchField]) != "" {
-			b.matchHash[i] = r.matchHash.hashFold(rec.Values[r.matchField])
+			b.matchHash[i] = r.matchHashOf(rec.Values[r.matchField])
 		}
 	}
 }
@@ -692,16 +695,13 @@ func (r *Run) skipUnchanged(b *sourceBatch, i int, row *Row, rec *Record) bool {
 		if !ok {
 			return false
 		}
-		match = trimSpaceFast(v)
-		if r.schema.Fields[r.matchField].Lower {
-			match = strings.ToLower(match)
-		}
+		match = r.canonical(r.matchField, trimSpaceFast(v))
 		rec.Values[r.matchField] = match
 	}
 	rec.Row, rec.Key = row, key
 	b.stableKey[i], b.keyHash[i], b.slot[i] = stable, r.keyHash.hash(key), int32(slot)
 	if match != "" {
-		b.matchHash[i] = r.matchHash.hashFold(match)
+		b.matchHash[i] = r.matchHashOf(match)
 	}
 	b.skipped[i] = true
 	return true
@@ -711,7 +711,7 @@ func (r *Run) skipUnchanged(b *sourceBatch, i int, row *Row, rec *Record) bool {
 // and match values, and hands full sink batches to the sink, each once a
 // slot is free. It sends nothing once stopping is done.
 func (r *Run) dispatch(ctx, stopping, work context.Context, g *errgroup.Group, ordered <-chan *sourceBatch) {
-	maxBatch := max(r.opts.Sink.Limits().MaxBatch, 1)
+	maxBatch := max(r.opts.Sink.Properties().MaxBatch, 1)
 	// Sink batches are recycled once applied: made afresh, they were a
 	// twentieth of what a dry run allocated. Nothing keeps a batch's slice
 	// after applyBatch (the blanking guard keeps copies of its items).
@@ -1135,7 +1135,10 @@ func (r *Run) account(work context.Context, batch []sinkItem, results []Result, 
 		}
 	}
 	if len(outcomes) > 0 && !r.opts.DryRun {
-		if err := r.opts.State.Commit(work, outcomes); err != nil {
+		// The target has answered these writes: they are recorded even
+		// when another batch's fatal error is stopping the run, or the
+		// next run would have to find again what this one knew.
+		if err := r.opts.State.Commit(context.WithoutCancel(work), outcomes); err != nil {
 			r.halt(Fatal(err), true)
 			return err
 		}

@@ -24,11 +24,12 @@ import (
 var fakeSchema = &pipeline.Schema{
 	API:        "fake",
 	MatchField: "email",
+	MatchFold:  true,
 	Fields: []pipeline.Field{
 		{Name: "email", Kind: pipeline.KindEmail, RequiredOnCreate: true},
 		{Name: "name", Kind: pipeline.KindString, RequiredOnCreate: true},
-		{Name: "team", Kind: pipeline.KindString, Clearable: true},
-		{Name: "note", Kind: pipeline.KindString, Clearable: true},
+		{Name: "team", Kind: pipeline.KindString, Clear: pipeline.ClearEmpty},
+		{Name: "note", Kind: pipeline.KindString, Clear: pipeline.ClearEmpty},
 	},
 }
 
@@ -147,7 +148,7 @@ var _ pipeline.Deleter = (*fakeSink)(nil)
 
 func (s *fakeSink) Schema() *pipeline.Schema { return fakeSchema }
 
-func (s *fakeSink) Limits() pipeline.Limits { return pipeline.Limits{MaxBatch: s.MaxBatch} }
+func (s *fakeSink) Properties() pipeline.Properties { return pipeline.Properties{MaxBatch: s.MaxBatch} }
 
 func (s *fakeSink) Prepare(ctx context.Context, plan pipeline.Plan) error {
 	if s.PrepareFn != nil {

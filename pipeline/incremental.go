@@ -44,16 +44,46 @@ func (r *Run) recoveredKey(row *Row) uint64 {
 // them, so that they compare equal to what the state and the CRM hold.
 func (r *Run) normalize(rec *Record) {
 	for f, old := range rec.Values {
-		v := trimSpaceFast(old)
-		if r.schema.Fields[f].Lower {
-			v = strings.ToLower(v)
-		}
+		v := r.canonical(f, trimSpaceFast(old))
 		// Written only when it changes: a string stored while the
 		// collector runs costs a write barrier.
 		if v != old {
 			rec.Values[f] = v
 		}
 	}
+}
+
+// canonical is a valid value of field f in the form the target stores it:
+// lower case where the target folds it, the canonical text of its kind,
+// and an explicit null on a field that can be cleared as "" (what the CRM
+// and the state hold for a cleared field).
+func (r *Run) canonical(f int, v string) string {
+	field := &r.schema.Fields[f]
+	switch {
+	case v == "":
+		return v
+	case v == Null:
+		if field.CanClear() {
+			return ""
+		}
+		return v
+	case field.Lower:
+		return strings.ToLower(v)
+	case field.Kind >= KindBool:
+		if c, ok := Canonical(field.Kind, v); ok {
+			return c
+		}
+	}
+	return v
+}
+
+// matchHashOf hashes a match value for repeat detection: without regard to
+// case when the target compares match values so.
+func (r *Run) matchHashOf(v string) uint64 {
+	if r.schema.MatchFold {
+		return r.matchHash.hashFold(v)
+	}
+	return r.matchHash.hash(strings.TrimSpace(v))
 }
 
 func trimSpaceFast(v string) string {
@@ -75,7 +105,7 @@ func (r *Run) changedFields(rec *Record, old map[string]string) (send []bool, bl
 			continue
 		}
 		v := rec.Values[f]
-		if v == "" && !field.Clearable {
+		if v == "" && !field.CanClear() {
 			continue
 		}
 		was, known := old[field.Name]
@@ -87,7 +117,33 @@ func (r *Run) changedFields(rec *Record, old map[string]string) (send []bool, bl
 			blanks = append(blanks, field.Name)
 		}
 	}
+	r.widenSend(send)
 	return send, blanks
+}
+
+// widenSend adds to send what the target needs beside the changed fields:
+// every mapped part of a nested object it replaces whole when one part
+// changed. (A target whose updates replace the whole record reads the
+// fields it is not sent from the CRM; see Schema.UpdateReplaces.)
+func (r *Run) widenSend(send []bool) {
+	if len(r.schema.Groups) == 0 {
+		return
+	}
+	for f := range send {
+		if !send[f] {
+			continue
+		}
+		g := r.schema.Fields[f].Group()
+		if g == "" || r.schema.GroupRule(g) != GroupReplace {
+			continue
+		}
+		for o := range r.schema.Fields {
+			field := &r.schema.Fields[o]
+			if r.opts.Mapped[o] && field.Group() == g {
+				send[o] = true
+			}
+		}
+	}
 }
 
 // crmFields is what the CRM holds for a record's customer after it was
@@ -101,7 +157,7 @@ func (r *Run) crmFields(rec *Record, old map[string]string, crmOld []string) map
 		}
 		field := &r.schema.Fields[f]
 		v := rec.Values[f]
-		if v == "" && !field.Clearable {
+		if v == "" && !field.CanClear() {
 			if was, ok := old[field.Name]; ok {
 				v = was
 			} else if crmOld != nil {
@@ -229,7 +285,7 @@ func (r *Run) releaseHeld(ctx, work context.Context, complete bool) bool {
 			}
 		}
 	case complete && len(held) > 0:
-		maxBatch := max(r.opts.Sink.Limits().MaxBatch, 1)
+		maxBatch := max(r.opts.Sink.Properties().MaxBatch, 1)
 		for start := 0; start < len(held); start += maxBatch {
 			if err := r.applyBatch(ctx, work, held[start:min(start+maxBatch, len(held))], false); err != nil {
 				break

@@ -1,5 +1,7 @@
 package pipeline
 
+import "strings"
+
 // Kind is the type of a target field, which decides how it is validated.
 type Kind int
 
@@ -13,9 +15,13 @@ const (
 	KindEnum                // one of Field.Enum
 	KindUUID                // an RFC 4122 UUID
 	KindBool                // "true" or "false"
+	KindInt                 // a whole number: "-12", canonically without "+" or leading zeros
+	KindDecimal             // a decimal number: "12.5", canonically without exponent or trailing zeros
+	KindDate                // a calendar date "YYYY-MM-DD"
+	KindList                // a list of strings, compared and sent whole; canonically a JSON array
 )
 
-var kindNames = [...]string{"string", "email", "country", "locale", "offset", "phone", "enum", "uuid", "bool"}
+var kindNames = [...]string{"string", "email", "country", "locale", "offset", "phone", "enum", "uuid", "bool", "int", "decimal", "date", "list"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -24,7 +30,25 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
+// ClearRule says how a target clears a field on update.
+type ClearRule int
+
+const (
+	// ClearNever: the API cannot clear the field. An empty value is "no
+	// value to send", and an explicit Null is rejected.
+	ClearNever ClearRule = iota
+	// ClearEmpty: the field is cleared by sending "" (tamio's last_name).
+	ClearEmpty
+	// ClearNull: the field is cleared by sending JSON null (tiquo's phone,
+	// tamio's teammate_id); a list field is cleared by sending [].
+	ClearNull
+)
+
 // Field describes one field of a target's customer record.
+//
+// A field of a nested object is named with a dot, "address.city"; its
+// group ("address") says, through Schema.Groups, whether an update sends
+// only the changed parts of the object or the whole object.
 type Field struct {
 	Name string
 	Kind Kind
@@ -36,9 +60,11 @@ type Field struct {
 	MaxLen int
 	// Enum lists the accepted values of a KindEnum field.
 	Enum []string
-	// Clearable fields may be sent empty to clear them (tamio's
-	// teammate_id: null unassigns); others reject an empty value on update.
-	Clearable bool
+	// Clear says how the API clears the field. On a field that can be
+	// cleared, an empty value or Null on update clears it (and counts for
+	// the blanking guard); on a field that cannot, an empty value is never
+	// sent.
+	Clear ClearRule
 	// Lower fields are stored in lower case by the target (tamio's
 	// country); records carry them so, so that they compare equal to what
 	// the CRM and the state hold.
@@ -47,15 +73,74 @@ type Field struct {
 	Doc string
 }
 
+// CanClear reports whether an update can clear the field.
+func (f *Field) CanClear() bool { return f.Clear != ClearNever }
+
+// Group returns the name of the nested object the field belongs to
+// ("address" for "address.city"), or "".
+func (f *Field) Group() string {
+	if i := strings.LastIndexByte(f.Name, '.'); i > 0 {
+		return f.Name[:i]
+	}
+	return ""
+}
+
+// Leaf returns the field's name inside its group ("city" for
+// "address.city"), or its name.
+func (f *Field) Leaf() string {
+	return f.Name[strings.LastIndexByte(f.Name, '.')+1:]
+}
+
+// GroupRule says what an update of a nested object sends.
+type GroupRule int
+
+const (
+	// GroupMerge: the API merges the sent parts into the stored object, so
+	// an update sends only the parts that changed.
+	GroupMerge GroupRule = iota
+	// GroupReplace: the API replaces the stored object with the one sent,
+	// so an update that changes any part sends every mapped part.
+	GroupReplace
+)
+
+// Group describes a nested object of a target's record.
+type Group struct {
+	Name string
+	Rule GroupRule
+}
+
 // Schema is what a sink declares about its target: the fields a mapping
 // may fill and how each is validated.
 type Schema struct {
-	// API names the target ("tamio"); a mapping file must name the same.
+	// API names the target; a mapping file must name the same.
 	API    string
 	Fields []Field
+	// Groups lists the nested objects the dotted fields belong to, with
+	// their update rule. A group not listed merges.
+	Groups []Group
 	// MatchField is the field by which existing records are found in the
-	// CRM when the state does not know them (tamio: email).
+	// CRM when the state does not know them (an email, a phone, an
+	// external id).
 	MatchField string
+	// MatchFold says the target compares match values without regard to
+	// case (emails), so two rows whose match values differ only in case
+	// name one customer.
+	MatchFold bool
+	// UpdateReplaces says an update replaces the whole record (an HTTP PUT
+	// of the whole object): the sink reads the record and sends every
+	// field, those the mapping leaves alone with the values the CRM holds.
+	// The engine still tells it which fields changed.
+	UpdateReplaces bool
+}
+
+// GroupRule returns the update rule of the named group.
+func (s *Schema) GroupRule(name string) GroupRule {
+	for _, g := range s.Groups {
+		if g.Name == name {
+			return g.Rule
+		}
+	}
+	return GroupMerge
 }
 
 // Index returns the position of the named field in Fields, or -1.
@@ -76,8 +161,10 @@ type Record struct {
 	Row *Row
 	// Key is the value of the mapping's key column.
 	Key string
-	// Values holds one value per schema field; "" means no value. Which
-	// fields a mapping fills is the same for every record (see
-	// mappings.Mapping.Mapped); an unmapped field is always "".
+	// Values holds one value per schema field, in the canonical text form
+	// of its kind (see Canonical); "" means no value and Null an explicit
+	// null, which clears the field. Which fields a mapping fills is the
+	// same for every record (see mappings.Mapping.Mapped); an unmapped
+	// field is always "".
 	Values []string
 }

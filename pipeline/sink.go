@@ -123,16 +123,17 @@ const CodeAmbiguousMatch = "ambiguous_match"
 
 // Sink writes records to a target.
 //
-// The engine calls Schema at any time, Prepare once, then Apply from up
-// to Limits().MaxInFlight goroutines at once, and Close once at the end,
-// after every Apply has returned. Apply fills results[i] for changes[i];
-// a row-level failure (validation, conflict) is a rejected Result, never
-// an error. Apply returns an error only when the run must stop: a fatal
-// error (401, 403, a target that no longer answers after its retries) or
-// the context's error. Retryable errors are retried inside the sink.
+// The engine calls Schema and Properties at any time, Prepare once, then
+// Apply from up to Properties().MaxInFlight goroutines at once (fewer when
+// --concurrency says so), and Close once at the end, after every Apply has
+// returned. Apply fills results[i] for changes[i]; a row-level failure
+// (validation, conflict) is a rejected Result, never an error. Apply
+// returns an error only when the run must stop: a fatal error (401, 403, a
+// target that no longer answers after its retries) or the context's
+// error. Retryable errors are retried inside the sink.
 type Sink interface {
 	Schema() *Schema
-	Limits() Limits
+	Properties() Properties
 	// Prepare authenticates and reads what the sink needs to match
 	// records (for example an index of the account by email). Its errors
 	// are fatal.
@@ -151,8 +152,26 @@ type Deleter interface {
 	Delete(ctx context.Context, ids []string, deleted []bool) error
 }
 
-// Limits are what a sink tells the engine about batching.
-type Limits struct {
-	// MaxBatch is the most changes one Apply call takes.
+// Properties are what a sink tells the engine about its target's API, from
+// which the engine plans batches and concurrency.
+type Properties struct {
+	// BulkCreate says creates go to the API in bulk calls; without it each
+	// create is one request.
+	BulkCreate bool
+	// MaxBatch is the most changes one Apply call takes: a bulk body's
+	// size, or for an API without bulk endpoints the changes one Apply
+	// works on concurrently.
 	MaxBatch int
+	// MaxInFlight is the most Apply calls the target sustains at once; 0
+	// leaves it to --concurrency.
+	MaxInFlight int
+	// Rate is the documented request rate per key, in requests a second
+	// (0 when the API documents none); the sink paces itself by it and by
+	// what the API's answers say.
+	Rate float64
+	// CanDelete says the sink implements Deleter (mirror runs, erasure).
+	CanDelete bool
+	// FindByMatch says the sink can find one customer by its match value
+	// without reading the whole account.
+	FindByMatch bool
 }

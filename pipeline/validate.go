@@ -20,6 +20,13 @@ const (
 	CodeEnum     = "enum"
 	CodeUUID     = "uuid"
 	CodeBool     = "bool"
+	CodeInt      = "int"
+	CodeDecimal  = "decimal"
+	CodeDate     = "date"
+	CodeList     = "list"
+	// CodeNotClearable: a mapping set a field to null() that the target
+	// cannot clear.
+	CodeNotClearable = "not_clearable"
 )
 
 // Validate checks the record's present values against their fields, and
@@ -57,9 +64,12 @@ func (s *Schema) validate(rec *Record, mapped []bool, seen passed) *Reject {
 		if i < len(rec.Values) {
 			v = rec.Values[i]
 		}
-		if v == "" {
+		if IsEmpty(v) {
 			if f.RequiredOnUpdate && i < len(mapped) && mapped[i] {
 				return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name, Message: s.missingMessage(f, false)}
+			}
+			if v == Null && !f.CanClear() {
+				return f.reject(CodeNotClearable, fmt.Sprintf("is set to null() by the mapping, but %s cannot clear %s: leave it empty to keep what the CRM holds", s.apiName(), f.Name))
 			}
 			continue
 		}
@@ -91,7 +101,7 @@ func (s *Schema) ValidateCreate(rec *Record) *Reject {
 		if !f.RequiredOnCreate {
 			continue
 		}
-		if i < len(rec.Values) && rec.Values[i] != "" {
+		if i < len(rec.Values) && !IsEmpty(rec.Values[i]) {
 			continue
 		}
 		return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name, Message: s.missingMessage(f, true)}
@@ -165,8 +175,24 @@ func (f *Field) check(v string) *Reject {
 			return f.reject(CodeUUID, fmt.Sprintf("%s is not a UUID such as \"123e4567-e89b-12d3-a456-426614174000\"", quoteValue(v)))
 		}
 	case KindBool:
-		if v != "true" && v != "false" {
-			return f.reject(CodeBool, fmt.Sprintf("%s is neither \"true\" nor \"false\"", quoteValue(v)))
+		if _, ok := Canonical(KindBool, v); !ok {
+			return f.reject(CodeBool, fmt.Sprintf("%s is neither \"true\" nor \"false\": map yes/no values with a condition such as `consent == \"Y\"`", quoteValue(v)))
+		}
+	case KindInt:
+		if _, ok := Canonical(KindInt, v); !ok {
+			return f.reject(CodeInt, fmt.Sprintf("%s is not a whole number such as \"42\" (at most 18 digits)", quoteValue(v)))
+		}
+	case KindDecimal:
+		if _, ok := Canonical(KindDecimal, v); !ok {
+			return f.reject(CodeDecimal, fmt.Sprintf("%s is not a decimal number such as \"12.50\" (no exponent, a point for the decimals)", quoteValue(v)))
+		}
+	case KindDate:
+		if _, ok := Canonical(KindDate, v); !ok {
+			return f.reject(CodeDate, fmt.Sprintf("%s is not a date YYYY-MM-DD such as \"1990-04-30\": convert it with date(…) in the mapping", quoteValue(v)))
+		}
+	case KindList:
+		if _, err := ParseList(v); err != nil {
+			return f.reject(CodeList, fmt.Sprintf("%s is not a list: build it with split(…) or list(…) in the mapping", quoteValue(v)))
 		}
 	}
 	return nil

@@ -19,7 +19,7 @@ func testSchema() *Schema {
 			{Name: "priority", Kind: KindEnum, Enum: []string{"low", "normal", "medium", "high"}},
 			{Name: "category", Kind: KindEnum, Enum: []string{"customer", "lead"}},
 			{Name: "phone", Kind: KindPhone},
-			{Name: "teammate_id", Kind: KindUUID, Clearable: true},
+			{Name: "teammate_id", Kind: KindUUID, Clear: ClearEmpty},
 			{Name: "company", MaxLen: 10},
 			{Name: "vip", Kind: KindBool},
 		},

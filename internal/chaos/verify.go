@@ -254,7 +254,7 @@ func compare(f *findings, exp *expected, w *want, c *tamio.Customer) {
 			continue
 		}
 		v := w.values[i]
-		if v == "" && !fld.Clearable {
+		if v == "" && !fld.CanClear() {
 			// Never sent: the CRM keeps its own default.
 			continue
 		}
@@ -419,7 +419,7 @@ func checkState(ctx context.Context, f *findings, path string, exp *expected, cr
 		}
 		var diffs []string
 		for i, fld := range exp.schema.Fields {
-			if !exp.mapped[i] || (w.values[i] == "" && !fld.Clearable) {
+			if !exp.mapped[i] || (w.values[i] == "" && !fld.CanClear()) {
 				continue
 			}
 			if got := e.Fields[fld.Name]; got != w.values[i] {

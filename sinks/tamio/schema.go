@@ -7,17 +7,18 @@ import "crmsync/pipeline"
 var schema = pipeline.Schema{
 	API:        "tamio",
 	MatchField: "email",
+	MatchFold:  true,
 	Fields: []pipeline.Field{
 		{Name: "email", Kind: pipeline.KindEmail, RequiredOnCreate: true, MaxLen: 254, Doc: "unique per account, matched case-insensitively"},
 		{Name: "name", Kind: pipeline.KindString, RequiredOnCreate: true, RequiredOnUpdate: true, MaxLen: 255, Doc: "first name; sent on every update"},
-		{Name: "last_name", Kind: pipeline.KindString, MaxLen: 255, Clearable: true},
+		{Name: "last_name", Kind: pipeline.KindString, MaxLen: 255, Clear: pipeline.ClearEmpty},
 		{Name: "country", Kind: pipeline.KindCountry, RequiredOnCreate: true, Lower: true, Doc: "ISO 3166-1 alpha-2; sent in lower case"},
 		{Name: "locale", Kind: pipeline.KindLocale, MaxLen: 35},
 		{Name: "timezone_offset", Kind: pipeline.KindOffset, Doc: "±HH:MM"},
 		{Name: "priority", Kind: pipeline.KindEnum, Enum: []string{"low", "normal", "medium", "high"}},
 		{Name: "category", Kind: pipeline.KindEnum, Enum: []string{"customer", "lead"}},
-		{Name: "phone", Kind: pipeline.KindPhone, MaxLen: 32, Clearable: true, Doc: "E.164"},
-		{Name: "teammate_id", Kind: pipeline.KindUUID, Clearable: true, Doc: "set on create; changed through bulk/assign-to-teammate; empty unassigns"},
+		{Name: "phone", Kind: pipeline.KindPhone, MaxLen: 32, Clear: pipeline.ClearEmpty, Doc: "E.164"},
+		{Name: "teammate_id", Kind: pipeline.KindUUID, Clear: pipeline.ClearNull, Doc: "set on create; changed through bulk/assign-to-teammate; empty unassigns"},
 	},
 }
 

@@ -145,8 +145,12 @@ func New(opts Options) (*Sink, error) {
 // Schema implements pipeline.Sink.
 func (s *Sink) Schema() *pipeline.Schema { return &schema }
 
-// Limits implements pipeline.Sink: one Apply takes at most one bulk body.
-func (s *Sink) Limits() pipeline.Limits { return pipeline.Limits{MaxBatch: s.opts.BulkChunk} }
+// Properties implements pipeline.Sink: one Apply takes at most one bulk
+// body.
+func (s *Sink) Properties() pipeline.Properties {
+	return pipeline.Properties{BulkCreate: true, MaxBatch: s.opts.BulkChunk, Rate: s.opts.Rate,
+		CanDelete: true, FindByMatch: true}
+}
 
 // Stats implements pipeline.Sink.
 func (s *Sink) Stats() *pipeline.CallStats { return &s.pacer.Stats }
@@ -589,7 +593,7 @@ func (s *Sink) fieldsToSend(ch *pipeline.Change, ex *indexed) []bool {
 			continue
 		}
 		v := ch.Record.Values[f]
-		if v == "" && !field.Clearable {
+		if v == "" && !field.CanClear() {
 			continue
 		}
 		switch {

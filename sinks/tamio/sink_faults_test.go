@@ -42,8 +42,8 @@ func applyAll(t *testing.T, s pipeline.Sink, chs []pipeline.Change) []pipeline.R
 		t.Fatal(err)
 	}
 	res := make([]pipeline.Result, len(chs))
-	for start := 0; start < len(chs); start += s.Limits().MaxBatch {
-		end := min(start+s.Limits().MaxBatch, len(chs))
+	for start := 0; start < len(chs); start += s.Properties().MaxBatch {
+		end := min(start+s.Properties().MaxBatch, len(chs))
 		if err := s.Apply(ctx, chs[start:end], res[start:end]); err != nil {
 			t.Fatalf("Apply: %v", err)
 		}

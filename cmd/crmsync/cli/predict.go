@@ -26,7 +26,9 @@ func (s *predictSink) Schema() *pipeline.Schema { return s.schema }
 
 // Limits gives a batch size of a real bulk endpoint; the reject counts do
 // not depend on it.
-func (s *predictSink) Limits() pipeline.Limits { return pipeline.Limits{MaxBatch: 500} }
+func (s *predictSink) Properties() pipeline.Properties {
+	return pipeline.Properties{BulkCreate: true, MaxBatch: 500}
+}
 
 func (s *predictSink) Prepare(context.Context, pipeline.Plan) error { return nil }
 
