@@ -49,3 +49,6 @@ type Reader interface {
 type Eraser interface {
 	Erase(ctx context.Context, ids []string, erased []bool) error
 }
+
+// IsNotFound reports whether err says a customer is not held.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
