@@ -1,0 +1,84 @@
+package emulator
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+// The limiters take the time as an argument, so these tests step a
+// clock of their own instead of sleeping.
+
+func TestTokenBucket(t *testing.T) {
+	b := NewTokenBucket(1, 3)
+	now := time.Unix(1_700_000_000, 0)
+	for i := range 3 {
+		q := b.Take(now)
+		if !q.Allowed || q.Limit != 3 || q.Remaining != 2-i || q.RetryAfter != 0 {
+			t.Errorf("request %d: %+v", i, q)
+		}
+		// Full again after one second per token taken.
+		if got, want := q.ResetUnix(), now.Unix()+int64(i+1); got != want {
+			t.Errorf("request %d: reset %d, want %d", i, got, want)
+		}
+	}
+	q := b.Take(now)
+	if q.Allowed || q.Remaining != 0 || q.RetryAfter != time.Second || q.ResetUnix() != now.Unix()+3 {
+		t.Errorf("fourth request: %+v", q)
+	}
+	// Half a token later the wait is still rounded up to a whole second.
+	if q := b.Take(now.Add(500 * time.Millisecond)); q.Allowed || q.RetryAfter != time.Second {
+		t.Errorf("half a second on: %+v", q)
+	}
+	if q := b.Take(now.Add(time.Second)); !q.Allowed || q.Remaining != 0 {
+		t.Errorf("a second on: %+v", q)
+	}
+	slow := NewTokenBucket(0.25, 1)
+	slow.Take(now)
+	if q := slow.Take(now); q.Allowed || q.RetryAfter != 4*time.Second {
+		t.Errorf("one token per 4 s: %+v", q)
+	}
+}
+
+func TestWindow(t *testing.T) {
+	w := NewWindow(3, time.Minute)
+	minute := time.Unix(1_700_000_040, 0) // a whole minute
+	if minute.Unix()%60 != 0 {
+		t.Fatal("not on a minute")
+	}
+	at := minute.Add(10 * time.Second)
+	for i := range 3 {
+		q := w.Take(at)
+		if !q.Allowed || q.Limit != 3 || q.Remaining != 2-i || !q.Reset.Equal(minute.Add(time.Minute)) {
+			t.Errorf("request %d: %+v", i, q)
+		}
+	}
+	// Refused requests do not count, and wait for the next window.
+	for range 2 {
+		q := w.Take(at.Add(500 * time.Millisecond))
+		if q.Allowed || q.Remaining != 0 || q.RetryAfter != 50*time.Second {
+			t.Errorf("over the limit: %+v", q)
+		}
+	}
+	if q := w.Take(minute.Add(time.Minute - time.Millisecond)); q.Allowed || q.RetryAfter != time.Second {
+		t.Errorf("at the end of the window: %+v", q)
+	}
+	q := w.Take(minute.Add(time.Minute))
+	if !q.Allowed || q.Remaining != 2 || q.ResetUnix() != minute.Unix()+120 {
+		t.Errorf("next window: %+v", q)
+	}
+}
+
+func TestQuotaHeaders(t *testing.T) {
+	h := http.Header{}
+	Quota{Allowed: true, Limit: 100, Remaining: 7, Reset: time.Unix(1000, 1)}.SetHeaders(h)
+	if h.Get("X-RateLimit-Limit") != "100" || h.Get("X-RateLimit-Remaining") != "7" ||
+		h.Get("X-RateLimit-Reset") != "1001" || h.Get("Retry-After") != "" {
+		t.Errorf("allowed: %v", h)
+	}
+	h = http.Header{}
+	Quota{Limit: 100, Reset: time.Unix(1000, 0), RetryAfter: 3 * time.Second}.SetHeaders(h)
+	if h.Get("X-RateLimit-Remaining") != "0" || h.Get("X-RateLimit-Reset") != "1000" || h.Get("Retry-After") != "3" {
+		t.Errorf("refused: %v", h)
+	}
+}
