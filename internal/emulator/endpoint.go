@@ -60,7 +60,7 @@ func (s *Server) Endpoint(pattern, name string, write bool, h Handler) {
 				w.Header().Set("Retry-After", "1")
 			}
 			s.log.Debug("error injected (fault)", "route", name, "status", d.Status)
-			s.o.WriteFault(rec, d.Status)
+			s.o.WriteFault(rec, r, &rec.call, d.Status)
 			return
 		}
 		if s.maxBody > 0 {

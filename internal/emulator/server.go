@@ -23,8 +23,12 @@ type ServerOptions struct {
 	// Faults are injected from the start; see [Server.SetFaults].
 	Faults Faults
 	// WriteFault answers an injected 500, 502 or 503 in the API's error
-	// envelope (Retry-After: 1 is already set on a 503). Required.
-	WriteFault func(w http.ResponseWriter, status int)
+	// envelope (Retry-After: 1 is already set on a 503). It is given the
+	// request so that it may set headers every answer of the API carries
+	// (a rate limit's, after authenticating), and c so that it may name
+	// the key (c.Key) the answer is counted for; it must not apply the
+	// request. Required; runs concurrently, one goroutine per request.
+	WriteFault func(w http.ResponseWriter, r *http.Request, c *Call, status int)
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }

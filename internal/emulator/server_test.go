@@ -69,7 +69,14 @@ func startItems(t *testing.T, o ServerOptions, limit int) *items {
 		t.Fatal(err)
 	}
 	em.read, em.write = em.keys.Perm("customers:read"), em.keys.Perm("customers:write")
-	o.WriteFault = func(w http.ResponseWriter, status int) {
+	o.WriteFault = func(w http.ResponseWriter, r *http.Request, c *Call, status int) {
+		// As tiquo: the rate limit headers on every answer of a known key.
+		if p, err := em.keys.Authenticate(r); err == nil {
+			c.Key = p.Name
+			if q, ok := p.Take(time.Now()); ok {
+				q.SetHeaders(w.Header())
+			}
+		}
 		answerError(w, &itemsError{status: status, code: "internal_error", msg: "injected"})
 	}
 	if em.srv, err = Listen(o); err != nil {
@@ -284,6 +291,11 @@ func TestServerRateLimitWindow(t *testing.T) {
 	if rp := must(t, "GET", u, "sk_rw", ""); rp.status != 200 || rp.body["data"].(map[string]any)["count"] != float64(0) {
 		t.Errorf("other key: %d %v", rp.status, rp.body)
 	}
+	// WriteFault has the request: an injected error carries the headers.
+	em.srv.SetFaults(Faults{Seed: 2, ErrorRate: 1})
+	if rp := must(t, "GET", u, "sk_rw", ""); rp.status < 500 || rp.header.Get("X-RateLimit-Remaining") != "1" {
+		t.Errorf("injected error: %d %v", rp.status, rp.header)
+	}
 }
 
 func TestServerFaults(t *testing.T) {
@@ -320,15 +332,17 @@ func TestServerFaults(t *testing.T) {
 	if c := st.Requests["POST /items"]; c["dropped"] != 1 || c["lost"] != 1 || c["500"]+c["502"]+c["503"] != 20 {
 		t.Errorf("counts %v", c)
 	}
-	if st.ByKey["writer"] != 2 { // the lost create and its retry; faults before auth know no key
-		t.Errorf("by key %v", st.ByKey)
+	// The injected errors are counted for the key WriteFault named; the
+	// dropped request for none.
+	if st.ByKey["writer"] != 22 {
+		t.Errorf("by key %v, want 20 injected errors, the lost create and its retry for writer", st.ByKey)
 	}
 	// Out-of-range faults are clamped, not refused.
 	em.srv.SetFaults(Faults{ErrorRate: 7})
 	if rp := must(t, "GET", u, "sk_r", ""); rp.status < 500 {
 		t.Errorf("error rate 7 clamped to 1: %d", rp.status)
 	}
-	if _, err := Listen(ServerOptions{Faults: Faults{DropRate: 2}, WriteFault: func(http.ResponseWriter, int) {}}); err == nil {
+	if _, err := Listen(ServerOptions{Faults: Faults{DropRate: 2}, WriteFault: func(http.ResponseWriter, *http.Request, *Call, int) {}}); err == nil {
 		t.Error("Listen took a drop rate of 2")
 	}
 }

@@ -1,16 +1,10 @@
 package tamiotest
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
 	"os"
-	"regexp"
-	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"crmsync/internal/emulator"
 )
 
 // LoadConfig reads a sandbox configuration file:
@@ -50,22 +44,20 @@ func LoadConfig(path string) (Options, error) {
 			Email string `yaml:"email"`
 			Name  string `yaml:"name"`
 		} `yaml:"teammates"`
-		RateLimit float64  `yaml:"rate_limit"`
-		RateBurst int      `yaml:"rate_burst"`
-		BulkDelay duration `yaml:"bulk_delay"`
-		Webhooks  []string `yaml:"webhooks"`
+		RateLimit float64           `yaml:"rate_limit"`
+		RateBurst int               `yaml:"rate_burst"`
+		BulkDelay emulator.Duration `yaml:"bulk_delay"`
+		Webhooks  []string          `yaml:"webhooks"`
 		Faults    struct {
-			Seed           int64    `yaml:"seed"`
-			ErrorRate      float64  `yaml:"error_rate"`
-			Latency        duration `yaml:"latency"`
-			DropRate       float64  `yaml:"drop_rate"`
-			LostAnswerRate float64  `yaml:"lost_answer_rate"`
+			Seed           int64             `yaml:"seed"`
+			ErrorRate      float64           `yaml:"error_rate"`
+			Latency        emulator.Duration `yaml:"latency"`
+			DropRate       float64           `yaml:"drop_rate"`
+			LostAnswerRate float64           `yaml:"lost_answer_rate"`
 		} `yaml:"faults"`
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Options{}, yamlError(path, err)
+	if err := emulator.DecodeConfig(path, data, &c); err != nil {
+		return Options{}, err
 	}
 	var o Options
 	for _, k := range c.Keys {
@@ -87,83 +79,7 @@ func LoadConfig(path string) (Options, error) {
 	// Checked on a copy: the caller gets the file's values, not the
 	// defaults, so that NewServer still applies them.
 	if _, err := o.withDefaults(); err != nil {
-		var se *settingError
-		if errors.As(err, &se) {
-			if line := settingLine(data, se.setting, se.index); line > 0 {
-				return Options{}, fmt.Errorf("%s:%d: %w", path, line, err)
-			}
-		}
-		return Options{}, fmt.Errorf("%s: %w", path, err)
+		return Options{}, emulator.PlaceError(path, data, err)
 	}
 	return o, nil
-}
-
-var (
-	// yamlLineMsg splits the messages of yaml.v3 ("yaml: line 3: ...",
-	// "line 3: ...") into the line and the message.
-	yamlLineMsg = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	// unknownField is yaml.v3's message for a key the struct lacks, which
-	// goes on to spell out the whole Go type.
-	unknownField = regexp.MustCompile(`^field (\S+) not found in type `)
-)
-
-// yamlError words a decoding error as path:line: message, one per fault
-// found, and an unknown key as an unknown setting rather than a Go type.
-func yamlError(path string, err error) error {
-	msgs := []string{err.Error()}
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
-	out := make([]string, len(msgs))
-	for i, m := range msgs {
-		where := path
-		if g := yamlLineMsg.FindStringSubmatch(m); g != nil {
-			where, m = path+":"+g[1], g[2]
-		}
-		if g := unknownField.FindStringSubmatch(m); g != nil {
-			m = fmt.Sprintf("unknown setting %q", g[1])
-		}
-		out[i] = where + ": " + m
-	}
-	return errors.New(strings.Join(out, "; "))
-}
-
-// settingLine is the line of a top-level setting in a file that decoded,
-// or of element index of a list setting; 0 when it cannot tell.
-func settingLine(data []byte, setting string, index int) int {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return 0
-	}
-	m := doc.Content[0]
-	if m.Kind != yaml.MappingNode {
-		return 0
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value != setting {
-			continue
-		}
-		if v := m.Content[i+1]; index >= 0 && v.Kind == yaml.SequenceNode && index < len(v.Content) {
-			return v.Content[index].Line
-		}
-		return m.Content[i].Line
-	}
-	return 0
-}
-
-// duration reads "2s", "150ms" and the like.
-type duration time.Duration
-
-func (d *duration) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
-	}
-	*d = duration(v)
-	return nil
 }

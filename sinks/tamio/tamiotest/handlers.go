@@ -68,7 +68,7 @@ func fail(err error) *apiError {
 
 // pathCustomer returns the customer UUID of the path, if the key may see
 // it: a malformed UUID names no customer, so it is a 1002 as well.
-func pathCustomer(r *http.Request, k *keyState) (string, *apiError) {
+func pathCustomer(r *http.Request, k caller) (string, *apiError) {
 	raw := r.PathValue("uuid")
 	id, ok := parseUUID(raw)
 	if !ok || !k.sees(id) {
@@ -77,7 +77,7 @@ func pathCustomer(r *http.Request, k *keyState) (string, *apiError) {
 	return id, nil
 }
 
-func (s *Server) create(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) create(r *http.Request, k caller) (any, *apiError) {
 	o, err := readObject(r)
 	if err != nil {
 		return nil, err
@@ -90,11 +90,11 @@ func (s *Server) create(r *http.Request, k *keyState) (any, *apiError) {
 	if serr != nil {
 		return nil, fail(serr)
 	}
-	s.hooks.emit("customer.created", c, sourceAPI)
+	s.emit("customer.created", c, sourceAPI)
 	return customerAnswer{Status: 200, Customer: c}, nil
 }
 
-func (s *Server) retrieve(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) retrieve(r *http.Request, k caller) (any, *apiError) {
 	id, err := pathCustomer(r, k)
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (s *Server) retrieve(r *http.Request, k *keyState) (any, *apiError) {
 	return customerAnswer{Status: 200, Customer: c}, nil
 }
 
-func (s *Server) update(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) update(r *http.Request, k caller) (any, *apiError) {
 	id, err := pathCustomer(r, k)
 	if err != nil {
 		return nil, err
@@ -127,12 +127,12 @@ func (s *Server) update(r *http.Request, k *keyState) (any, *apiError) {
 		return nil, fail(serr)
 	}
 	if !cur.sameData(old) {
-		s.hooks.emit("customer.updated", cur, sourceAPI)
+		s.emit("customer.updated", cur, sourceAPI)
 	}
 	return customerAnswer{Status: 200, Customer: cur}, nil
 }
 
-func (s *Server) delete(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) delete(r *http.Request, k caller) (any, *apiError) {
 	id, err := pathCustomer(r, k)
 	if err != nil {
 		return nil, err
@@ -144,11 +144,11 @@ func (s *Server) delete(r *http.Request, k *keyState) (any, *apiError) {
 	if len(gone) == 0 {
 		return nil, customerNotFound(id)
 	}
-	s.hooks.emit("customer.removed", gone[0], sourceAPI)
+	s.emit("customer.removed", gone[0], sourceAPI)
 	return statusAnswer{Status: 200}, nil
 }
 
-func (s *Server) bulkCreate(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) bulkCreate(r *http.Request, k caller) (any, *apiError) {
 	o, err := readObject(r)
 	if err != nil {
 		return nil, err
@@ -177,12 +177,12 @@ func (s *Server) bulkCreate(r *http.Request, k *keyState) (any, *apiError) {
 		recs[i] = n
 	}
 	runAt := time.Now().Add(s.opts.BulkDelay)
-	id, serr := s.st.addJob(r.Context(), k.name, runAt, recs)
+	id, serr := s.st.addJob(r.Context(), k.Name, runAt, recs)
 	if serr != nil {
 		return nil, fail(serr)
 	}
 	s.jobs.add(jobRef{id: id, runAt: runAt})
-	s.log.Info("bulk job queued", "job", id, "key", k.name, "customers", len(recs), "run_at", runAt)
+	s.log.Info("bulk job queued", "job", id, "key", k.Name, "customers", len(recs), "run_at", runAt)
 	return statusAnswer{Status: 200}, nil
 }
 
@@ -190,7 +190,7 @@ func (s *Server) bulkCreate(r *http.Request, k *keyState) (any, *apiError) {
 // returned in lower case without duplicates. A UUID the key may not see is
 // a 1002 when visible is set, else it is left out, as an unknown one would
 // be.
-func idList(o object, k *keyState, visible bool) ([]string, *apiError) {
+func idList(o object, k caller, visible bool) ([]string, *apiError) {
 	elems, p, err := o.array("customers")
 	switch {
 	case err != nil:
@@ -228,7 +228,7 @@ func idList(o object, k *keyState, visible bool) ([]string, *apiError) {
 	return out, nil
 }
 
-func (s *Server) bulkAssign(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) bulkAssign(r *http.Request, k caller) (any, *apiError) {
 	o, err := readObject(r)
 	if err != nil {
 		return nil, err
@@ -258,13 +258,13 @@ func (s *Server) bulkAssign(r *http.Request, k *keyState) (any, *apiError) {
 	}
 	for i := range cur {
 		if !cur[i].sameData(old[i]) {
-			s.hooks.emit("customer.updated", cur[i], sourceAPI)
+			s.emit("customer.updated", cur[i], sourceAPI)
 		}
 	}
 	return ids(list), nil
 }
 
-func (s *Server) bulkDelete(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) bulkDelete(r *http.Request, k caller) (any, *apiError) {
 	o, err := readObject(r)
 	if err != nil {
 		return nil, err
@@ -280,7 +280,7 @@ func (s *Server) bulkDelete(r *http.Request, k *keyState) (any, *apiError) {
 	deleted := make([]string, len(gone))
 	for i, c := range gone {
 		deleted[i] = c.ID
-		s.hooks.emit("customer.removed", c, sourceAPI)
+		s.emit("customer.removed", c, sourceAPI)
 	}
 	return ids(deleted), nil
 }
@@ -297,7 +297,7 @@ func mailingList(o object) (string, *apiError) {
 	return id, nil
 }
 
-func (s *Server) bulkAddToList(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) bulkAddToList(r *http.Request, k caller) (any, *apiError) {
 	o, err := readObject(r)
 	if err != nil {
 		return nil, err
@@ -317,7 +317,7 @@ func (s *Server) bulkAddToList(r *http.Request, k *keyState) (any, *apiError) {
 	return ids(added), nil
 }
 
-func (s *Server) addToList(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) addToList(r *http.Request, k caller) (any, *apiError) {
 	id, err := pathCustomer(r, k)
 	if err != nil {
 		return nil, err
@@ -337,7 +337,7 @@ func (s *Server) addToList(r *http.Request, k *keyState) (any, *apiError) {
 	return ids(added), nil
 }
 
-func (s *Server) removeFromList(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) removeFromList(r *http.Request, k caller) (any, *apiError) {
 	id, err := pathCustomer(r, k)
 	if err != nil {
 		return nil, err
@@ -367,7 +367,7 @@ var sortColumns = map[string]string{
 	"created_at": "created_at",
 }
 
-func (s *Server) list(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) list(r *http.Request, k caller) (any, *apiError) {
 	q, err := s.parseList(r, k)
 	if err != nil {
 		return nil, err
@@ -379,7 +379,7 @@ func (s *Server) list(r *http.Request, k *keyState) (any, *apiError) {
 	return listAnswer{Status: 200, TotalResults: total, Customers: cs}, nil
 }
 
-func (s *Server) parseList(r *http.Request, k *keyState) (*listQuery, *apiError) {
+func (s *Server) parseList(r *http.Request, k caller) (*listQuery, *apiError) {
 	v := r.URL.Query()
 	q := &listQuery{sortBy: "created_at", only: k.list}
 	var err *apiError
@@ -488,7 +488,7 @@ func parseTime(raw string, end bool) (int64, bool) {
 	return 0, false
 }
 
-func (s *Server) teammates(r *http.Request, k *keyState) (any, *apiError) {
+func (s *Server) teammates(r *http.Request, k caller) (any, *apiError) {
 	out := make([]teammateJSON, 0, len(s.opts.Teammates))
 	for _, t := range s.opts.Teammates {
 		id, _ := parseUUID(t.ID)

@@ -164,7 +164,7 @@ func (s *Server) runJob(id int64, quit <-chan struct{}) error {
 		s.stats.imported.Add(int64(len(cs)))
 		s.stats.skipped.Add(int64(end - done - len(cs)))
 		for _, c := range cs {
-			s.hooks.emit("customer.created", c, sourceImport)
+			s.emit("customer.created", c, sourceImport)
 		}
 		done = end
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"crmsync/internal/emulator"
 )
 
 // DefaultKey is the bearer token of the key a server has when
@@ -22,6 +24,18 @@ const (
 	PermCreate = "create"
 	PermRemove = "remove"
 )
+
+// permissions are the names a [Key] may hold, in the order of their bits.
+var permissions = []string{PermView, PermEdit, PermCreate, PermRemove}
+
+// kitKeys gives keys to the emulator kit, which knows no customers.
+func kitKeys(keys []Key) []emulator.Key {
+	out := make([]emulator.Key, len(keys))
+	for i, k := range keys {
+		out[i] = emulator.Key{Token: k.Token, Name: k.Name, Perms: k.Permissions}
+	}
+	return out
+}
 
 // Key is an API key the server accepts.
 type Key struct {
@@ -41,59 +55,7 @@ type Teammate struct{ ID, Email, Name string }
 
 // Faults describes the faults a server injects; the zero value injects none.
 // See the package documentation for how they are drawn.
-type Faults struct {
-	// Seed makes the faults deterministic: the same seed and the same
-	// sequence of requests give the same faults.
-	Seed int64
-	// ErrorRate is the share of requests answered 500, 502 or 503 without
-	// being applied.
-	ErrorRate float64
-	// Latency is added to every request.
-	Latency time.Duration
-	// DropRate is the share of requests whose connection is closed before
-	// any answer, without being applied.
-	DropRate float64
-	// LostAnswerRate is the share of write requests that are applied, after
-	// which the connection is closed without an answer.
-	LostAnswerRate float64
-}
-
-func (f Faults) active() bool {
-	return f.ErrorRate > 0 || f.DropRate > 0 || f.LostAnswerRate > 0
-}
-
-func (f Faults) validate() error {
-	for _, r := range []struct {
-		name string
-		v    float64
-	}{{"error_rate", f.ErrorRate}, {"drop_rate", f.DropRate}, {"lost_answer_rate", f.LostAnswerRate}} {
-		// The negated comparison also rejects NaN.
-		if !(r.v >= 0 && r.v <= 1) {
-			return fmt.Errorf("faults: %s %v is not between 0 and 1", r.name, r.v)
-		}
-	}
-	if f.ErrorRate+f.DropRate+f.LostAnswerRate > 1 {
-		return errors.New("faults: error_rate + drop_rate + lost_answer_rate is more than 1")
-	}
-	if f.Latency < 0 {
-		return fmt.Errorf("faults: negative latency %v", f.Latency)
-	}
-	return nil
-}
-
-// clamp brings rates into [0, 1] for SetFaults, which cannot return an
-// error; drawing gives later rates what is left when they add up past 1.
-func (f Faults) clamp() Faults {
-	c := func(v float64) float64 {
-		if !(v > 0) { // NaN too
-			return 0
-		}
-		return min(v, 1)
-	}
-	f.ErrorRate, f.DropRate, f.LostAnswerRate = c(f.ErrorRate), c(f.DropRate), c(f.LostAnswerRate)
-	f.Latency = max(f.Latency, 0)
-	return f
-}
+type Faults = emulator.Faults
 
 // Options configure a [Server]; the zero value gives an in-memory server on
 // a free port of 127.0.0.1 with [DefaultKey] and three sample teammates.
@@ -146,37 +108,27 @@ func (o Options) withDefaults() (Options, error) {
 		// The SQLite driver reads everything after '?' as its parameters.
 		return o, fmt.Errorf("db path %q: '?' and '#' are not allowed", o.DBPath)
 	}
-	// Copied: names are filled in below, and the caller's slice is not ours.
-	o.Keys = slices.Clone(o.Keys)
 	if len(o.Keys) == 0 {
-		o.Keys = []Key{{Token: DefaultKey, Name: "default", Permissions: []string{PermView, PermEdit, PermCreate, PermRemove}}}
+		o.Keys = []Key{{Token: DefaultKey, Name: "default", Permissions: slices.Clone(permissions)}}
 	}
-	tokens := make(map[string]bool, len(o.Keys))
+	checked, err := emulator.CheckKeys(kitKeys(o.Keys), permissions)
+	if err != nil {
+		var ke *emulator.KeyError
+		errors.As(err, &ke)
+		return o, emulator.At("keys", ke.Index, err)
+	}
+	// Copied: names are filled in, and the caller's slice is not ours.
+	keys := make([]Key, len(o.Keys))
 	for i, k := range o.Keys {
-		if k.Token == "" {
-			return o, at("keys", i, fmt.Errorf("key %d: empty token", i))
-		}
-		if strings.ContainsAny(k.Token, " \t\r\n") {
-			return o, at("keys", i, fmt.Errorf("key %d (%s): the token holds white space", i, k.Name))
-		}
-		if tokens[k.Token] {
-			return o, at("keys", i, fmt.Errorf("key %d (%s): the token of an earlier key", i, k.Name))
-		}
-		tokens[k.Token] = true
-		if k.Name == "" {
-			o.Keys[i].Name = fmt.Sprintf("key%d", i+1)
-		}
-		for _, p := range k.Permissions {
-			if permBit(p) == 0 {
-				return o, at("keys", i, fmt.Errorf("key %d (%s): unknown permission %q (want view, edit, create or remove)", i, o.Keys[i].Name, p))
-			}
-		}
+		k.Name = checked[i].Name
 		for _, c := range k.Customers {
 			if _, ok := parseUUID(c); !ok {
-				return o, at("keys", i, fmt.Errorf("key %d (%s): customer %q is not a UUID", i, o.Keys[i].Name, c))
+				return o, emulator.At("keys", i, fmt.Errorf("key %d (%s): customer %q is not a UUID", i, k.Name, c))
 			}
 		}
+		keys[i] = k
 	}
+	o.Keys = keys
 	if len(o.Teammates) == 0 {
 		o.Teammates = DefaultTeammates()
 	}
@@ -184,54 +136,39 @@ func (o Options) withDefaults() (Options, error) {
 	for i, t := range o.Teammates {
 		id, ok := parseUUID(t.ID)
 		if !ok {
-			return o, at("teammates", i, fmt.Errorf("teammate %d: id %q is not a UUID", i, t.ID))
+			return o, emulator.At("teammates", i, fmt.Errorf("teammate %d: id %q is not a UUID", i, t.ID))
 		}
 		if ids[id] {
-			return o, at("teammates", i, fmt.Errorf("teammate %d: id %s is used twice", i, id))
+			return o, emulator.At("teammates", i, fmt.Errorf("teammate %d: id %s is used twice", i, id))
 		}
 		ids[id] = true
 		if !validEmail(t.Email) {
-			return o, at("teammates", i, fmt.Errorf("teammate %d: email %q is not an address", i, t.Email))
+			return o, emulator.At("teammates", i, fmt.Errorf("teammate %d: email %q is not an address", i, t.Email))
 		}
 	}
 	if !(o.RateLimit >= 0) {
-		return o, at("rate_limit", -1, fmt.Errorf("rate limit %v is negative", o.RateLimit))
+		return o, emulator.At("rate_limit", -1, fmt.Errorf("rate limit %v is negative", o.RateLimit))
 	}
 	if o.RateBurst < 0 {
-		return o, at("rate_burst", -1, fmt.Errorf("rate burst %d is negative", o.RateBurst))
+		return o, emulator.At("rate_burst", -1, fmt.Errorf("rate burst %d is negative", o.RateBurst))
 	}
 	if o.RateBurst == 0 {
 		o.RateBurst = max(1, int(o.RateLimit))
 	}
 	if o.BulkDelay < 0 {
-		return o, at("bulk_delay", -1, fmt.Errorf("bulk delay %v is negative", o.BulkDelay))
+		return o, emulator.At("bulk_delay", -1, fmt.Errorf("bulk delay %v is negative", o.BulkDelay))
 	}
-	if err := o.Faults.validate(); err != nil {
-		return o, at("faults", -1, err)
+	if err := o.Faults.Validate(); err != nil {
+		return o, emulator.At("faults", -1, err)
 	}
 	for i, w := range o.Webhooks {
 		u, err := url.Parse(w)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return o, at("webhooks", i, fmt.Errorf("webhook %q is not an http(s) URL", w))
+			return o, emulator.At("webhooks", i, fmt.Errorf("webhook %q is not an http(s) URL", w))
 		}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o, nil
-}
-
-// settingError is a check failing on one setting of [Options], named as the
-// configuration file names it, so that [LoadConfig] can point at its line.
-type settingError struct {
-	setting string // the file's top-level key: "keys", "teammates", "faults"...
-	index   int    // the element of a list setting, or -1
-	err     error
-}
-
-func (e *settingError) Error() string { return e.err.Error() }
-func (e *settingError) Unwrap() error { return e.err }
-
-func at(setting string, index int, err error) error {
-	return &settingError{setting: setting, index: index, err: err}
 }

@@ -2,9 +2,10 @@ package tamiotest
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"crmsync/internal/emulator"
 )
 
 // Stats are the server's counters, as GET /_sandbox/stats answers them.
@@ -40,83 +41,32 @@ type Stats struct {
 	Webhooks WebhookStats `json:"webhooks"`
 }
 
-// WebhookStats counts webhook deliveries, one per event and URL.
-type WebhookStats struct {
-	// Delivered events got a 2xx answer.
-	Delivered int64 `json:"delivered"`
-	// Attempts is the number of POSTs made, retries included.
-	Attempts int64 `json:"attempts"`
-	// Failed events were given up after the last attempt.
-	Failed int64 `json:"failed"`
-	// Dropped events found their URL's queue full.
-	Dropped int64 `json:"dropped"`
-}
+// WebhookStats counts webhook deliveries, one per event and URL:
+// Delivered events got a 2xx answer, Attempts is the number of POSTs made
+// (retries included), Failed events were given up after the last attempt,
+// Dropped events found their URL's queue full.
+type WebhookStats = emulator.WebhookStats
 
+// counters are tamio's own; the kit counts requests and deliveries.
 type counters struct {
-	mu       sync.Mutex
-	requests map[string]map[string]int64
-	byKey    map[string]int64
-	total    int64
-
-	jobsRun, jobsFailed, imported, skipped               atomic.Int64
-	hookDelivered, hookAttempts, hookFailed, hookDropped atomic.Int64
-}
-
-func (c *counters) init() {
-	c.requests = make(map[string]map[string]int64)
-	c.byKey = make(map[string]int64)
-}
-
-func (c *counters) addRoute(name string) { c.requests[name] = make(map[string]int64) }
-
-func (c *counters) request(route, status, key string) {
-	c.mu.Lock()
-	m := c.requests[route]
-	if m == nil {
-		m = make(map[string]int64)
-		c.requests[route] = m
-	}
-	m[status]++
-	if key != "" {
-		c.byKey[key]++
-	}
-	c.total++
-	c.mu.Unlock()
+	jobsRun, jobsFailed, imported, skipped atomic.Int64
 }
 
 // Stats returns the counters; the same data as GET /_sandbox/stats.
 func (s *Server) Stats() Stats {
+	req := s.api.Stats()
 	st := Stats{
-		Requests:      make(map[string]map[string]int64),
-		ByStatus:      make(map[string]int64),
-		ByKey:         make(map[string]int64),
+		Requests:      req.Requests,
+		ByStatus:      req.ByStatus,
+		ByKey:         req.ByKey,
+		TotalRequests: req.TotalRequests,
 		JobsRun:       s.stats.jobsRun.Load(),
 		JobsFailed:    s.stats.jobsFailed.Load(),
 		JobsPending:   s.jobs.pending(),
 		Imported:      s.stats.imported.Load(),
 		ImportSkipped: s.stats.skipped.Load(),
-		Webhooks: WebhookStats{
-			Delivered: s.stats.hookDelivered.Load(),
-			Attempts:  s.stats.hookAttempts.Load(),
-			Failed:    s.stats.hookFailed.Load(),
-			Dropped:   s.stats.hookDropped.Load(),
-		},
+		Webhooks:      s.hooks.Stats(),
 	}
-	s.stats.mu.Lock()
-	for route, m := range s.stats.requests {
-		cp := make(map[string]int64, len(m))
-		for status, n := range m {
-			cp[status] = n
-			st.ByStatus[status] += n
-		}
-		st.Requests[route] = cp
-	}
-	for k, n := range s.stats.byKey {
-		st.ByKey[k] = n
-	}
-	st.TotalRequests = s.stats.total
-	s.stats.mu.Unlock()
-
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	n, err := s.st.count(ctx)

@@ -7,15 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
+	"crmsync/internal/emulator"
 	"github.com/google/uuid"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 const schemaVersion = 1
@@ -134,200 +130,62 @@ var (
 		timezone_offset = ?, category = ?, priority = ?, lead_status = ?, phone = ? WHERE seq = ?`
 )
 
-// store is the SQLite database. Every write runs in a transaction on the
-// single connection of w, which serializes writes without SQLITE_BUSY;
-// reads run on r, a pool of its own, which WAL lets read beside the
-// writer. In memory, w and r are one single-connection pool, since a
-// second connection would open a second, empty database.
+// store is the SQLite database, on the kit's store: writes run in the
+// group-commit writer's transactions, reads on its read pool.
 type store struct {
-	w, r *sql.DB
+	db *emulator.Store
+	r  *sql.DB
 
-	// stamps gives created_at and created_ns; it is used inside write
+	// clock gives created_at and created_ns; it is used inside write
 	// transactions, so its order is the insertion order.
-	stampMu sync.Mutex
-	lastNs  int64
+	clock emulator.Clock
 
 	wGet, wUpdate, wUpdateUnindexed, wInsert, wImport, wAddress, rGet *sql.Stmt
-	wSavepoint, wRollbackTo, wRelease                                 *sql.Stmt
-
-	readMu    sync.Mutex
-	readStmts map[string]*sql.Stmt
-
-	log *slog.Logger
-
-	writes     chan *writeOp
-	quit       chan struct{}
-	writerDone chan struct{}
-
-	// ck checkpoints the WAL off the writer's path (file databases only).
-	ck             *sql.DB
-	walPath        string
-	ckWake, ckDone chan struct{}
-	commits        int // by the writer, to wake ck every ckEvery
-}
-
-// ckEvery is how many commits pass between two checkpoints: a few MiB of
-// WAL at most, as SQLite's default of 1,000 pages.
-const ckEvery = 256
-
-// maxWAL is the WAL size past which the checkpointer truncates it.
-const maxWAL = 64 << 20
-
-// checkpointer copies the WAL into the database in the background. Left to
-// SQLite, a checkpoint runs inside the commit that crosses the threshold,
-// and with synchronous=NORMAL it fsyncs: tens of milliseconds during which
-// every write waits. A PASSIVE checkpoint from another connection does the
-// same work while the writer goes on appending.
-func (s *store) checkpointer() {
-	defer close(s.ckDone)
-	for {
-		select {
-		case <-s.ckWake:
-		case <-s.quit:
-			return
-		}
-		if _, err := s.ck.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-			// Not fatal: the WAL grows until a checkpoint succeeds, and
-			// closing the last connection checkpoints it.
-			s.log.Warn("WAL checkpoint failed", "error", err)
-		}
-		// A PASSIVE checkpoint never makes the WAL start over while some
-		// reader is always between transactions, and under steady reads
-		// it grew to gigabytes, slowing every read. Past maxWAL, wait for
-		// the readers (the writer waits too, briefly) and truncate it.
-		if fi, err := os.Stat(s.walPath); err == nil && fi.Size() > maxWAL {
-			if _, err := s.ck.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-				s.log.Warn("WAL truncation failed", "error", err, "wal_bytes", fi.Size())
-			}
-		}
-	}
 }
 
 func openStore(path string, log *slog.Logger) (*store, error) {
-	const params = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	s := &store{writes: make(chan *writeOp), quit: make(chan struct{}), writerDone: make(chan struct{}),
-		readStmts: make(map[string]*sql.Stmt), log: log}
-	if path == "" {
-		db, err := sql.Open("sqlite", ":memory:?"+params)
-		if err != nil {
-			return nil, err
-		}
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		db.SetConnMaxLifetime(0)
-		db.SetConnMaxIdleTime(0)
-		s.w, s.r = db, db
-	} else {
-		// SQLite would create the file 0644 less the umask, and it gives
-		// the -wal and -shm it makes beside a database that database's
-		// mode: made here first, all three are readable by their owner
-		// alone, as the customers they hold should be.
-		f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", path, err)
-		}
-		f.Close()
-		// The writer never checkpoints: see checkpointer.
-		w, err := sql.Open("sqlite", path+"?"+params+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
-		if err != nil {
-			return nil, err
-		}
-		w.SetMaxOpenConns(1)
-		w.SetMaxIdleConns(1)
-		w.SetConnMaxLifetime(0)
-		w.SetConnMaxIdleTime(0)
-		s.w = w
+	s := &store{}
+	db, err := emulator.OpenStore(emulator.StoreOptions{Path: path, Version: schemaVersion, Logger: log,
+		Migrate: func(ctx context.Context, tx *sql.Tx, _ int) error {
+			// Every statement is IF NOT EXISTS: version 1 is the only one.
+			for _, q := range schema {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return err
+				}
+			}
+			var last sql.NullInt64
+			if err := tx.QueryRowContext(ctx, "SELECT max(created_ns) FROM customers").Scan(&last); err != nil {
+				return err
+			}
+			s.clock.Observe(last.Int64)
+			return nil
+		}})
+	if err != nil {
+		return nil, err
 	}
-	if err := s.migrate(); err != nil {
-		s.w.Close()
-		return nil, fmt.Errorf("open %s: %w", dbName(path), err)
-	}
-	if path != "" {
-		// Opened after migrate, which put the file in WAL mode.
-		r, err := sql.Open("sqlite", path+"?"+params+"&_pragma=query_only(1)")
-		if err != nil {
-			s.w.Close()
-			return nil, err
-		}
-		r.SetMaxOpenConns(4)
-		r.SetMaxIdleConns(4)
-		s.r = r
-		ck, err := sql.Open("sqlite", path+"?"+params)
-		if err != nil {
-			s.w.Close()
-			s.r.Close()
-			return nil, err
-		}
-		ck.SetMaxOpenConns(1)
-		s.ck = ck
-		s.walPath = path + "-wal"
-		s.ckWake = make(chan struct{}, 1)
-		s.ckDone = make(chan struct{})
-		go s.checkpointer()
-	}
-	go s.writer()
+	s.db, s.r = db, db.Reader()
 	if err := s.prepare(); err != nil {
-		s.close()
-		return nil, fmt.Errorf("open %s: %w", dbName(path), err)
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", db.Name(), err)
 	}
 	return s, nil
 }
 
-func dbName(path string) string {
-	if path == "" {
-		return "in-memory database"
-	}
-	return path
-}
-
-func (s *store) migrate() error {
-	ctx := context.Background()
-	var v int
-	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return err
-	}
-	if v > schemaVersion {
-		return fmt.Errorf("schema version %d is newer than this emulator's (%d)", v, schemaVersion)
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, q := range schema {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return err
-		}
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
-		return err
-	}
-	var last sql.NullInt64
-	if err := tx.QueryRowContext(ctx, "SELECT max(created_ns) FROM customers").Scan(&last); err != nil {
-		return err
-	}
-	s.lastNs = last.Int64
-	return tx.Commit()
-}
-
 func (s *store) prepare() error {
 	for _, p := range []struct {
-		db  *sql.DB
-		dst **sql.Stmt
-		q   string
+		prep func(string) (*sql.Stmt, error)
+		dst  **sql.Stmt
+		q    string
 	}{
-		{s.w, &s.wGet, selectByID},
-		{s.w, &s.wUpdate, updateCustomer},
-		{s.w, &s.wUpdateUnindexed, updateUnindexed},
-		{s.w, &s.wSavepoint, "SAVEPOINT op"},
-		{s.w, &s.wRollbackTo, "ROLLBACK TO op"},
-		{s.w, &s.wRelease, "RELEASE op"},
-		{s.w, &s.wInsert, insertCustomer},
-		{s.w, &s.wImport, importCustomer},
-		{s.w, &s.wAddress, insertAddress},
-		{s.r, &s.rGet, selectByID},
+		{s.db.PrepareWrite, &s.wGet, selectByID},
+		{s.db.PrepareWrite, &s.wUpdate, updateCustomer},
+		{s.db.PrepareWrite, &s.wUpdateUnindexed, updateUnindexed},
+		{s.db.PrepareWrite, &s.wInsert, insertCustomer},
+		{s.db.PrepareWrite, &s.wImport, importCustomer},
+		{s.db.PrepareWrite, &s.wAddress, insertAddress},
+		{s.db.PrepareRead, &s.rGet, selectByID},
 	} {
-		st, err := p.db.Prepare(p.q)
+		st, err := p.prep(p.q)
 		if err != nil {
 			return err
 		}
@@ -336,176 +194,25 @@ func (s *store) prepare() error {
 	return nil
 }
 
-func (s *store) close() error {
-	close(s.quit)
-	<-s.writerDone
-	if s.ck != nil {
-		<-s.ckDone
-		s.ck.Close()
-	}
-	for _, st := range []*sql.Stmt{s.wGet, s.wUpdate, s.wUpdateUnindexed, s.wInsert, s.wImport,
-		s.wAddress, s.rGet, s.wSavepoint, s.wRollbackTo, s.wRelease} {
-		if st != nil {
-			st.Close()
-		}
-	}
-	s.readMu.Lock()
-	for _, st := range s.readStmts {
-		st.Close()
-	}
-	s.readMu.Unlock()
-	err := s.w.Close()
-	if s.r != s.w {
-		err = errors.Join(err, s.r.Close())
-	}
-	return err
-}
+// close closes the database and the statements.
+func (s *store) close() error { return s.db.Close() }
 
-// writeOp is one caller's part of a write transaction.
-type writeOp struct {
-	fn   func(ctx context.Context, tx *sql.Tx) error
-	err  error
-	done chan struct{}
-}
-
-// maxBatch bounds how many writes share a transaction.
-const maxBatch = 128
-
-var errStoreClosed = errors.New("the database is closed")
-
-// write runs fn in a write transaction and returns its error, or the
-// commit's. An *apiError from fn undoes what fn did and is returned as it
-// is.
-//
-// Writes are group-committed: the writer goroutine runs every write
-// waiting at the time in one transaction, each within a savepoint so that
-// one failing write undoes only itself. A commit costs far more than a
-// single-row update (the WAL lock, a frame write per page touched), so
-// this is what lets one write connection keep up with many clients. fn
-// gets the writer's context, not the caller's: interrupting one statement
-// would roll back the whole shared transaction, and a write once queued is
-// carried out, as a real API does when the client hangs up.
+// write runs fn in a write transaction of the kit's writer and returns
+// its error, or the commit's. An *apiError from fn undoes what fn did and
+// is returned as it is.
 func (s *store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	op := &writeOp{fn: fn, done: make(chan struct{})}
-	select {
-	case s.writes <- op:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.quit:
-		return errStoreClosed
-	}
-	<-op.done
-	return op.err
-}
-
-// writer runs the write transactions until quit. The channel is
-// unbuffered, so once the writer has gone no write can be left in it.
-func (s *store) writer() {
-	defer close(s.writerDone)
-	batch := make([]*writeOp, 0, maxBatch)
-	for {
-		select {
-		case op := <-s.writes:
-			batch = append(batch[:0], op)
-		case <-s.quit:
-			return
-		}
-		// Let the goroutines that the last batch woke up run first: most
-		// of them are about to queue their next write, and a batch that
-		// waits for them costs one commit instead of many.
-		runtime.Gosched()
-	gather:
-		for len(batch) < maxBatch {
-			select {
-			case op := <-s.writes:
-				batch = append(batch, op)
-			default:
-				break gather
-			}
-		}
-		s.commit(batch)
-		if s.ckWake != nil {
-			if s.commits++; s.commits%ckEvery == 0 {
-				select {
-				case s.ckWake <- struct{}{}:
-				default:
-				}
-			}
-		}
-		for _, op := range batch {
-			close(op.done)
-		}
-	}
-}
-
-func (s *store) commit(batch []*writeOp) {
-	ctx := context.Background()
-	fail := func(err error) {
-		for _, op := range batch {
-			if op.err == nil {
-				op.err = err
-			}
-		}
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		fail(err)
-		return
-	}
-	if len(batch) == 1 {
-		if err := batch[0].fn(ctx, tx); err != nil {
-			batch[0].err = err
-			tx.Rollback()
-			return
-		}
-		batch[0].err = tx.Commit()
-		return
-	}
-	for _, op := range batch {
-		if _, err := tx.StmtContext(ctx, s.wSavepoint).ExecContext(ctx); err != nil {
-			tx.Rollback()
-			fail(err)
-			return
-		}
-		if op.err = op.fn(ctx, tx); op.err != nil {
-			if _, err := tx.StmtContext(ctx, s.wRollbackTo).ExecContext(ctx); err != nil {
-				// The transaction is gone (a disk error): nothing of the
-				// batch was applied.
-				tx.Rollback()
-				fail(err)
-				return
-			}
-		}
-		if _, err := tx.StmtContext(ctx, s.wRelease).ExecContext(ctx); err != nil {
-			tx.Rollback()
-			fail(err)
-			return
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		fail(err)
-	}
+	return s.db.Write(ctx, fn)
 }
 
 // stamp returns the creation time of a customer inserted now. It never
 // goes back, even when the clock does, so that created_at follows the
 // insertion order and a list sorted by it pages stably.
 func (s *store) stamp() (sec, ns int64) {
-	s.stampMu.Lock()
-	defer s.stampMu.Unlock()
-	ns = time.Now().UnixNano()
-	if ns <= s.lastNs {
-		ns = s.lastNs + 1
-	}
-	s.lastNs = ns
+	ns = s.clock.Next()
 	return ns / int64(time.Second), ns
 }
 
-func isUniqueViolation(err error, column string) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE &&
-		strings.Contains(se.Error(), column)
-}
+func isUniqueViolation(err error, column string) bool { return emulator.IsUniqueViolation(err, column) }
 
 // scanner reads the columns of selectCustomers.
 type scanner struct {
@@ -928,37 +635,11 @@ func (s *store) list(ctx context.Context, q *listQuery) (int64, []*customer, err
 	return total, out, rows.Err()
 }
 
-// maxReadStmts bounds the cache of list statements; their shapes vary
-// with the filters used (and the number of countries), so there is no
-// fixed set to prepare up front.
-const maxReadStmts = 64
-
-// readStmt returns a prepared statement of the read pool for q, and the
-// function to call when done with it. Parsing the list query costs more
-// than running it on a page of 100, so the shapes a client repeats are
-// kept; past maxReadStmts a statement is used once and closed.
+// readStmt returns a prepared statement of the read pool for q (see
+// [emulator.Store.ReadStmt]); list queries vary in shape with the filters
+// used, so there is no fixed set to prepare up front.
 func (s *store) readStmt(ctx context.Context, q string) (*sql.Stmt, func(), error) {
-	s.readMu.Lock()
-	st := s.readStmts[q]
-	s.readMu.Unlock()
-	if st != nil {
-		return st, func() {}, nil
-	}
-	st, err := s.r.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, nil, err
-	}
-	s.readMu.Lock()
-	defer s.readMu.Unlock()
-	if prev := s.readStmts[q]; prev != nil {
-		st.Close()
-		return prev, func() {}, nil
-	}
-	if len(s.readStmts) >= maxReadStmts {
-		return st, func() { st.Close() }, nil
-	}
-	s.readStmts[q] = st
-	return st, func() {}, nil
+	return s.db.ReadStmt(ctx, q)
 }
 
 func (s *store) count(ctx context.Context) (int64, error) {
@@ -990,7 +671,7 @@ type jobRef struct {
 }
 
 func (s *store) pendingJobs(ctx context.Context) ([]jobRef, error) {
-	rows, err := s.w.QueryContext(ctx, "SELECT id, run_at_ns FROM bulk_jobs ORDER BY id")
+	rows, err := s.r.QueryContext(ctx, "SELECT id, run_at_ns FROM bulk_jobs ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
@@ -1011,7 +692,7 @@ func (s *store) pendingJobs(ctx context.Context) ([]jobRef, error) {
 // loadJob returns a job's customers and how many of them are done.
 func (s *store) loadJob(ctx context.Context, id int64) (keyName string, recs []*newCustomer, done int, err error) {
 	var payload []byte
-	err = s.w.QueryRowContext(ctx, "SELECT key_name, payload, done FROM bulk_jobs WHERE id = ?", id).Scan(&keyName, &payload, &done)
+	err = s.r.QueryRowContext(ctx, "SELECT key_name, payload, done FROM bulk_jobs WHERE id = ?", id).Scan(&keyName, &payload, &done)
 	if err != nil {
 		return "", nil, 0, err
 	}
