@@ -66,6 +66,10 @@ type Pacer struct {
 	quotaLeft    int
 	quotaAnswers int
 	refill       float64
+
+	// Window readings (see ObserveWindow): the end of the newest window
+	// seen, set once a server has said it limits by fixed windows.
+	windowEnd time.Time
 }
 
 // NewPacer returns a pacer with the given options.
@@ -232,6 +236,11 @@ func (p *Pacer) lower() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.lastRaise = time.Now()
+	if !p.windowEnd.IsZero() {
+		// The window's own readings set the pace; the 429's Retry-After
+		// has paused every caller until the window ends.
+		return
+	}
 	if p.refill > 0 {
 		p.setRate(p.refill * 0.9)
 		return
@@ -253,7 +262,7 @@ func (p *Pacer) raise() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.countAdmitted(now)
-	if p.refill > 0 || p.limiter == nil || p.limiter.Limit() == rate.Inf || now.Sub(p.lastRaise) < time.Second {
+	if p.refill > 0 || !p.windowEnd.IsZero() || p.limiter == nil || p.limiter.Limit() == rate.Inf || now.Sub(p.lastRaise) < time.Second {
 		return
 	}
 	p.lastRaise = now
@@ -368,4 +377,53 @@ func (p *Pacer) ObserveQuota(remaining, limit int) {
 	case left > quotaHigh:
 		p.setRate(p.refill * quotaSpend)
 	}
+}
+
+// windowMargin is how long after a window's announced end the pacer waits
+// when the window's quota is spent: the end is given in whole seconds, and
+// a call that arrives a moment early is refused.
+const windowMargin = 50 * time.Millisecond
+
+// ObserveWindow is told, after an answer, what a server that limits calls
+// by fixed windows (tiquo: so many calls in each minute of the clock) said
+// of the caller's quota: remaining calls out of limit until reset, the
+// end of the current window (X-RateLimit-Reset), for windows of length
+// per (0 when the server does not say).
+//
+// Such a quota does not refill while a window runs, so ObserveQuota, which
+// learns a refill rate, learns nothing from it. Instead the pacer spreads
+// what remains over what is left of the window: remaining / (reset - now)
+// calls a second, never more than limit / per, the window's sustained
+// rate, so that a run that starts in a window with its quota unspent does
+// not spend it in a burst and then wait. With nothing remaining it pauses
+// every caller until the window ends. Readings of an older window (an
+// answer overtaken by one of the next window) are ignored. Once it has
+// been called, 429s no longer lower the rate (their Retry-After pauses the
+// callers) and calm seconds no longer raise it: the windows set the pace.
+func (p *Pacer) ObserveWindow(remaining, limit int, reset time.Time, per time.Duration) {
+	if limit <= 0 || remaining < 0 || reset.IsZero() {
+		return
+	}
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if reset.Before(p.windowEnd) {
+		return
+	}
+	p.windowEnd = reset
+	left := reset.Sub(now)
+	if left <= 0 {
+		return
+	}
+	if remaining == 0 {
+		if u := reset.Add(windowMargin); u.After(p.pauseUntil) {
+			p.pauseUntil = u
+		}
+		return
+	}
+	r := float64(remaining) / left.Seconds()
+	if per > 0 {
+		r = min(r, float64(limit)/per.Seconds())
+	}
+	p.setRate(r)
 }
