@@ -2,7 +2,8 @@ package tiquotest
 
 import (
 	"os"
-	"time"
+
+	"crmsync/internal/emulator"
 )
 
 // LoadConfig reads a sandbox configuration file:
@@ -32,17 +33,11 @@ func LoadConfig(path string) (Options, error) {
 			Name   string   `yaml:"name"`
 			Scopes []string `yaml:"scopes"`
 		} `yaml:"keys"`
-		RateLimit whole    `yaml:"rate_limit"`
-		Webhooks  []string `yaml:"webhooks"`
-		Faults    struct {
-			Seed           int64    `yaml:"seed"`
-			ErrorRate      float64  `yaml:"error_rate"`
-			Latency        duration `yaml:"latency"`
-			DropRate       float64  `yaml:"drop_rate"`
-			LostAnswerRate float64  `yaml:"lost_answer_rate"`
-		} `yaml:"faults"`
+		RateLimit emulator.Whole `yaml:"rate_limit"`
+		Webhooks  []string       `yaml:"webhooks"`
+		Faults    faultsYAML     `yaml:"faults"`
 	}
-	if err := decodeStrict(path, data, &c); err != nil {
+	if err := emulator.DecodeConfig(path, data, &c); err != nil {
 		return Options{}, err
 	}
 	var o Options
@@ -51,17 +46,11 @@ func LoadConfig(path string) (Options, error) {
 	}
 	o.RateLimit = int(c.RateLimit)
 	o.Webhooks = c.Webhooks
-	o.Faults = Faults{
-		Seed:           c.Faults.Seed,
-		ErrorRate:      c.Faults.ErrorRate,
-		Latency:        time.Duration(c.Faults.Latency),
-		DropRate:       c.Faults.DropRate,
-		LostAnswerRate: c.Faults.LostAnswerRate,
-	}
+	o.Faults = c.Faults.faults()
 	// Checked on a copy: the caller gets the file's values, not the
 	// defaults, so that NewServer still applies them.
 	if _, err := o.withDefaults(); err != nil {
-		return Options{}, placeError(path, data, err)
+		return Options{}, emulator.PlaceError(path, data, err)
 	}
 	return o, nil
 }

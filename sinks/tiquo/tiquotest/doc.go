@@ -132,9 +132,10 @@
 // a lost answer: the write is applied and committed, then the connection
 // is closed without an answer. Lost answers apply to writes (POST, PATCH,
 // DELETE) only. Latency is added before anything else. Faults never apply
-// to /_sandbox/. An injected 5xx is answered before the key is looked at,
-// so it carries no X-RateLimit-* headers and takes nothing from the
-// window.
+// to /_sandbox/. A request given a 5xx takes its share of the rate limit
+// first, as every request does, and its answer carries X-RateLimit-*;
+// over the limit it is answered 429 instead. Dropped connections and lost
+// answers carry nothing, being no answer.
 //
 // # Webhooks
 //

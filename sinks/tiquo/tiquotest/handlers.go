@@ -100,13 +100,18 @@ func (s *Server) getCustomer(r *http.Request) (int, any, *apiError) {
 	return http.StatusOK, success(c), nil
 }
 
-func (s *Server) createCustomer(r *http.Request) (int, any, *apiError) {
+// readPatch reads and checks the body of a create or a PATCH.
+func (s *Server) readPatch(r *http.Request, create bool) (*patch, *apiError) {
 	body, release, aerr := s.readRequest(r)
 	if aerr != nil {
-		return 0, nil, aerr
+		return nil, aerr
 	}
-	p, aerr := readBody(body, true)
-	release()
+	defer release()
+	return readBody(body, create)
+}
+
+func (s *Server) createCustomer(r *http.Request) (int, any, *apiError) {
+	p, aerr := s.readPatch(r, true)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
@@ -119,12 +124,7 @@ func (s *Server) createCustomer(r *http.Request) (int, any, *apiError) {
 }
 
 func (s *Server) updateCustomer(r *http.Request) (int, any, *apiError) {
-	body, release, aerr := s.readRequest(r)
-	if aerr != nil {
-		return 0, nil, aerr
-	}
-	p, aerr := readBody(body, false)
-	release()
+	p, aerr := s.readPatch(r, false)
 	if aerr != nil {
 		return 0, nil, aerr
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 
 	"crmsync/internal/emulator"
@@ -70,7 +69,7 @@ type Options struct {
 
 // withDefaults fills in the defaults and checks everything NewServer would
 // otherwise trip over later, so that a bad configuration fails at start.
-// An error names the setting at fault (see settingError).
+// An error names the setting at fault (an [emulator.SettingError]).
 func (o Options) withDefaults() (Options, error) {
 	o.Keys = slices.Clone(o.Keys)
 	if len(o.Keys) == 0 {
@@ -80,27 +79,24 @@ func (o Options) withDefaults() (Options, error) {
 	if err != nil {
 		var ke *emulator.KeyError
 		if errors.As(err, &ke) {
-			return o, at("keys", ke.Index, err)
+			return o, emulator.At("keys", ke.Index, err)
 		}
-		return o, at("keys", -1, err)
+		return o, emulator.At("keys", -1, err)
 	}
 	for i := range o.Keys {
 		o.Keys[i].Name = checked[i].Name
 	}
 	switch {
 	case o.RateLimit < 0:
-		return o, at("rate_limit", -1, fmt.Errorf("rate limit %d is negative", o.RateLimit))
+		return o, emulator.At("rate_limit", -1, fmt.Errorf("rate limit %d is negative", o.RateLimit))
 	case o.RateLimit == 0:
 		o.RateLimit = DefaultRateLimit
 	}
 	if err := o.Faults.Validate(); err != nil {
-		return o, at("faults", -1, err)
+		return o, emulator.At("faults", -1, err)
 	}
-	for i, w := range o.Webhooks {
-		u, err := url.Parse(w)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return o, at("webhooks", i, fmt.Errorf("webhook %q is not an http(s) URL", w))
-		}
+	if err := checkWebhooks(o.Webhooks); err != nil {
+		return o, err
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -195,18 +195,33 @@ func (s *Server) answer(w http.ResponseWriter, c *emulator.Call, status int, bod
 	}
 }
 
-// writeFault answers an injected 500, 502 or 503.
-func (s *Server) writeFault(w http.ResponseWriter, status int) {
-	e := &apiError{status: status, code: codeInternal,
-		msg: "injected fault: " + strings.ToLower(http.StatusText(status))}
-	emulator.WriteJSON(w, status, e.envelope())
+// writeFault answers an injected 500, 502 or 503. The request takes its
+// share of the rate limit first, as every request does, so that the
+// answer carries X-RateLimit-*; over the limit the 429 comes instead,
+// since the limit stands before the part of the API that failed.
+func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, c *emulator.Call, status int) {
+	if aerr := s.throttled(w, r, c); aerr != nil {
+		s.answer(w, c, 0, nil, aerr)
+		return
+	}
+	s.answer(w, c, 0, nil, &apiError{status: status, code: codeInternal,
+		msg: "injected fault: " + strings.ToLower(http.StatusText(status))})
+}
+
+// throttled is admit for answers that do not depend on the key (a fault,
+// an unknown path): only its 429 counts.
+func (s *Server) throttled(w http.ResponseWriter, r *http.Request, c *emulator.Call) *apiError {
+	if _, aerr := s.admit(w, r, c); aerr != nil && aerr.status == http.StatusTooManyRequests {
+		return aerr
+	}
+	return nil
 }
 
 // unmatched answers requests no endpoint takes: 405 when the path exists
 // with another method, else 404. Both carry the rate limit headers and
 // count against the window, as every answer of the API does.
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, c *emulator.Call) {
-	if _, aerr := s.admit(w, r, c); aerr != nil && aerr.status == http.StatusTooManyRequests {
+	if aerr := s.throttled(w, r, c); aerr != nil {
 		s.answer(w, c, 0, nil, aerr)
 		return
 	}

@@ -65,7 +65,9 @@ const (
 // group-committed on one connection, reads on a pool beside it.
 type store struct {
 	*emulator.Store
-	rGet *sql.Stmt
+	// Prepared once: parsing a statement costs more than running it on
+	// one row. The w ones are used inside writes, through tx.StmtContext.
+	rGet, wGet, wTaken, wInsert, wUpdate *sql.Stmt
 }
 
 func openStore(path string, log *slog.Logger) (*store, error) {
@@ -79,9 +81,25 @@ func openStore(path string, log *slog.Logger) (*store, error) {
 		return nil, err
 	}
 	st := &store{Store: db}
-	if st.rGet, err = db.PrepareRead(selectByID); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", db.Name(), err)
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+		read  bool
+	}{
+		{&st.rGet, selectByID, true},
+		{&st.wGet, selectByID, false},
+		{&st.wTaken, emailTaken, false},
+		{&st.wInsert, insertCustomer, false},
+		{&st.wUpdate, updateCustomer, false},
+	} {
+		prepare := db.PrepareWrite
+		if p.read {
+			prepare = db.PrepareRead
+		}
+		if *p.dst, err = prepare(p.query); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", db.Name(), err)
+		}
 	}
 	return st, nil
 }
@@ -171,17 +189,19 @@ func (c *customer) columns() ([]any, error) {
 		addr, string(tags), opt(c.Notes), opt(c.PreferredLocationID), consent, opt(c.CompanyID)}, nil
 }
 
-func getTx(ctx context.Context, tx *sql.Tx, id string) (*customer, error) {
-	c, err := scanCustomer(tx.QueryRowContext(ctx, selectByID, id))
+func (s *store) getTx(ctx context.Context, tx *sql.Tx, id string) (*customer, error) {
+	c, err := scanCustomer(tx.StmtContext(ctx, s.wGet).QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	return c, err
 }
 
-func taken(ctx context.Context, tx *sql.Tx, email string, seq int64) (bool, error) {
+// taken reports whether a customer other than the one with seq holds the
+// email.
+func (s *store) taken(ctx context.Context, tx *sql.Tx, email string, seq int64) (bool, error) {
 	var one int
-	err := tx.QueryRowContext(ctx, emailTaken, emailKey(email), seq).Scan(&one)
+	err := tx.StmtContext(ctx, s.wTaken).QueryRowContext(ctx, emailKey(email), seq).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -193,7 +213,7 @@ func taken(ctx context.Context, tx *sql.Tx, email string, seq int64) (bool, erro
 func (s *store) create(ctx context.Context, p *patch) (*customer, error) {
 	var c *customer
 	err := s.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if t, err := taken(ctx, tx, p.email.v, 0); err != nil || t {
+		if t, err := s.taken(ctx, tx, p.email.v, 0); err != nil || t {
 			if t {
 				return emailExists()
 			}
@@ -208,7 +228,7 @@ func (s *store) create(ctx context.Context, p *patch) (*customer, error) {
 		}
 		args := append([]any{c.ID}, cols...)
 		args = append(args, c.LoyaltyPoints, int64(c.CreatedAt), int64(c.UpdatedAt))
-		return tx.QueryRowContext(ctx, insertCustomer, args...).Scan(&c.seq)
+		return tx.StmtContext(ctx, s.wInsert).QueryRowContext(ctx, args...).Scan(&c.seq)
 	})
 	if err != nil {
 		return nil, err
@@ -230,14 +250,14 @@ func (s *store) get(ctx context.Context, id string) (*customer, error) {
 func (s *store) update(ctx context.Context, id string, p *patch) (old, cur *customer, err error) {
 	err = s.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		if old, err = getTx(ctx, tx, id); err != nil {
+		if old, err = s.getTx(ctx, tx, id); err != nil {
 			return err
 		}
 		if old == nil {
 			return customerNotFound()
 		}
 		if p.email.set {
-			if t, err := taken(ctx, tx, p.email.v, old.seq); err != nil || t {
+			if t, err := s.taken(ctx, tx, p.email.v, old.seq); err != nil || t {
 				if t {
 					return emailExists()
 				}
@@ -253,7 +273,7 @@ func (s *store) update(ctx context.Context, id string, p *patch) (old, cur *cust
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, updateCustomer, append(cols, int64(n.UpdatedAt), n.seq)...)
+		_, err = tx.StmtContext(ctx, s.wUpdate).ExecContext(ctx, append(cols, int64(n.UpdatedAt), n.seq)...)
 		cur = n
 		return err
 	})
@@ -269,7 +289,7 @@ func (s *store) remove(ctx context.Context, id string) (*customer, error) {
 	var c *customer
 	err := s.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		if c, err = getTx(ctx, tx, id); err != nil {
+		if c, err = s.getTx(ctx, tx, id); err != nil {
 			return err
 		}
 		if c == nil {
@@ -317,7 +337,13 @@ func (s *store) list(ctx context.Context, q listQuery) ([]*customer, bool, error
 	// One more than the page, to tell whether there is a next page.
 	query += ` ORDER BY seq LIMIT ?`
 	args = append(args, q.limit+1)
-	rows, err := s.Reader().QueryContext(ctx, query, args...)
+	// Two shapes (with and without email), kept prepared by the kit.
+	st, release, err := s.ReadStmt(ctx, query)
+	if err != nil {
+		return nil, false, err
+	}
+	defer release()
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, false, err
 	}
