@@ -147,8 +147,9 @@
 // before (address to the whole prior address object or null). A PATCH that
 // changes nothing but updatedAt sends no event. Every URL gets the same
 // event, id included, from a queue of 1,000 events and a sender of its own,
-// so that a slow receiver delays only itself and events reach a receiver in
-// order. A delivery fails on a transport error or a non-2xx answer and is
+// so that a slow receiver delays only itself; a receiver gets the events
+// in the order the requests were answered (two PATCHes racing on one
+// customer may be answered in another order than they were applied). A delivery fails on a transport error or a non-2xx answer and is
 // tried up to 5 times, 100 ms, 200 ms, 400 ms and 800 ms apart. An event
 // that finds its queue full is dropped and counted.
 //
