@@ -2,6 +2,7 @@ package tiquotest_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -126,5 +127,34 @@ func TestConcurrentEmailUniqueness(t *testing.T) {
 	}
 	if got := c.byEmail("race@example.com"); len(got) != 1 {
 		t.Errorf("race@example.com held by %d", len(got))
+	}
+}
+
+// TestBodyLimits checks the 413 of a body over 1 MiB and the 415 of a body
+// that says it is not JSON, both validation_error, neither applied.
+func TestBodyLimits(t *testing.T) {
+	t.Parallel()
+	s := start(t, tiquotest.Options{})
+	c := newClient(t, s)
+	big := with(person("big@example.com"), "notes", strings.Repeat("x", 1<<20))
+	if a := c.do("POST", "/customers", big); a.status != 413 || a.code() != "validation_error" {
+		t.Errorf("body over 1 MiB: %v", a)
+	}
+	req, err := http.NewRequest("POST", s.URL+"/customers", strings.NewReader(`{"firstName":"A","lastName":"B","email":"text@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.APIKey)
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 415 {
+		t.Errorf("text/plain body: %s", resp.Status)
+	}
+	if n := s.Stats().Customers; n != 0 {
+		t.Errorf("%d customers stored from refused bodies", n)
 	}
 }
