@@ -138,13 +138,6 @@ func (fi *Injector) Set(f Faults) {
 	fi.on.Store(f.Active() || f.Latency > 0)
 }
 
-// Faults returns the faults in force.
-func (fi *Injector) Faults() Faults {
-	fi.mu.Lock()
-	defer fi.mu.Unlock()
-	return fi.cfg
-}
-
 // Decide draws the fault of one request; write says whether the request
 // would change something, which lost answers need. Called once per
 // request, in arrival order, for the draws to be replayable.

@@ -38,6 +38,10 @@ func TestTokenBucket(t *testing.T) {
 	if q := slow.Take(now); q.Allowed || q.RetryAfter != 4*time.Second {
 		t.Errorf("one token per 4 s: %+v", q)
 	}
+	// 3.5 s to the next token is answered 4, never 3.
+	if q := slow.Take(now.Add(500 * time.Millisecond)); q.Allowed || q.RetryAfter != 4*time.Second {
+		t.Errorf("3.5 s before the next token: %+v", q)
+	}
 }
 
 func TestWindow(t *testing.T) {

@@ -217,6 +217,12 @@
 // savepoint of its own so that one failing write leaves the others applied.
 // A write is answered only after its transaction committed. Reads use a
 // pool of their own beside the writer, and the WAL is checkpointed in the
-// background, so that the fsync of a checkpoint never holds up a write. With DBPath empty the database is in
-// memory, on a single connection, and is gone on Close.
+// background, so that the fsync of a checkpoint never holds up a write.
+// With DBPath empty the database is in memory, on a single connection, and
+// is gone on Close.
+//
+// The parts no API decides (the server and its faults and counters, the
+// storage, keys and rate limits, webhook delivery, the configuration
+// file's wording of errors) are crmsync/internal/emulator's, shared with
+// the other emulators; this package holds what is tamio's.
 package tamiotest

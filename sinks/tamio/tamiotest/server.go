@@ -31,7 +31,6 @@ type Server struct {
 	v     *validator
 	keys  *emulator.Keyring
 	kst   []*keyState // by the keyring's index
-	perms [4]emulator.Perm
 	stats counters
 	jobs  *jobQueue
 	hooks *emulator.Webhooks
@@ -91,9 +90,6 @@ func NewServer(opts Options) (*Server, error) {
 		st:     st,
 		v:      &validator{teammates: make(map[string]Teammate, len(o.Teammates))},
 		keys:   keys,
-	}
-	for i, p := range permissions {
-		s.perms[i] = keys.Perm(p)
 	}
 	for _, t := range o.Teammates {
 		t.ID, _ = parseUUID(t.ID)
