@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"crmsync/pipeline"
 )
@@ -91,14 +92,35 @@ type SandboxOptions struct {
 	// RateLimit, when above 0, overrides the configuration's rate limit:
 	// requests a second per key.
 	RateLimit float64
-	// ErrorRate, when above 0, overrides the share of requests answered
-	// 500, 502 or 503, drawn from Seed.
-	ErrorRate float64
-	Seed      int64
+	// Faults, when any of its rates or its latency is set, replaces the
+	// configuration's faults.
+	Faults Faults
 	// Webhooks are URLs the emulator posts its events to, beside the
 	// configuration's.
 	Webhooks []string
 	Logger   *slog.Logger
+}
+
+// Faults are the faults an emulator injects, drawn from Seed so that the
+// same requests get the same faults.
+type Faults struct {
+	Seed int64
+	// ErrorRate is the share of requests answered 500, 502 or 503, not
+	// applied.
+	ErrorRate float64
+	// Latency is added to every request.
+	Latency time.Duration
+	// DropRate is the share of requests whose connection is closed before
+	// any answer, not applied.
+	DropRate float64
+	// LostAnswerRate is the share of writes applied whose answer is then
+	// lost (the connection closed).
+	LostAnswerRate float64
+}
+
+// Set reports whether any fault is asked for.
+func (f Faults) Set() bool {
+	return f.ErrorRate > 0 || f.Latency > 0 || f.DropRate > 0 || f.LostAnswerRate > 0
 }
 
 // ConfigError is an emulator configuration file that cannot be used: a
@@ -194,4 +216,15 @@ func (c *Connector) CredentialEnvs() []string {
 		out[i] = cr.Env
 	}
 	return out
+}
+
+// HasCredential reports whether the connector needs a credential of that
+// name.
+func (c *Connector) HasCredential(name string) bool {
+	for _, cr := range c.Credentials {
+		if cr.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -38,8 +38,9 @@ func init() {
 			if o.RateLimit > 0 {
 				opts.RateLimit = o.RateLimit
 			}
-			if o.ErrorRate > 0 {
-				opts.Faults.ErrorRate, opts.Faults.Seed = o.ErrorRate, o.Seed
+			if f := o.Faults; f.Set() {
+				opts.Faults = tamiotest.Faults{Seed: f.Seed, ErrorRate: f.ErrorRate, Latency: f.Latency,
+					DropRate: f.DropRate, LostAnswerRate: f.LostAnswerRate}
 			}
 			opts.Webhooks = append(opts.Webhooks, o.Webhooks...)
 			srv, err := tamiotest.NewServer(opts)

@@ -159,7 +159,7 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	ep, err := o.tgt.resolve(log)
+	ep, err := o.tgt.resolve(log, o.tgt.api)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 		return pipeline.Fatalf("%w", err)
 	}
 	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate, Logger: log})
-	client := tamio.NewClient(ep.baseURL, ep.apiKey, ep.http, pacer)
+	client := tamio.NewClient(ep.baseURL, ep.creds[tamio.APIKeyCredential], ep.http, pacer)
 	defer client.CloseIdleConnections()
 	log.Info("erase starting", "target", publicTarget(ep), "subjects", len(subjects), "dry_run", o.dryRun, "state", o.state != "")
 	interrupted := func(err error) error {

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
+	"crmsync/crm"
 	"crmsync/gdpr"
 	"crmsync/internal/outdir"
 	"crmsync/pipeline"
@@ -124,10 +125,12 @@ The API key comes from the environment variable named by --api-key-env.`,
 	return cmd
 }
 
-// registerTargetFlags declares the flags naming the CRM, as sync has them.
+// registerTargetFlags declares the flags naming the CRM of a command
+// without a mapping: its API, where it is and how to reach it.
 func registerTargetFlags(f *pflag.FlagSet, t *targetFlags) {
-	f.StringVar(&t.target, "target", "", `"sandbox" or the API's base URL (https://api.tamio.com/v2)`)
-	f.StringVar(&t.apiKeyEnv, "api-key-env", "TAMIO_API_KEY", "environment variable holding the API key")
+	f.StringVar(&t.api, "api", defaultAPI(), "the target's API: "+strings.Join(crm.Names(), ", "))
+	f.StringVar(&t.target, "target", "", `"sandbox" or the API's base URL (`+exampleURLs()+`)`)
+	t.registerCredentialFlags(f)
 	f.StringVar(&t.sandboxDB, "sandbox-db", defaultSandboxDB, "SQLite file of the embedded sandbox (--target sandbox)")
 	t.registerSandboxConfigFlag(f)
 	t.registerSafetyFlags(f)
@@ -248,7 +251,7 @@ func (o *exportOptions) run(ctx context.Context) error {
 			return err
 		}
 	}
-	ep, err := o.tgt.resolve(log)
+	ep, err := o.tgt.resolve(log, o.tgt.api)
 	if err != nil {
 		return err
 	}
@@ -270,7 +273,7 @@ func (o *exportOptions) run(ctx context.Context) error {
 	defer stage.Discard()
 
 	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate, Logger: log})
-	client := tamio.NewClient(ep.baseURL, ep.apiKey, ep.http, pacer)
+	client := tamio.NewClient(ep.baseURL, ep.creds[tamio.APIKeyCredential], ep.http, pacer)
 	defer client.CloseIdleConnections()
 	x := &exporter{o: o, client: client, log: log, now: started.UTC(),
 		dir: &gdpr.Dir{Root: stage.Path(), Recipients: o.recips, InPlace: true}}
@@ -295,8 +298,8 @@ func (o *exportOptions) run(ctx context.Context) error {
 		return pipeline.Fatalf("export stopped, %s is left as it was: %w", o.out, err)
 	}
 
-	m := &ExportManifest{Kind: exportKind, StartedAt: started.UTC(), API: "tamio", Target: publicTarget(ep),
-		KeyFingerprint: gdpr.KeyFingerprint(ep.apiKey), Scope: scope, Format: o.format, Encrypted: len(o.recips) > 0}
+	m := &ExportManifest{Kind: exportKind, StartedAt: started.UTC(), API: ep.api.Name, Target: publicTarget(ep),
+		KeyFingerprint: ep.keyFingerprint(), Scope: scope, Format: o.format, Encrypted: len(o.recips) > 0}
 	for _, r := range o.recips {
 		if s, ok := r.(fmt.Stringer); ok {
 			m.Recipients = append(m.Recipients, s.String())

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"crmsync/crm"
 	"crmsync/mappings"
 	"crmsync/pipeline"
 )
@@ -16,6 +18,15 @@ func loadMapping(path string) (*mappings.Mapping, *pipeline.Schema, error) {
 	api, err := peekAPI(path)
 	if err != nil {
 		return nil, nil, &exitError{code: ExitUsage, err: err}
+	}
+	if api == "" {
+		return nil, nil, &exitError{code: ExitUsage, err: fmt.Errorf("%s names no api: add a line such as \"api: %s\" saying which CRM it maps onto (crmsync knows: %s)",
+			path, firstAPI(), strings.Join(crm.Names(), ", "))}
+	}
+	if api == unreadableAPI {
+		// Any schema lets mappings.Load report what is wrong with the
+		// file, with its line.
+		api = firstAPI()
 	}
 	schema, err := schemaFor(api)
 	if err != nil {
@@ -45,13 +56,25 @@ func peekAPI(path string) (string, error) {
 		return "", fmt.Errorf("reading mapping %s: %w", path, err)
 	}
 	if len(data) > mappings.MaxFileSize {
-		return "tamio", nil
+		return unreadableAPI, nil
 	}
 	var head struct {
 		API string `yaml:"api"`
 	}
-	if yaml.Unmarshal(data, &head) != nil || head.API == "" {
-		return "tamio", nil
+	if yaml.Unmarshal(data, &head) != nil {
+		return unreadableAPI, nil
 	}
-	return head.API, nil
+	return strings.TrimSpace(head.API), nil
+}
+
+// unreadableAPI is what peekAPI returns for a file it cannot read the api
+// of, which mappings.Load then explains.
+const unreadableAPI = "\x00unreadable"
+
+// firstAPI names a registered API, for examples in messages.
+func firstAPI() string {
+	if names := crm.Names(); len(names) > 0 {
+		return names[0]
+	}
+	return ""
 }

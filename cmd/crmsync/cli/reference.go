@@ -71,12 +71,12 @@ func (t *targetFlags) referencesFor(ctx context.Context, log *slog.Logger, m *ma
 		}
 		return m, nil
 	}
-	ep, err := t.resolve(log)
+	ep, err := t.resolve(log, m.API())
 	if err != nil {
 		return nil, err
 	}
 	defer ep.Close()
-	sink, err := newSink(m.API(), ep, log)
+	sink, err := newSink(ep, log)
 	if err != nil {
 		return nil, err
 	}

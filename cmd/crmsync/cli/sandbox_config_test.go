@@ -227,7 +227,7 @@ func TestSandboxSyncLeavesEmulatorLinesToDebug(t *testing.T) {
 // indented lines after "A complete example:".
 func helpConfigExample(t *testing.T, help string) string {
 	t.Helper()
-	_, rest, ok := strings.Cut(help, "A complete example:\n\n")
+	_, rest, ok := strings.Cut(help, "A complete example for tamio:\n\n")
 	if !ok {
 		t.Fatalf("sandbox --help has no configuration example:\n%s", help)
 	}

@@ -18,7 +18,6 @@ import (
 	"crmsync/internal/atomicfile"
 	"crmsync/internal/outdir"
 	"crmsync/pipeline"
-	"crmsync/sinks/tamio"
 )
 
 func init() { commands = append(commands, newSyncCommand) }
@@ -113,8 +112,8 @@ embedded tamio emulator on a local SQLite file (--sandbox-db), needing no key.`,
 	f.StringVar(&o.src.path, "source", "", "CSV (.csv, .csv.gz, - for standard input) or Parquet file")
 	o.src.register(f)
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
-	f.StringVar(&o.tgt.target, "target", "", `"sandbox" or the API's base URL (https://api.tamio.com/v2)`)
-	f.StringVar(&o.tgt.apiKeyEnv, "api-key-env", "TAMIO_API_KEY", "environment variable holding the API key")
+	f.StringVar(&o.tgt.target, "target", "", `"sandbox" or the API's base URL (`+exampleURLs()+`)`)
+	o.tgt.registerCredentialFlags(f)
 	f.StringVar(&o.tgt.sandboxDB, "sandbox-db", defaultSandboxDB, "SQLite file of the embedded sandbox (--target sandbox)")
 	o.tgt.registerSandboxConfigFlag(f)
 	o.tgt.registerSafetyFlags(f)
@@ -298,12 +297,12 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("mapping %s does not fit source %s: %w", o.mapping, o.src.path, err)}
 	}
 
-	ep, err := o.tgt.resolve(log)
+	ep, err := o.tgt.resolve(log, m.API())
 	if err != nil {
 		return err
 	}
 	defer ep.Close()
-	sink, err := tamio.New(tamio.Options{BaseURL: ep.baseURL, APIKey: ep.apiKey, HTTPClient: ep.http, Rate: o.rate, Concurrency: o.concurrency, Logger: log})
+	sink, err := ep.api.NewSink(ep.config(log, o.rate, o.concurrency))
 	if err != nil {
 		return err
 	}
@@ -312,7 +311,7 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 		return err
 	}
 
-	inc, err := o.openIncremental(ctx, m.KeyColumn(), ep.describe())
+	inc, err := o.openIncremental(ctx, m.API(), m.KeyColumn(), ep.describe())
 	if err != nil {
 		return err
 	}

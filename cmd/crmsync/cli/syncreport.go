@@ -29,14 +29,14 @@ type incremental struct {
 
 // openIncremental opens the state (when --state is set) and records the
 // run as started, then opens diff.csv.
-func (o *syncOptions) openIncremental(ctx context.Context, keyColumn, target string) (*incremental, error) {
+func (o *syncOptions) openIncremental(ctx context.Context, api, keyColumn, target string) (*incremental, error) {
 	inc := &incremental{fieldChanges: map[string]int64{}, rejects: map[[2]string]*report.RejectGroup{}}
 	if o.statePath != "" {
 		st, err := state.Open(ctx, o.statePath)
 		if err != nil {
 			return nil, pipeline.Fatal(err)
 		}
-		if err := st.Bind(ctx, "tamio", keyColumn); err != nil {
+		if err := st.Bind(ctx, api, keyColumn); err != nil {
 			st.Close()
 			return nil, err
 		}

@@ -3,43 +3,42 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"crmsync/crm"
+	"crmsync/gdpr"
 	"crmsync/internal/httpapi"
 	"crmsync/pipeline"
-	"crmsync/sinks/tamio"
-	"crmsync/sinks/tamio/tamiotest"
 )
 
-// schemas lists the targets crmsync can write, by the api name a mapping
-// file gives.
-var schemas = map[string]*pipeline.Schema{
-	"tamio": tamio.Schema(),
-}
-
 func schemaFor(api string) (*pipeline.Schema, error) {
-	s, ok := schemas[api]
-	if !ok {
-		return nil, fmt.Errorf("unknown api %q (crmsync knows: tamio)", api)
+	c, err := crm.Lookup(api)
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	return c.Schema, nil
 }
 
 // targetFlags are the flags every command that talks to a CRM shares.
 type targetFlags struct {
-	target    string
-	apiKeyEnv string
-	sandboxDB string
+	// api names the connector of a command without a mapping (--api).
+	api    string
+	target string
+	// apiKeyEnv overrides the environment variable of a connector's
+	// "api_key" credential; credentialEnvs any credential's, by name.
+	apiKeyEnv      string
+	credentialEnvs map[string]string
+	sandboxDB      string
 	// sandboxConfig is the YAML file of the embedded sandbox's keys,
-	// teammates, limits and faults (tamiotest.LoadConfig).
+	// limits and faults, in the format of the API's emulator.
 	sandboxConfig string
 	// allowInsecureHTTP lets the key and customer data cross the network
 	// unencrypted, to an http:// target that is not this machine.
@@ -59,6 +58,31 @@ func (t *targetFlags) registerSafetyFlags(f *pflag.FlagSet) {
 		"longest one API request may take, from connecting to the last byte of the answer (a server that sends headers and then stalls counts); a request that takes longer is retried, then the run fails")
 }
 
+// registerCredentialFlags declares the flags naming the environment
+// variables the API's credentials are read from.
+func (t *targetFlags) registerCredentialFlags(f *pflag.FlagSet) {
+	f.StringVar(&t.apiKeyEnv, "api-key-env", "", "environment variable holding the API key (default: the API's own, "+credentialDefaults()+")")
+	f.StringToStringVar(&t.credentialEnvs, "credential-env", nil, "NAME=VARIABLE: read the API's credential NAME from another environment variable (repeatable)")
+}
+
+// exampleURLs lists the APIs' production base URLs, for help.
+func exampleURLs() string {
+	var urls []string
+	for _, c := range crm.All() {
+		urls = append(urls, c.BaseURL)
+	}
+	return strings.Join(urls, ", ")
+}
+
+// credentialDefaults lists each API's credential variables, for help.
+func credentialDefaults() string {
+	var parts []string
+	for _, c := range crm.All() {
+		parts = append(parts, c.Name+": "+strings.Join(c.CredentialEnvs(), ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // registerSandboxConfigFlag declares --sandbox-config, beside --sandbox-db
 // on every command that takes --target sandbox.
 func (t *targetFlags) registerSandboxConfigFlag(f *pflag.FlagSet) {
@@ -69,10 +93,36 @@ func (t *targetFlags) registerSandboxConfigFlag(f *pflag.FlagSet) {
 // endpoint is a resolved target: where to call, with which key and HTTP
 // client, and what to stop when done.
 type endpoint struct {
+	api     *crm.Connector
 	baseURL string // never with user info, query or fragment
-	apiKey  string
+	creds   map[string]string
 	http    *http.Client
-	sandbox *tamiotest.Server
+	sandbox crm.Sandbox
+}
+
+// keyFingerprint names the credentials without revealing them: an export's
+// manifest says which key read the data.
+func (e *endpoint) keyFingerprint() string {
+	if len(e.creds) == 1 {
+		for _, v := range e.creds {
+			return gdpr.KeyFingerprint(v)
+		}
+	}
+	names := make([]string, 0, len(e.creds))
+	for n := range e.creds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString(n + "=" + e.creds[n] + "\n")
+	}
+	return gdpr.KeyFingerprint(b.String())
+}
+
+// config is what the connector's constructors take.
+func (e *endpoint) config(log *slog.Logger, rate float64, concurrency int) crm.Config {
+	return crm.Config{BaseURL: e.baseURL, Credentials: e.creds, HTTPClient: e.http, Rate: rate, Concurrency: concurrency, Logger: log}
 }
 
 func (e *endpoint) Close() {
@@ -94,12 +144,20 @@ func (e *endpoint) describe() string {
 	return e.baseURL
 }
 
-// resolve turns --target into an endpoint. "sandbox" starts the embedded
-// emulator on a local SQLite file; a URL takes its key from the
-// environment variable named by --api-key-env, never from a flag value or
+// resolve turns --target into an endpoint of the API. "sandbox" starts
+// the API's embedded emulator on a local SQLite file; a URL takes the
+// API's credentials from environment variables (the connector's, or those
+// --api-key-env and --credential-env name), never from a flag value or
 // the URL (see httpapi.CheckBaseURL for what a URL may not hold). Nothing
 // is sent before the URL passed those checks.
-func (f *targetFlags) resolve(log *slog.Logger) (*endpoint, error) {
+func (f *targetFlags) resolve(log *slog.Logger, api string) (*endpoint, error) {
+	if api == "" {
+		return nil, usageError("--api is required: crmsync knows %s", strings.Join(crm.Names(), ", "))
+	}
+	conn, err := crm.Lookup(api)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
 	if f.target == "" {
 		return nil, usageError("--target is required: \"sandbox\" or the API's base URL")
 	}
@@ -111,23 +169,22 @@ func (f *targetFlags) resolve(log *slog.Logger) (*endpoint, error) {
 	}
 	hc := httpapi.NewHTTPClient(f.apiTimeout)
 	if f.target == "sandbox" {
-		var opts tamiotest.Options
-		if f.sandboxConfig != "" {
-			var err error
-			if opts, err = tamiotest.LoadConfig(f.sandboxConfig); err != nil {
-				return nil, usageError("--sandbox-config: %w", err)
-			}
+		if conn.StartSandbox == nil {
+			return nil, usageError("--target sandbox: crmsync has no emulator of %s", conn.Name)
 		}
-		opts.DBPath = f.sandboxDB
-		// The emulator's INFO lines (every bulk job queued and done) are
+		// The emulator's INFO lines (every request or job it serves) are
 		// its own bookkeeping: under a sync they would bury the progress
 		// bar and the summary, so they show with --verbose only.
-		opts.Logger = slog.New(demoteInfo{log.Handler()})
-		srv, err := tamiotest.NewServer(opts)
-		if err != nil {
-			return nil, pipeline.Fatalf("starting the sandbox on %s: %w", f.sandboxDB, err)
+		sb, err := conn.StartSandbox(context.Background(), crm.SandboxOptions{DBPath: f.sandboxDB, ConfigFile: f.sandboxConfig,
+			Logger: slog.New(demoteInfo{log.Handler()})})
+		var cfgErr *crm.ConfigError
+		if errors.As(err, &cfgErr) {
+			return nil, usageError("--sandbox-config: %w", err)
 		}
-		return &endpoint{baseURL: srv.URL, apiKey: srv.APIKey, http: hc, sandbox: srv}, nil
+		if err != nil {
+			return nil, pipeline.Fatalf("starting the %s sandbox on %s: %w", conn.Name, f.sandboxDB, err)
+		}
+		return &endpoint{api: conn, baseURL: sb.URL(), creds: sb.Credentials(), http: hc, sandbox: sb}, nil
 	}
 	base, err := httpapi.CheckBaseURL(f.target, f.allowInsecureHTTP)
 	if err != nil {
@@ -139,11 +196,41 @@ func (f *targetFlags) resolve(log *slog.Logger) (*endpoint, error) {
 	if u, _ := url.Parse(base); u.Scheme == "http" && !httpapi.IsLoopback(u.Hostname()) {
 		log.Warn("the API key and customer data go to the target unencrypted (--allow-insecure-http)", "target", base)
 	}
-	key := strings.TrimSpace(os.Getenv(f.apiKeyEnv))
-	if key == "" {
-		return nil, usageError("no API key: set the environment variable %s (or name another with --api-key-env)", f.apiKeyEnv)
+	creds, err := f.credentials(conn)
+	if err != nil {
+		return nil, err
 	}
-	return &endpoint{baseURL: base, apiKey: key, http: hc}, nil
+	return &endpoint{api: conn, baseURL: base, creds: creds, http: hc}, nil
+}
+
+// credentials reads the connector's credentials from the environment.
+func (f *targetFlags) credentials(conn *crm.Connector) (map[string]string, error) {
+	for name := range f.credentialEnvs {
+		if !conn.HasCredential(name) {
+			var names []string
+			for _, c := range conn.Credentials {
+				names = append(names, c.Name)
+			}
+			sort.Strings(names)
+			return nil, usageError("--credential-env %s: %s has no credential of that name (it has: %s)", name, conn.Name, strings.Join(names, ", "))
+		}
+	}
+	creds := make(map[string]string, len(conn.Credentials))
+	for _, c := range conn.Credentials {
+		env := c.Env
+		if f.apiKeyEnv != "" && c.Name == "api_key" {
+			env = f.apiKeyEnv
+		}
+		if e, ok := f.credentialEnvs[c.Name]; ok {
+			env = e
+		}
+		v := strings.TrimSpace(os.Getenv(env))
+		if v == "" {
+			return nil, usageError("no %s for %s: set the environment variable %s (%s), or name another with --credential-env %s=VARIABLE", c.Name, conn.Name, env, c.Doc, c.Name)
+		}
+		creds[c.Name] = v
+	}
+	return creds, nil
 }
 
 // demoteInfo passes records on at debug level when they are INFO, leaving

@@ -21,7 +21,6 @@ type teammatesOptions struct {
 	g *globals
 
 	tgt    targetFlags
-	api    string
 	stdout io.Writer
 }
 
@@ -45,9 +44,6 @@ unless the lookup gives a default. Nothing is written.`, table),
   TAMIO_API_KEY=... crmsync teammates --target https://api.tamio.com/v2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !knownAPI(o.api) {
-				return usageError("--api %q: crmsync knows %s", o.api, pipeline.QuoteList(apiNames()))
-			}
 			return o.run(cmd.Context())
 		},
 	}
@@ -58,23 +54,22 @@ EXIT STATUS
   2    usage error (bad flags, no --target, no API key)`
 	f := cmd.Flags()
 	registerTargetFlags(f, &o.tgt)
-	f.StringVar(&o.api, "api", defaultAPI(), "the target's API: "+strings.Join(apiNames(), ", "))
 	return cmd
 }
 
 func (o *teammatesOptions) run(ctx context.Context) error {
 	log := o.g.log.newLogger(os.Stderr)
-	ep, err := o.tgt.resolve(log)
+	ep, err := o.tgt.resolve(log, o.tgt.api)
 	if err != nil {
 		return err
 	}
 	defer ep.Close()
-	sink, err := newSink(o.api, ep, log)
+	sink, err := newSink(ep, log)
 	if err != nil {
 		return err
 	}
 	defer sink.Close()
-	name := o.api + ":" + teammatesTable
+	name := o.tgt.api + ":" + teammatesTable
 	tables, err := pipeline.ReadReferences(ctx, sink, []string{name})
 	if err != nil {
 		return err
