@@ -151,7 +151,7 @@ func init() {
 			Meaning: "a value is not valid UTF-8 text: the file is in another encoding, or mixes two",
 			Fix:     "for a CSV file, pass its encoding (--encoding windows-1252, --encoding latin1); for Parquet, write the string column as UTF-8 again"},
 		Code{Name: CodeRequired, Stage: StageValidate,
-			Meaning: "a field the target needs holds no value: a field required to create a customer is empty on a new row, or a field the target requires on every update (tamio's name) is empty",
+			Meaning: "a field the target needs holds no value: a field required to create a customer is empty on a new row, or a field the target requires on every update is empty",
 			Fix:     "fill the column in the source, or give the field a default in the mapping (default(col, \"…\"))"},
 		Code{Name: CodeTooLong, Stage: StageValidate,
 			Meaning: "the value is longer than the target accepts for this field",

@@ -385,7 +385,7 @@ func (p *Pacer) ObserveQuota(remaining, limit int) {
 const windowMargin = 50 * time.Millisecond
 
 // ObserveWindow is told, after an answer, what a server that limits calls
-// by fixed windows (tiquo: so many calls in each minute of the clock) said
+// by fixed windows (so many calls in each minute of the clock) said
 // of the caller's quota: remaining calls out of limit until reset, the
 // end of the current window (X-RateLimit-Reset), for windows of length
 // per (0 when the server does not say).

@@ -8,7 +8,7 @@ import (
 )
 
 // ReferenceTable is a table of the target's own data that a mapping may
-// look values up in, such as tamio's teammates by email: the connector
+// look values up in, such as a CRM's teammates by email: the connector
 // reads it from the API, so that the user need not keep a copy in step
 // with the CRM by hand.
 type ReferenceTable struct {

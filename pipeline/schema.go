@@ -37,10 +37,10 @@ const (
 	// ClearNever: the API cannot clear the field. An empty value is "no
 	// value to send", and an explicit Null is rejected.
 	ClearNever ClearRule = iota
-	// ClearEmpty: the field is cleared by sending "" (tamio's last_name).
+	// ClearEmpty: the field is cleared by sending "".
 	ClearEmpty
-	// ClearNull: the field is cleared by sending JSON null (tiquo's phone,
-	// tamio's teammate_id); a list field is cleared by sending [].
+	// ClearNull: the field is cleared by sending JSON null; a list field
+	// is cleared by sending [].
 	ClearNull
 )
 
@@ -54,7 +54,8 @@ type Field struct {
 	Kind Kind
 	// RequiredOnCreate fields must hold a value when a record is created.
 	RequiredOnCreate bool
-	// RequiredOnUpdate fields must be sent on every update (tamio's name).
+	// RequiredOnUpdate fields must be sent on every update (an API that
+	// refuses an update without them).
 	RequiredOnUpdate bool
 	// MaxLen is the longest value accepted, in characters; 0 for no limit.
 	MaxLen int
@@ -65,8 +66,8 @@ type Field struct {
 	// the blanking guard); on a field that cannot, an empty value is never
 	// sent.
 	Clear ClearRule
-	// Lower fields are stored in lower case by the target (tamio's
-	// country); records carry them so, so that they compare equal to what
+	// Lower fields are stored in lower case by the target (a country
+	// code); records carry them so, so that they compare equal to what
 	// the CRM and the state hold.
 	Lower bool
 	// Doc is a line for `crmsync check` and the docs.

@@ -42,8 +42,8 @@ and code. Nothing is sent anywhere, so it cannot predict what the API
 itself rejects, which rows match customers the CRM already holds (created
 or updated, email_owned), or which rows a --state finds unchanged; a
 sync --dry-run against the target tells those.`,
-		Example: `  crmsync check --mapping samples/customers.tamio.yaml
-  crmsync check --mapping samples/customers.tamio.yaml --source samples/customers.csv --rows 5000`,
+		Example: `  crmsync check --mapping samples/customers.` + firstAPI() + `.yaml
+  crmsync check --mapping samples/customers.` + firstAPI() + `.yaml --source samples/customers.csv --rows 5000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.mapping == "" {

@@ -37,7 +37,7 @@ func newPreviewCommand(g *globals) *cobra.Command {
 		Long: `Preview maps the first --rows rows of the source and prints them as a table
 of the target's fields, with each row's number and, for a row that would be
 rejected, the reason. Nothing is sent anywhere.`,
-		Example: `  crmsync preview --mapping samples/customers.tamio.yaml --source samples/customers.csv --rows 20`,
+		Example: `  crmsync preview --mapping samples/customers.` + firstAPI() + `.yaml --source samples/customers.csv --rows 20`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.mapping == "" || o.src.path == "" {

@@ -95,17 +95,21 @@ func (t *targetFlags) referencesFor(ctx context.Context, log *slog.Logger, m *ma
 
 // checkReferencesHelp and previewReferencesHelp end the help of check and
 // preview, which read a target only for a mapping's reference tables.
+// exampleReference names a reference table in help texts: tables are
+// named by their API and the connector's name for them.
+const exampleReference = "<api>:teammates"
+
 const (
 	checkReferencesHelp = `
 
 The lookup tables a mapping reads from the target (lookup("api:table", …),
-such as tamio:teammates) are read once at the start of a sync. Without
+such as ` + exampleReference + `) are read once at the start of a sync. Without
 --target, check names them and tries no rows (exit 2 with --source); with
 --target (and its key, as for a sync) it reads them and says how many rows
 each holds. Nothing is written.`
 	previewReferencesHelp = `
 
 A mapping that reads lookup tables from the target (lookup("api:table", …),
-such as tamio:teammates) needs --target (and its key, as for a sync): the
+such as ` + exampleReference + `) needs --target (and its key, as for a sync): the
 tables are read from it, and nothing is written.`
 )

@@ -130,7 +130,7 @@ func TestTeammatesFromTarget(t *testing.T) {
 func TestTeammatesCommand(t *testing.T) {
 	t.Parallel()
 	srv := newCRM(t, tamiotest.Options{Teammates: refTeammates})
-	res := runBinary(t, srv.APIKey, "teammates", "--target", srv.URL, "--api-key-env", keyEnv)
+	res := runBinary(t, srv.APIKey, "teammates", "--api", "tamio", "--target", srv.URL, "--api-key-env", keyEnv)
 	if res.code != cli.ExitOK {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
@@ -152,7 +152,7 @@ func TestTeammatesCommand(t *testing.T) {
 		t.Errorf("the log holds an email:\n%s", res.stderr)
 	}
 
-	if res := runBinary(t, "not-the-key", "teammates", "--target", srv.URL, "--api-key-env", keyEnv); res.code != cli.ExitFatal {
+	if res := runBinary(t, "not-the-key", "teammates", "--api", "tamio", "--target", srv.URL, "--api-key-env", keyEnv); res.code != cli.ExitFatal {
 		t.Errorf("a refused key: exit %d, want %d\n%s", res.code, cli.ExitFatal, res.stderr)
 	}
 	if res := runBinary(t, srv.APIKey, "teammates", "--target", srv.URL, "--api-key-env", keyEnv, "--api", "nocrm"); res.code != cli.ExitUsage {

@@ -194,7 +194,7 @@ func TestSandboxSyncLeavesEmulatorLinesToDebug(t *testing.T) {
 		t.Errorf("sync --verbose: exit %d, stderr without the emulator's bulk job lines at debug:\n%s", verbose.code, verbose.stderr)
 	}
 
-	cmd := exec.Command(binary, "sandbox", "--listen", "127.0.0.1:0", "--db", "")
+	cmd := exec.Command(binary, "sandbox", "--api", "tamio", "--listen", "127.0.0.1:0", "--db", "")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -329,9 +329,9 @@ func TestSandboxConfigUsageErrors(t *testing.T) {
 			"--sandbox-db", db, "--sandbox-config", filepath.Join(dir, "missing.yaml")), filepath.Join(dir, "missing.yaml")},
 		{"not the sandbox", syncArgs(sample("customers.csv"), sample("customers.tamio.yaml"), "http://127.0.0.1:9/v2", filepath.Join(dir, "out4"),
 			"--sandbox-config", bad), "--sandbox-config"},
-		{"export", []string{"export", "--target", "sandbox", "--sandbox-db", db, "--sandbox-config", bad, "--all",
+		{"export", []string{"export", "--api", "tamio", "--target", "sandbox", "--sandbox-db", db, "--sandbox-config", bad, "--all",
 			"--out", filepath.Join(dir, "export"), "--progress", "none"}, bad + ":3: teammate 1"},
-		{"erase", []string{"erase", "--target", "sandbox", "--sandbox-db", db, "--sandbox-config", bad, "--subjects", subjects,
+		{"erase", []string{"erase", "--api", "tamio", "--target", "sandbox", "--sandbox-db", db, "--sandbox-config", bad, "--subjects", subjects,
 			"--out", filepath.Join(dir, "erase")}, bad + ":3: teammate 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

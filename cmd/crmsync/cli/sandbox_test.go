@@ -23,7 +23,7 @@ func TestSandboxCommand(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "sandbox.db")
 	start := func() (*exec.Cmd, string, string) {
-		cmd := exec.Command(binary, "sandbox", "--listen", "127.0.0.1:0", "--db", db)
+		cmd := exec.Command(binary, "sandbox", "--api", "tamio", "--listen", "127.0.0.1:0", "--db", db)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)

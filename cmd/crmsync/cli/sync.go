@@ -87,15 +87,17 @@ is empty or shrank by more than that. --max-blank aborts a run (before any
 harm) that would blank CRM values on more customers than it allows: the
 classic broken export.
 
-The API key comes from the environment variable named by --api-key-env; it is
-never taken from a flag value and never logged. --target sandbox runs the
-embedded tamio emulator on a local SQLite file (--sandbox-db), needing no key.`,
+The mapping's api: names the CRM. Its credentials come from environment
+variables (each API's own, or those --api-key-env and --credential-env name);
+they are never taken from a flag value and never logged. --target sandbox runs
+the API's embedded emulator on a local SQLite file (--sandbox-db), needing no
+key.` + credentialsHelp(),
 		Example: `  # Rehearse on the embedded sandbox with the shipped sample:
-  crmsync sync --source samples/customers.csv --mapping samples/customers.tamio.yaml --target sandbox --out out
+  crmsync sync --source samples/customers.csv --mapping samples/customers.` + firstAPI() + `.yaml --target sandbox --out out
 
   # Nightly, from cron, against the real API, sending only what changed:
-  TAMIO_API_KEY=... crmsync sync --source /exports/customers.csv.gz \
-      --mapping customers.tamio.yaml --target https://api.tamio.com/v2 \
+  ` + firstCredentialEnv() + `=... crmsync sync --source /exports/customers.csv.gz \
+      --mapping customers.` + firstAPI() + `.yaml --target ` + firstBaseURL() + ` \
       --state /var/lib/crmsync/state.db --out /var/lib/crmsync/$(date +%F) \
       --max-rejects 2% --log-format json`,
 		Args: cobra.NoArgs,

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -63,6 +64,32 @@ func (t *targetFlags) registerSafetyFlags(f *pflag.FlagSet) {
 func (t *targetFlags) registerCredentialFlags(f *pflag.FlagSet) {
 	f.StringVar(&t.apiKeyEnv, "api-key-env", "", "environment variable holding the API key (default: the API's own, "+credentialDefaults()+")")
 	f.StringToStringVar(&t.credentialEnvs, "credential-env", nil, "NAME=VARIABLE: read the API's credential NAME from another environment variable (repeatable)")
+}
+
+// firstBaseURL and firstCredentialEnv are the first API's, for examples.
+func firstBaseURL() string {
+	if c, err := crm.Lookup(firstAPI()); err == nil {
+		return c.BaseURL
+	}
+	return ""
+}
+
+func firstCredentialEnv() string {
+	if c, err := crm.Lookup(firstAPI()); err == nil && len(c.Credentials) > 0 {
+		return c.Credentials[0].Env
+	}
+	return ""
+}
+
+// credentialsHelp lists, for help texts, the environment variables each
+// API's credentials are read from.
+func credentialsHelp() string {
+	var b strings.Builder
+	b.WriteString("\n\nCREDENTIALS\n")
+	for _, c := range crm.All() {
+		fmt.Fprintf(&b, "  %-8s %s\n", c.Name, strings.Join(c.CredentialEnvs(), ", "))
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 // exampleURLs lists the APIs' production base URLs, for help.

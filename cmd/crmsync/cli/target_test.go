@@ -49,8 +49,8 @@ func TestTargetURLIsChecked(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	for _, args := range [][]string{
 		syncArgs(sample("customers.csv"), mapping, "http://crm.example.invalid/v2", out),
-		{"export", "--target", "http://crm.example.invalid/v2", "--all", "--out", filepath.Join(dir, "export"), "--api-key-env", keyEnv},
-		{"erase", "--target", "http://crm.example.invalid/v2", "--subjects", subjects, "--out", filepath.Join(dir, "erase"), "--api-key-env", keyEnv, "--dry-run"},
+		{"export", "--api", "tamio", "--target", "http://crm.example.invalid/v2", "--all", "--out", filepath.Join(dir, "export"), "--api-key-env", keyEnv},
+		{"erase", "--api", "tamio", "--target", "http://crm.example.invalid/v2", "--subjects", subjects, "--out", filepath.Join(dir, "erase"), "--api-key-env", keyEnv, "--dry-run"},
 	} {
 		r := runBinary(t, probeKey, args...)
 		if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "cleartext") || !strings.Contains(r.stderr, "--allow-insecure-http") {
