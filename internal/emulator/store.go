@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"os"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"sync"
 
 	"modernc.org/sqlite"
+
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -24,6 +26,12 @@ type StoreOptions struct {
 	// Version is the schema version Migrate brings a database to, kept in
 	// PRAGMA user_version; a file of a later version is refused.
 	Version int
+	// Application names the emulator whose data the file holds ("tiquo");
+	// it is stamped into the file (PRAGMA application_id) and a file
+	// stamped by another emulator is refused, so that one sandbox file
+	// given to two APIs' emulators never mixes their tables. "" stamps
+	// nothing and checks nothing.
+	Application string
 	// Migrate brings the schema from the stored version (0 for a new
 	// database) to Version. It runs in one transaction on the write
 	// connection, before anything else; nil runs nothing.
@@ -136,6 +144,10 @@ func OpenStore(o StoreOptions) (*Store, error) {
 		singleConn(w)
 		s.w = w
 	}
+	if err := s.checkApplication(o.Application); err != nil {
+		s.w.Close()
+		return nil, err
+	}
 	if err := s.migrate(o.Version, o.Migrate); err != nil {
 		s.w.Close()
 		return nil, fmt.Errorf("open %s: %w", s.name, err)
@@ -194,6 +206,40 @@ func DBName(path string) string {
 		return "in-memory database"
 	}
 	return path
+}
+
+// applicationID is the PRAGMA application_id of an emulator's files.
+func applicationID(name string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte("crmsync emulator " + name))
+	id := int32(h.Sum32())
+	if id == 0 {
+		id = 1
+	}
+	return id
+}
+
+// checkApplication refuses a file another emulator stamped, and stamps a
+// file no emulator stamped yet (a new one, or one written before files were
+// stamped).
+func (s *Store) checkApplication(name string) error {
+	if name == "" {
+		return nil
+	}
+	ctx := context.Background()
+	var have int32
+	if err := s.w.QueryRowContext(ctx, "PRAGMA application_id").Scan(&have); err != nil {
+		return err
+	}
+	want := applicationID(name)
+	switch have {
+	case want:
+		return nil
+	case 0:
+		_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", want))
+		return err
+	}
+	return fmt.Errorf("%s holds another emulator's data, not %s's: give this sandbox its own file", s.name, name)
 }
 
 // Name is the file's path, or "in-memory database".

@@ -290,3 +290,29 @@ func TestClock(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreRefusesAnotherEmulatorsFile: one sandbox file given to two
+// APIs' emulators must not mix their tables; a file stamped by one is
+// refused by the other, and reopened by its own.
+func TestStoreRefusesAnotherEmulatorsFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sandbox.db")
+	open := func(app string) (*Store, error) {
+		return OpenStore(StoreOptions{Path: path, Version: 1, Application: app})
+	}
+	s, err := open("alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err := open("beta"); err == nil {
+		s.Close()
+		t.Fatal("beta opened alpha's file")
+	} else if !strings.Contains(err.Error(), "another emulator") {
+		t.Errorf("err = %v, want it to say the file is another emulator's", err)
+	}
+	s, err = open("alpha")
+	if err != nil {
+		t.Fatalf("alpha cannot reopen its own file: %v", err)
+	}
+	s.Close()
+}

@@ -48,7 +48,17 @@ type targetFlags struct {
 	apiTimeout time.Duration
 }
 
-const defaultSandboxDB = "crmsync-sandbox.db"
+// defaultSandboxDB is the --sandbox-db default: the sandbox file of the
+// API, named after it, so that rehearsals on two APIs keep two accounts.
+const defaultSandboxDB = "crmsync-sandbox-<api>.db"
+
+// sandboxDBFor resolves the default sandbox file of an API.
+func sandboxDBFor(flag, api string) string {
+	if flag == defaultSandboxDB {
+		return "crmsync-sandbox-" + api + ".db"
+	}
+	return flag
+}
 
 // registerSafetyFlags declares the flags that say how a command may talk
 // to the CRM: over cleartext or not, and how long one request may take.
@@ -202,14 +212,15 @@ func (f *targetFlags) resolve(log *slog.Logger, api string) (*endpoint, error) {
 		// The emulator's INFO lines (every request or job it serves) are
 		// its own bookkeeping: under a sync they would bury the progress
 		// bar and the summary, so they show with --verbose only.
-		sb, err := conn.StartSandbox(context.Background(), crm.SandboxOptions{DBPath: f.sandboxDB, ConfigFile: f.sandboxConfig,
+		db := sandboxDBFor(f.sandboxDB, conn.Name)
+		sb, err := conn.StartSandbox(context.Background(), crm.SandboxOptions{DBPath: db, ConfigFile: f.sandboxConfig,
 			Logger: slog.New(demoteInfo{log.Handler()})})
 		var cfgErr *crm.ConfigError
 		if errors.As(err, &cfgErr) {
 			return nil, usageError("--sandbox-config: %w", err)
 		}
 		if err != nil {
-			return nil, pipeline.Fatalf("starting the %s sandbox on %s: %w", conn.Name, f.sandboxDB, err)
+			return nil, pipeline.Fatalf("starting the %s sandbox on %s: %w", conn.Name, db, err)
 		}
 		return &endpoint{api: conn, baseURL: sb.URL(), creds: sb.Credentials(), http: hc, sandbox: sb}, nil
 	}

@@ -145,7 +145,7 @@ type store struct {
 
 func openStore(path string, log *slog.Logger) (*store, error) {
 	s := &store{}
-	db, err := emulator.OpenStore(emulator.StoreOptions{Path: path, Version: schemaVersion, Logger: log,
+	db, err := emulator.OpenStore(emulator.StoreOptions{Path: path, Version: schemaVersion, Application: "tamio", Logger: log,
 		Migrate: func(ctx context.Context, tx *sql.Tx, _ int) error {
 			// Every statement is IF NOT EXISTS: version 1 is the only one.
 			for _, q := range schema {

@@ -72,10 +72,11 @@ type store struct {
 
 func openStore(path string, log *slog.Logger) (*store, error) {
 	db, err := emulator.OpenStore(emulator.StoreOptions{
-		Path:    path,
-		Version: schemaVersion,
-		Migrate: migrate,
-		Logger:  log,
+		Path:        path,
+		Version:     schemaVersion,
+		Application: "tiquo",
+		Migrate:     migrate,
+		Logger:      log,
 	})
 	if err != nil {
 		return nil, err
