@@ -44,18 +44,15 @@ func (w *work) reject(r *pipeline.Reject) {
 func (s *Sink) locate(ctx context.Context, w *work) error {
 	if w.ch.ID != "" {
 		w.id = w.ch.ID
-		if w.ch.Send != nil && !s.schema.UpdateReplaces {
-			return nil
-		}
 		if s.idx != nil {
 			if w.ent = s.idx.lookupID(w.id); w.ent == nil {
 				// The account did not list it: deleted in the CRM
 				// since it was bound.
 				return s.relocate(ctx, w)
 			}
-			if !s.schema.UpdateReplaces {
-				return nil
-			}
+		}
+		if (w.ch.Send != nil || w.ent != nil) && !s.schema.UpdateReplaces {
+			return nil
 		}
 		c, err := s.get(ctx, w.id)
 		switch {

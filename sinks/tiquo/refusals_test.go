@@ -194,7 +194,7 @@ func TestRowRefusalsCarryTiquosCode(t *testing.T) {
 func TestModesAndDryRun(t *testing.T) {
 	a := startAccount(t, tiquotest.Options{})
 	st := newState(t)
-	a.seed(t, body(full(0)))
+	existing := a.seed(t, body(full(0)))
 	chs := func() []pipeline.Change {
 		return []pipeline.Change{change("k0", values(with(map[string]string{"notes": "new"}))), change("k1", values(full(1))), change("k2", values(full(2)))}
 	}
@@ -205,7 +205,7 @@ func TestModesAndDryRun(t *testing.T) {
 	if res[1].Outcome != pipeline.OutcomeCreated {
 		t.Errorf("create mode, new: %v %v", res[1].Outcome, res[1].Reject)
 	}
-	if owners, _ := st.Owners(context.Background(), []string{res[1].ID}); len(owners) != 0 {
+	if owners, _ := st.Owners(context.Background(), []string{existing}); len(owners) != 0 {
 		t.Errorf("create mode bound %v", owners)
 	}
 

@@ -86,8 +86,13 @@ func TestEmptyValuesClear(t *testing.T) {
 	if addr["line2"] != nil || addr["line1"] != "12 St James's Square" {
 		t.Errorf("tiquo holds address %v; want line2 cleared and line1 kept", addr)
 	}
-	if held["firstName"] != "Ada" {
-		t.Errorf("firstName %v: a field tiquo cannot clear was sent empty", held["firstName"])
+	if held["firstName"] != "Ada" || slices.Contains(sentFields(r.Sent), "firstName") {
+		t.Errorf("firstName %v, sent %v: a field tiquo cannot clear was sent empty", held["firstName"], sentFields(r.Sent))
+	}
+	// Empty where tiquo cannot clear is no change at all: no call.
+	r, bodies, _ = updateOne(t, pipeline.Plan{}, with(map[string]string{"firstName": "", "lastName": ""}))
+	if r.Outcome != pipeline.OutcomeUnchanged || len(bodies) > 0 {
+		t.Errorf("only names left empty: %v, sent %v, want unchanged without a call", r.Outcome, bodies)
 	}
 
 	// Cleared once, it is unchanged the next time.
