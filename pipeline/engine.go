@@ -1123,7 +1123,7 @@ func (r *Run) account(work context.Context, batch []sinkItem, results []Result, 
 		case OutcomeCreated, OutcomeUpdated, OutcomeUnchanged:
 			if r.opts.State != nil {
 				outcomes = append(outcomes, StateOutcome{Key: rec.Key, Outcome: res.Outcome, CRMID: res.ID,
-					Digest: it.digest, Source: it.source, Fields: r.crmFields(rec, old, res.Old)})
+					Digest: it.digest, Source: it.source, Fields: r.crmFields(rec, res.Outcome == OutcomeCreated, old, res.Old)})
 			}
 			if r.opts.OnWritten != nil && res.Outcome != OutcomeUnchanged {
 				written = append(written, r.written(&it.ch, res, old))

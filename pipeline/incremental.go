@@ -105,7 +105,7 @@ func (r *Run) changedFields(rec *Record, old map[string]string) (send []bool, bl
 			continue
 		}
 		v := rec.Values[f]
-		if v == "" && !field.CanClear() {
+		if (v == "" && !field.CanClear()) || field.CreateOnly {
 			continue
 		}
 		was, known := old[field.Name]
@@ -148,8 +148,9 @@ func (r *Run) widenSend(send []bool) {
 
 // crmFields is what the CRM holds for a record's customer after it was
 // written or found unchanged: the record's values, but where an empty
-// value was not sent, what was there before.
-func (r *Run) crmFields(rec *Record, old map[string]string, crmOld []string) map[string]string {
+// value was not sent, or a create-only field of a customer not created
+// now, what was there before.
+func (r *Run) crmFields(rec *Record, created bool, old map[string]string, crmOld []string) map[string]string {
 	out := make(map[string]string, len(r.schema.Fields))
 	for f := range r.schema.Fields {
 		if !r.opts.Mapped[f] {
@@ -157,7 +158,7 @@ func (r *Run) crmFields(rec *Record, old map[string]string, crmOld []string) map
 		}
 		field := &r.schema.Fields[f]
 		v := rec.Values[f]
-		if v == "" && !field.CanClear() {
+		if (v == "" && !field.CanClear()) || (field.CreateOnly && !created) {
 			if was, ok := old[field.Name]; ok {
 				v = was
 			} else if crmOld != nil {

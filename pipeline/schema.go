@@ -57,6 +57,10 @@ type Field struct {
 	// RequiredOnUpdate fields must be sent on every update (an API that
 	// refuses an update without them).
 	RequiredOnUpdate bool
+	// CreateOnly fields are sent when a customer is created and never on
+	// update: the API has no way to change them afterwards. A changed
+	// value of an existing customer is left as the CRM holds it.
+	CreateOnly bool
 	// MaxLen is the longest value accepted, in characters; 0 for no limit.
 	MaxLen int
 	// Enum lists the accepted values of a KindEnum field.
