@@ -11,7 +11,10 @@
 //
 // meta(name, value): schema_version, and the api and key_column the state
 // was made for. A state is refused by a mapping for another API or key
-// column, because every key would then look new and be created again. A
+// column, because every key would then look new and be created again.
+// match_field and match_fold name the field of fields that holds a key's
+// match value and say whether it compares without regard to case (see
+// Store.BindMatch). A
 // database that has tables but no schema_version in a meta table belongs
 // to another application: it is refused, and left unchanged.
 //
@@ -44,7 +47,7 @@
 // created, updated, unchanged, rejected, deleted, pending, api_calls.
 //
 // journal, the writes a run planned, committed before they are sent:
-// run_id, key, crm_id (NULL for a create), match (the email sent),
+// run_id, key, crm_id (NULL for a create), match (the match value sent),
 // planned_at, confirmed_at (NULL until the outcome is committed) and
 // outcome. An entry left unconfirmed by a killed run tells the next run to
 // look for the customer it may have created. Entries of all but the last

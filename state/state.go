@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -93,6 +94,11 @@ type Store struct {
 	finished bool
 	unbound  int  // keys Open unbound from a customer they shared
 	fresh    bool // Open found no tables: the file is a new state
+	// matchField names the field of Fields that holds a record's match
+	// value, and matchFold says match values compare without regard to
+	// case: what BindMatch recorded, read back by Open. "" while unbound.
+	matchField string
+	matchFold  bool
 }
 
 // Open opens (creating it when absent) the state file at path.
@@ -150,6 +156,10 @@ func open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	if err := s.readMatch(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
@@ -326,6 +336,64 @@ func (s *Store) Bind(ctx context.Context, api, keyColumn string) error {
 	return tx.Commit()
 }
 
+// BindMatch records which of a record's fields holds its match value (the
+// schema's MatchField) and whether match values compare without regard to
+// case (MatchFold). A sync calls it after Bind and before the run reads
+// the state, not concurrently with other methods. The state keeps it, so
+// that a later Open (a report, a check of the state) reads match values
+// the same way. Until a state is bound so, it knows no match value:
+// Synced reports "", and Entries reports the match of every unconfirmed
+// create of a key without a customer.
+func (s *Store) BindMatch(ctx context.Context, field string, fold bool) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta(name, value) VALUES ('match_field', ?), ('match_fold', ?)`,
+			field, strconv.FormatBool(fold))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.matchField, s.matchFold = field, fold
+	return nil
+}
+
+// readMatch reads what BindMatch recorded.
+func (s *Store) readMatch(ctx context.Context) error {
+	rows, err := s.w.QueryContext(ctx, `SELECT name, value FROM meta WHERE name IN ('match_field', 'match_fold')`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			return err
+		}
+		if name == "match_field" {
+			s.matchField = value
+		} else {
+			s.matchFold = value == "true"
+		}
+	}
+	return rows.Err()
+}
+
+// sameMatch reports whether match is the match value fields hold, as the
+// target compares them.
+func (s *Store) sameMatch(match string, fields map[string]string) bool {
+	if s.matchField == "" {
+		return false
+	}
+	held, ok := fields[s.matchField]
+	if !ok {
+		return false
+	}
+	if s.matchFold {
+		return strings.EqualFold(match, held)
+	}
+	return match == held
+}
+
 // Len returns how many keys the state holds, and how many of them have a
 // CRM id.
 func (s *Store) Len(ctx context.Context) (keys, synced int64, err error) {
@@ -451,7 +519,7 @@ func (s *Store) Entries(ctx context.Context, keys []string) (map[string]*pipelin
 			return nil, fmt.Errorf("state %s: %w", s.path, err)
 		}
 		// A create journaled by a killed run may have reached the CRM
-		// under an email the state does not know.
+		// under a match value the state does not know.
 		rows, err = s.r.QueryContext(ctx, `SELECT key, match FROM journal WHERE confirmed_at IS NULL AND run_id <> ? AND match IS NOT NULL AND key IN (`+in+`) ORDER BY run_id`,
 			append([]any{s.run}, args...)...)
 		if err != nil {
@@ -468,7 +536,7 @@ func (s *Store) Entries(ctx context.Context, keys []string) (map[string]*pipelin
 				e = &pipeline.StateEntry{}
 				out[key] = e
 			}
-			if e.CRMID == "" && !strings.EqualFold(match, e.Fields["email"]) {
+			if e.CRMID == "" && !s.sameMatch(match, e.Fields) {
 				e.UnconfirmedMatch = match
 			}
 		}
@@ -672,7 +740,8 @@ func (s *Store) ForgetCRMIDs(ctx context.Context, ids []string) (int, error) {
 			return err
 		}
 		defer st.Close()
-		// The journal holds the erased person's email in the match of
+		// The journal holds the erased person's match value (an email,
+		// say) in the match of
 		// every write planned for their key, and a create is journaled
 		// before its customer has an id: its entries are found by key,
 		// before the records that name the key go. One statement per
@@ -740,9 +809,18 @@ func (s *Store) scrub(ctx context.Context) error {
 }
 
 // Synced implements pipeline.State: it calls fn for every key with a CRM
-// id, in key order.
+// id, in key order, with the value of the field BindMatch named ("" when
+// none was).
 func (s *Store) Synced(ctx context.Context, fn func(key, crmID, match string) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT key, crm_id, coalesce(json_extract(fields, '$.email'), '') FROM records WHERE crm_id IS NOT NULL ORDER BY key`)
+	match := `''`
+	var args []any
+	if s.matchField != "" {
+		// A quoted label, since a field of a nested object is named with
+		// a dot ("contact.email") and is one key of fields.
+		match = `coalesce(json_extract(fields, ?), '')`
+		args = append(args, `$."`+s.matchField+`"`)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT key, crm_id, `+match+` FROM records WHERE crm_id IS NOT NULL ORDER BY key`, args...)
 	if err != nil {
 		return fmt.Errorf("state %s: %w", s.path, err)
 	}

@@ -42,6 +42,11 @@ func TestOutcomesRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "state.db")
 	st := open(t, path)
+	// As a sync for an API that matches by email binds it; the binding
+	// outlives the reopen below.
+	if err := st.BindMatch(ctx, "email", true); err != nil {
+		t.Fatal(err)
+	}
 	run1, unconfirmed, err := st.BeginRun(ctx, state.RunInfo{Mode: "upsert", Source: "a.csv", Mapping: "m.yaml", Target: "sandbox"})
 	if err != nil || unconfirmed != 0 {
 		t.Fatalf("BeginRun: %d, %v", unconfirmed, err)
