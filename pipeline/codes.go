@@ -137,11 +137,27 @@ func MatchCodes(s *Schema) []Code {
 	mf := s.MatchField
 	return []Code{
 		{Name: DuplicateCode(mf), Stage: StageValidate,
-			Meaning: fmt.Sprintf("an earlier row of the input carries the same %s; the first row that carries a %s owns it, whatever becomes of that row, because one %s customer cannot hold two rows", mf, mf, s.API),
+			Meaning: fmt.Sprintf("an earlier row of the input carries the same %s; the first row that carries a %s owns it, whatever becomes of that row, because one CRM customer cannot hold two rows", mf, mf),
 			Fix:     fmt.Sprintf("give each row its own %s, or merge the rows in the source; the reason names the row that owns it", mf)},
 		{Name: OwnedCode(mf), Stage: StageAPI,
-			Meaning: fmt.Sprintf("this %s leads to a %s customer that the state binds to another key; writing would overwrite that key's customer, so nothing was written", mf, s.API),
+			Meaning: fmt.Sprintf("this %s leads to a CRM customer that the state binds to another key; writing would overwrite that key's customer, so nothing was written", mf),
 			Fix:     fmt.Sprintf("give this row its own %s, or remove one of the two keys from the source (the reason names the other key)", mf)},
+	}
+}
+
+// RegisterMatchCodes registers the codes named after s's match field, once
+// however many connectors match by a field of that name.
+func RegisterMatchCodes(s *Schema) {
+	codeRef.mu.Lock()
+	defer codeRef.mu.Unlock()
+	for _, c := range MatchCodes(s) {
+		known := false
+		for _, o := range codeRef.list {
+			known = known || (o.Name == c.Name && o.Stage == c.Stage)
+		}
+		if !known {
+			codeRef.list = append(codeRef.list, c)
+		}
 	}
 }
 

@@ -5,4 +5,5 @@ package all
 import (
 	// Each connector registers itself with package crm.
 	_ "crmsync/sinks/tamio"
+	_ "crmsync/sinks/tiquo"
 )

@@ -27,5 +27,5 @@ var APICodes = []pipeline.Code{
 
 func init() {
 	pipeline.RegisterCodes(APICodes...)
-	pipeline.RegisterCodes(pipeline.MatchCodes(&schema)...)
+	pipeline.RegisterMatchCodes(&schema)
 }

@@ -30,11 +30,5 @@ var APICodes = []pipeline.Code{
 
 func init() {
 	pipeline.RegisterCodes(APICodes...)
-	// Another connector matching by email registers the same match codes
-	// (duplicate_email, email_owned); the reference holds each once.
-	for _, c := range pipeline.MatchCodes(&schema) {
-		if pipeline.KnownCode(c.Stage, c.Name, "") == "" {
-			pipeline.RegisterCodes(c)
-		}
-	}
+	pipeline.RegisterMatchCodes(&schema)
 }
