@@ -40,6 +40,15 @@ func (o *syncOptions) openIncremental(ctx context.Context, api, keyColumn, targe
 			st.Close()
 			return nil, err
 		}
+		schema, err := schemaFor(api)
+		if err != nil {
+			st.Close()
+			return nil, pipeline.Fatal(err)
+		}
+		if err := st.BindMatch(ctx, schema.MatchField, schema.MatchFold); err != nil {
+			st.Close()
+			return nil, pipeline.Fatal(err)
+		}
 		inc.store = st
 		if n := st.Unbound(); n > 0 {
 			o.log.Warn("the state bound some customers to several keys; those keys were unbound and are matched again in this run", "keys", n)
