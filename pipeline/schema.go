@@ -61,6 +61,12 @@ type Field struct {
 	// update: the API has no way to change them afterwards. A changed
 	// value of an existing customer is left as the CRM holds it.
 	CreateOnly bool
+	// RequiredInGroup parts of a nested object must hold a value when a
+	// customer is created with the object: ValidateCreate rejects a record
+	// that fills another part of the field's group but not this one. A
+	// record that fills no part of the group creates no object and passes.
+	// It has no meaning for a field outside a group.
+	RequiredInGroup bool
 	// MaxLen is the longest value accepted, in characters; 0 for no limit.
 	MaxLen int
 	// Enum lists the accepted values of a KindEnum field.

@@ -92,21 +92,50 @@ func (s *Schema) validate(rec *Record, mapped []bool, seen passed) *Reject {
 	return nil
 }
 
-// ValidateCreate checks that every RequiredOnCreate field holds a value.
-// The engine calls it only for records that will be created, since an
-// update may leave such fields out.
+// ValidateCreate checks that every RequiredOnCreate field holds a value,
+// and every RequiredInGroup part of a nested object the record fills.
+// The engine and the sinks call it only for records that will be
+// created, since an update may leave such fields out.
 func (s *Schema) ValidateCreate(rec *Record) *Reject {
+	// The group last looked at and a part of it the record fills (-1 for
+	// none), so that the parts of one object share one look.
+	group, filled := "", -1
 	for i := range s.Fields {
 		f := &s.Fields[i]
-		if !f.RequiredOnCreate {
+		if !f.RequiredOnCreate && !f.RequiredInGroup {
 			continue
 		}
 		if i < len(rec.Values) && !IsEmpty(rec.Values[i]) {
 			continue
 		}
-		return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name, Message: s.missingMessage(f, true)}
+		if f.RequiredOnCreate {
+			return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name, Message: s.missingMessage(f, true)}
+		}
+		g := f.Group()
+		if g == "" {
+			continue
+		}
+		if g != group {
+			group, filled = g, s.filledPart(rec, g)
+		}
+		if filled >= 0 {
+			return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name,
+				Message: fmt.Sprintf("this row fills %s but has no %s, which %s requires in %s when it creates a customer: fill it in the source, give the mapping a default(…) for %s, or leave every %s field empty",
+					s.Fields[filled].Name, f.Name, s.apiName(), g, f.Name, g)}
+		}
 	}
 	return nil
+}
+
+// filledPart returns the first field of group that holds a value in rec,
+// or -1.
+func (s *Schema) filledPart(rec *Record, group string) int {
+	for i := range s.Fields {
+		if i < len(rec.Values) && !IsEmpty(rec.Values[i]) && s.Fields[i].Group() == group {
+			return i
+		}
+	}
+	return -1
 }
 
 // missingMessage says that a row has no value for f, which the target
