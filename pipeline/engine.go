@@ -289,6 +289,9 @@ func NewRun(opts RunOptions) (*Run, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if _, ok := opts.Sink.(Deleter); opts.Mode == ModeMirror && (!ok || !opts.Sink.Properties().CanDelete) {
+		return nil, Fatalf("--mode mirror deletes the customers missing from the source, and %s cannot delete customers: use --mode upsert", s.API)
+	}
 	if opts.Mode == ModeMirror && opts.State == nil {
 		return nil, Fatalf("--mode mirror needs a state (--state): only customers crmsync synced before can be told gone")
 	}

@@ -138,6 +138,8 @@ type fakeSink struct {
 	PrepareFn func(ctx context.Context, plan pipeline.Plan) error
 	ApplyFn   func(ctx context.Context, changes []pipeline.Change, results []pipeline.Result) error
 	DeleteFn  func(ctx context.Context, ids []string, deleted []bool) error
+	// NoDelete makes the sink say it cannot delete (Properties.CanDelete).
+	NoDelete bool
 
 	stats pipeline.CallStats
 	mu    sync.Mutex
@@ -148,7 +150,9 @@ var _ pipeline.Deleter = (*fakeSink)(nil)
 
 func (s *fakeSink) Schema() *pipeline.Schema { return fakeSchema }
 
-func (s *fakeSink) Properties() pipeline.Properties { return pipeline.Properties{MaxBatch: s.MaxBatch} }
+func (s *fakeSink) Properties() pipeline.Properties {
+	return pipeline.Properties{MaxBatch: s.MaxBatch, CanDelete: !s.NoDelete}
+}
 
 func (s *fakeSink) Prepare(ctx context.Context, plan pipeline.Plan) error {
 	if s.PrepareFn != nil {

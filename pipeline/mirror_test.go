@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -94,5 +95,24 @@ func TestMirrorDeletesExactlyTheGoneKeys(t *testing.T) {
 	}
 	if c.Deleted != 5 || c.Created != 5 || c.Unchanged != 195 {
 		t.Errorf("counts %+v, want 5 deleted, 5 created, 195 unchanged", c)
+	}
+}
+
+// TestMirrorRefusesASinkThatCannotDelete: a mirror run against a target
+// that cannot delete must refuse before anything is sent, not after the
+// upsert half has written.
+func TestMirrorRefusesASinkThatCannotDelete(t *testing.T) {
+	sink := &fakeSink{MaxBatch: 10, NoDelete: true}
+	st := newMemState()
+	st.seed(fakeValues(0))
+	e := newEngine(t, sink, 30, fakeValues(1), fakeValues(2))
+	e.opts.State = st
+	e.opts.Mode = pipeline.ModeMirror
+	_, err := pipeline.NewRun(e.opts)
+	if err == nil || !strings.Contains(err.Error(), "cannot delete") {
+		t.Fatalf("NewRun = %v, want a refusal naming that the target cannot delete", err)
+	}
+	if n := len(sink.sent()); n != 0 {
+		t.Errorf("%d changes sent to a sink that cannot delete under --mode mirror", n)
 	}
 }
