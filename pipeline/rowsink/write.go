@@ -196,8 +196,8 @@ func (s *Sink) rematch(ctx context.Context, w *work, gone error) error {
 // it still names the change's own customer, otherwise the mapped fields
 // whose value differs from what the sink knows the CRM holds (every
 // mapped field when it knows nothing). A field that cannot be cleared is
-// never sent empty, and a GroupReplace object is sent whole when one of
-// its parts is.
+// never sent empty, a create-only field never on update, and a
+// GroupReplace object is sent whole when one of its parts is.
 func (s *Sink) toSend(w *work) []bool {
 	send := make([]bool, len(s.schema.Fields))
 	own := w.ch.Send != nil && w.id == w.ch.ID
@@ -207,7 +207,7 @@ func (s *Sink) toSend(w *work) []bool {
 			continue
 		}
 		v := w.rec.Values[f]
-		if pipeline.IsEmpty(v) && !field.CanClear() {
+		if (pipeline.IsEmpty(v) && !field.CanClear()) || field.CreateOnly {
 			continue
 		}
 		switch {
@@ -267,7 +267,7 @@ func (s *Sink) replacement(w *work) *Write {
 			values[f] = w.cur.Values[f]
 		}
 		v := w.rec.Values[f]
-		if s.plan.Mapped[f] && (!pipeline.IsEmpty(v) || s.schema.Fields[f].CanClear()) {
+		if s.plan.Mapped[f] && !s.schema.Fields[f].CreateOnly && (!pipeline.IsEmpty(v) || s.schema.Fields[f].CanClear()) {
 			values[f] = v
 		}
 	}
