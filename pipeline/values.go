@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Null is the value of a field a mapping explicitly set to null (its
@@ -102,9 +103,22 @@ func canonicalDecimal(v string) (string, bool) {
 
 // FormatList renders a list in its canonical text form, a JSON array of
 // strings. An empty list is "[]", a value distinct from "" (no value).
+// Bytes that are not UTF-8 become U+FFFD, as JSON has them, so that the
+// text is its own canonical form (Canonical gives it back unchanged).
 func FormatList(items []string) string {
 	if items == nil {
 		items = []string{}
+	}
+	for i, it := range items {
+		if !utf8.ValidString(it) {
+			valid := make([]string, len(items))
+			copy(valid, items)
+			for j := i; j < len(valid); j++ {
+				valid[j] = strings.ToValidUTF8(valid[j], "\uFFFD")
+			}
+			items = valid
+			break
+		}
 	}
 	b, _ := json.Marshal(items)
 	return string(b)
