@@ -354,6 +354,10 @@ func (c *fieldCompiler) Visit(node *ast.Node) {
 		env := &ast.IdentifierNode{Value: "$env"}
 		env.SetLocation(n.Location())
 		n.Arguments = append([]ast.Node{env}, n.Arguments...)
+		// expr checked the tree once before this visitor ran, with the
+		// arguments one place off, and keeps a call's type from that
+		// check: forgotten, the call is checked again, as written.
+		n.SetType(nil)
 	}
 }
 
