@@ -29,6 +29,7 @@ const (
 	fkColumn                  // a bare column, copied as it is
 	fkDirect                  // evaluated by the direct evaluator
 	fkVM                      // evaluated by expr's VM
+	fkFinish                  // inner's value, passed through finishValue
 )
 
 // fieldProg is one mapped field, compiled.
@@ -44,6 +45,15 @@ type fieldProg struct {
 	// memo is set for a direct expression of one column that costs more
 	// than a lookup in the runner's memo (see Program.memoized).
 	memo bool
+	// target is the kind of the schema field, which decides how a value
+	// that is not text becomes the field's text (see formatFor).
+	target pipeline.Kind
+	// finish is set when every value needs finishValue: on a date field,
+	// or when the expression calls null(). Such a field is compiled as
+	// fkFinish around the program itself as inner.
+	finish bool
+	null   bool
+	inner  *fieldProg
 }
 
 // vmOnly makes every expression run on the VM; tests set it to check
@@ -108,18 +118,23 @@ type fieldCompiler struct {
 	// reference is set when the expression looks values up in a table
 	// read from the target, which is not there yet at Load.
 	reference bool
-	errs      []*Error
+	// target is the schema field mapped; null is set when the expression
+	// calls null().
+	target *pipeline.Field
+	null   bool
+	errs   []*Error
 }
 
 func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
 	name := key.Value
-	p := &fieldProg{field: fi, name: name}
+	target := &l.m.schema.Fields[fi]
+	p := &fieldProg{field: fi, name: name, target: target.Kind, finish: target.Kind == pipeline.KindDate}
 	if v.Kind == yaml.MappingNode {
 		if len(v.Content) == 2 && v.Content[0].Value == "const" && deref(v.Content[1]).Kind == yaml.ScalarNode {
 			p.kind = fkConst
 			p.value = deref(v.Content[1]).Value
 			l.m.exprs[fi] = strconv.Quote(p.value)
-			return p
+			return l.constant(p, target, v)
 		}
 		l.errs.add(v.Line, v.Column, "field %q: expected an expression or {const: value}", name)
 		return nil
@@ -139,7 +154,7 @@ func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
 		// read as an expression, 2024-01-31 would be a subtraction.
 		p.kind, p.value = fkConst, src
 		l.m.exprs[fi] = strconv.Quote(src)
-		return p
+		return l.constant(p, target, v)
 	}
 	l.m.exprs[fi] = src
 
@@ -148,7 +163,7 @@ func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
 		l.errs.add(p.line, p.col, "field %q: %s", name, msg)
 		return nil
 	}
-	c := &fieldCompiler{l: l, node: v, field: name, callees: map[int]bool{}, lets: map[string]bool{}}
+	c := &fieldCompiler{l: l, node: v, field: name, target: target, callees: map[int]bool{}, lets: map[string]bool{}}
 	if tree, err := parser.ParseWithConfig(src, parseConfig()); err == nil {
 		c.scan(tree.Node)
 	}
@@ -171,13 +186,15 @@ func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
 		return nil
 	}
 	if t := prog.Node().Type(); t != nil {
-		switch t.Kind() {
-		case reflect.Slice, reflect.Array, reflect.Map, reflect.Struct, reflect.Func, reflect.Pointer:
-			l.errs.add(v.Line, v.Column, "field %q: the expression gives %s, not text", name, typeName(t))
+		if msg := resultProblem(t, target.Kind); msg != "" {
+			l.errs.add(v.Line, v.Column, "field %q: %s", name, msg)
 			return nil
 		}
 	}
 	p.cols = c.used
+	if c.null {
+		p.null, p.finish = true, true
+	}
 
 	if len(c.used) == 0 && !c.reference {
 		// No column: the value is the same for every row, so compute it
@@ -193,25 +210,129 @@ func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
 			l.errs.add(at.line, at.col, "field %q: %s", name, runtimeMessage(err))
 			return nil
 		}
-		s, ok := formatValue(out)
+		s, ok := formatFor(target.Kind, out)
 		if !ok {
-			l.errs.add(v.Line, v.Column, "field %q: the expression gives %T, not text", name, out)
+			l.errs.add(v.Line, v.Column, "field %q: the expression gives %s", name, notFor(target.Kind, out))
 			return nil
 		}
 		p.kind, p.value = fkConst, s
-		return p
+		return l.constant(p, target, v)
 	}
-	if d := direct(prog.Node()); d != nil && (!vmOnly || d.op == dCol) {
-		if d.op == dCol {
-			p.kind, p.col = fkColumn, d.col
-		} else {
-			p.kind, p.node = fkDirect, d
-			p.memo = !d.cheap()
+	d := direct(prog.Node())
+	if d == nil {
+		// A condition as the whole expression (consent == "Y") gives
+		// true or false, a bool field's text.
+		if b := directBool(prog.Node()); b != nil {
+			d = &dnode{op: dBoolText, args: []*dnode{b}}
 		}
+	}
+	if d != nil && (d.op == dInt || d.list && target.Kind != pipeline.KindList) {
+		// A list where text goes is rejected row by row, by the VM.
+		d = nil
+	}
+	switch {
+	case d != nil && d.op == dCol:
+		p.kind, p.col = fkColumn, d.col
+	case d != nil && !vmOnly:
+		p.kind, p.node = fkDirect, d
+		p.memo = !d.cheap()
+	default:
+		p.kind, p.prog = fkVM, prog
+	}
+	if p.finish {
+		inner := *p
+		return &fieldProg{field: p.field, name: p.name, kind: fkFinish, cols: p.cols, target: p.target, finish: true, null: p.null, inner: &inner}
+	}
+	return p
+}
+
+// constant checks a field's constant value at Load, as the row checks
+// would on every row: finishValue's, and the kinds whose form a constant
+// can only get wrong the same way each time (true/false, a number, a date,
+// a list). A mistake fails Load rather than every row.
+func (l *loader) constant(p *fieldProg, target *pipeline.Field, at *yaml.Node) *fieldProg {
+	v, err := p.finishValue(p.value)
+	if err != nil {
+		l.errs.add(at.Line, at.Column, "field %q: %s", p.name, runtimeMessage(err))
+		return nil
+	}
+	p.value, p.finish = v, false
+	switch {
+	case v == pipeline.Null && !target.CanClear():
+		l.errs.add(at.Line, at.Column, "field %q: null() clears a field, but %s cannot clear %s; leave the field out to keep what the CRM holds",
+			p.name, l.m.schema.API, p.name)
+		return nil
+	case pipeline.IsEmpty(v) || target.Kind < pipeline.KindBool:
 		return p
 	}
-	p.kind, p.prog = fkVM, prog
+	if _, ok := pipeline.Canonical(target.Kind, v); !ok {
+		l.errs.add(at.Line, at.Column, "field %q: %s is not %s", p.name, quote(v), kindValue(target.Kind))
+		return nil
+	}
 	return p
+}
+
+// kindValue names what a field of kind k holds, for messages.
+func kindValue(k pipeline.Kind) string {
+	switch k {
+	case pipeline.KindBool:
+		return `true or false (write a condition, such as consent == "Y")`
+	case pipeline.KindInt:
+		return "a whole number"
+	case pipeline.KindDecimal:
+		return "a decimal number such as 12.5"
+	case pipeline.KindDate:
+		return `a date YYYY-MM-DD (convert it with date(value, "DD/MM/YYYY"))`
+	case pipeline.KindList:
+		return `a list: build it with list(…) or split(…, ";")`
+	}
+	return "a " + k.String()
+}
+
+// resultProblem says why an expression whose result has type t cannot
+// fill a field of kind k, or "".
+func resultProblem(t reflect.Type, k pipeline.Kind) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		if k != pipeline.KindList {
+			return "the expression gives a list, not text"
+		}
+		if e := t.Elem().Kind(); e != reflect.String && e != reflect.Interface {
+			return "the expression gives a list holding other values than text"
+		}
+	case reflect.Map, reflect.Struct, reflect.Func, reflect.Pointer:
+		if k == pipeline.KindList {
+			return fmt.Sprintf("the expression gives %s, not a list", typeName(t))
+		}
+		return fmt.Sprintf("the expression gives %s, not text", typeName(t))
+	}
+	return ""
+}
+
+// notFor describes a value a field of kind k cannot hold, for messages:
+// "a list, not text".
+func notFor(k pipeline.Kind, v any) string {
+	if k != pipeline.KindList {
+		return describe(v) + ", not text"
+	}
+	if t := reflect.TypeOf(v); t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		return "a list holding other values than text"
+	}
+	return describe(v) + ", not a list"
+}
+
+// finishValue applies to a value of the field what its kind and
+// expression ask of every value: on a date field, an RFC 3339 time is cut
+// to its date; with null() in the expression, null must be the whole
+// value, never a part of text ("x" + null()).
+func (p *fieldProg) finishValue(v string) (string, error) {
+	if p.null && v != pipeline.Null && strings.IndexByte(v, 0) >= 0 {
+		return "", failf(CodeType, "", "the expression for %s puts null() inside text; null() clears a field and must be its whole value", p.name)
+	}
+	if p.target == pipeline.KindDate {
+		return dateOnly(v), nil
+	}
+	return v, nil
 }
 
 // maxNesting and maxTokens bound an expression before expr parses it.
@@ -332,6 +453,14 @@ func (c *fieldCompiler) Visit(node *ast.Node) {
 			return
 		}
 		f := functions[id.Value]
+		if f != nil && f.name == "null" {
+			c.null = true
+			if !c.target.CanClear() {
+				c.errorf(id, "null() clears a field, but %s cannot clear %s; leave the field empty (\"\") to keep what the CRM holds",
+					c.l.m.schema.API, c.field)
+				return
+			}
+		}
 		if f == nil {
 			if _, isBuiltin := builtin.Index[id.Value]; isBuiltin && isDisabled(id.Value) {
 				c.errorf(id, "%s is not available in mappings: a run must give the same records whenever it runs", id.Value)
@@ -491,6 +620,10 @@ type dnode struct {
 	// unary is fn.unary, copied so that the commonest call, a text
 	// function of one text, is one indirect call.
 	unary func(string) string
+	// list is set when the node gives a list (a call of split or list,
+	// or a ternary with such a branch): eval gives its canonical text,
+	// which only a list field takes.
+	list bool
 }
 
 type dop uint8
@@ -509,9 +642,16 @@ const (
 	dAnd  // args[0] and args[1]
 	dOr   // args[0] or args[1]
 	dNot  // not args[0]
+	// dBoolText is a condition as a whole expression: "true" or "false".
+	dBoolText
+	// dListCall is a call of one of our functions that gives a list.
+	dListCall
 )
 
-func (d *dnode) isText() bool { return d.op <= dCond && d.op != dInt }
+func (d *dnode) isText() bool { return d.op <= dCond && d.op != dInt && !d.list }
+
+// isValue reports whether d gives text or a list.
+func (d *dnode) isValue() bool { return d.isText() || d.list }
 
 // cheap reports whether evaluating d costs less than looking its result
 // up in a memo (hashing the input, probing a map): it only compares,
@@ -521,7 +661,7 @@ func (d *dnode) cheap() bool {
 	switch d.op {
 	case dConcat:
 		return false
-	case dCall:
+	case dCall, dListCall:
 		if !d.fn.cheap {
 			return false
 		}
@@ -565,10 +705,12 @@ func direct(n ast.Node) *dnode {
 		return &dnode{op: dConcat, args: []*dnode{a, b}}
 	case *ast.ConditionalNode:
 		c, a, b := directBool(n.Cond), direct(n.Exp1), direct(n.Exp2)
-		if c == nil || a == nil || b == nil || !a.isText() || !b.isText() {
+		if c == nil || a == nil || b == nil || !a.isValue() || !b.isValue() {
 			return nil
 		}
-		return &dnode{op: dCond, args: []*dnode{c, a, b}}
+		// A branch of text beside a list (null() or a column of list
+		// text) gives text where the VM gives it: the node is a list.
+		return &dnode{op: dCond, args: []*dnode{c, a, b}, list: a.list || b.list}
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
 		if !ok || len(n.Arguments) == 0 || !isEnv(n.Arguments[0]) {
@@ -585,7 +727,13 @@ func direct(n ast.Node) *dnode {
 		if f == nil {
 			return nil
 		}
+		if f.name == "null" && len(args) == 0 {
+			return &dnode{op: dText, text: pipeline.Null}
+		}
 		d := &dnode{op: dCall, fn: f, unary: f.unary}
+		if f.givesList(len(args)) {
+			d.op, d.list = dListCall, true
+		}
 		for i, a := range args {
 			da := direct(a)
 			if da == nil || da.isText() != (f.paramType(i) == pText) {

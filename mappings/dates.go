@@ -148,8 +148,12 @@ func (l *layout) format(t time.Time) string {
 	return t.Format(l.goLayout)
 }
 
-// dateFn reads s with layout a[1] and writes it with layout a[2]. A time
-// without a zone is taken as UTC.
+// dateOut is the layout date() writes when it is given none: the form of
+// a date field.
+const dateOut = "YYYY-MM-DD"
+
+// dateFn reads s with layout a[1] and writes it with layout a[2], or as
+// YYYY-MM-DD without one. A time without a zone is taken as UTC.
 func dateFn(_ *runner, a []arg) (string, error) {
 	s := strings.TrimSpace(a[0].s)
 	if s == "" {
@@ -159,7 +163,11 @@ func dateFn(_ *runner, a []arg) (string, error) {
 	if err != nil {
 		return "", failf(CodeBadDate, a[0].s, "%s", err.Error())
 	}
-	out, err := parseLayout(a[2].s)
+	outLayout := dateOut
+	if len(a) > 2 {
+		outLayout = a[2].s
+	}
+	out, err := parseLayout(outLayout)
 	if err != nil {
 		return "", failf(CodeBadDate, a[0].s, "%s", err.Error())
 	}
@@ -185,6 +193,23 @@ var (
 	slashDates = [][2]string{{"2/1/2006", "1/2/2006"}, {"2/1/2006 15:04", "1/2/2006 15:04"},
 		{"2/1/2006 15:04:05", "1/2/2006 15:04:05"}}
 )
+
+// dateOnly is v on a date field: an RFC 3339 date and time ("2024-01-31T
+// 10:00:00+02:00", what date_iso gives for a value with a time), with or
+// without its zone, is cut to its date as written, the calendar day of
+// whoever wrote it; any other value is left for validation to judge.
+func dateOnly(v string) string {
+	if len(v) <= 10 || v[10] != 'T' {
+		return v
+	}
+	if _, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return v[:10]
+	}
+	if _, err := time.Parse("2006-01-02T15:04:05", v); err == nil {
+		return v[:10]
+	}
+	return v
+}
 
 // dateISO reads common date forms and writes YYYY-MM-DD for a date, or
 // RFC 3339 for a date with a time (UTC when the value has no zone).

@@ -73,10 +73,64 @@
 // text as it is, nil as "" (no value), whole numbers without a fraction,
 // other numbers in Go's shortest form, true/false as "true"/"false". A
 // list or a map is an error when Load can tell, else a row reject with
-// code "type".
+// code "type"; on a list field, a list of text is the value (below).
 //
 // An expression that reads no column is computed once at Load, so a
 // mistake in it (country("Atlantis")) fails Load rather than every row.
+//
+// # Typed fields, lists and null
+//
+// Each field of a target has a kind, which its connector's schema
+// declares; the validate stage checks every value against its field's
+// kind, with the reject codes of pipeline.Codes. What a mapping gives the
+// kinds beside text:
+//
+//	kind      give it                                   example
+//	----      -------                                   -------
+//	bool      a condition, or the text true / false     consent: 'opt_in == "Y"'
+//	int       a whole number, or its digits as text     points: int(points_raw) * 10
+//	decimal   a number, or digits with a point          balance: 'replace(balance, ",", ".")'
+//	date      YYYY-MM-DD: date(s, in) or date_iso(s)    born: date(dob, "DD/MM/YYYY")
+//	list      split(s, sep), list(a, …), or a JSON      tags: split(tags, ";")
+//	          array of text (what crmsync export
+//	          writes for a list)
+//
+// A number on an int or decimal field is written in plain decimals, never
+// with an exponent (1e-7 is "0.0000001"); one that is not finite rejects
+// the row with code "type". The validate stage then takes int and decimal
+// text in their canonical form: "007" and "7" are one value, as are
+// "12.50" and "12.5", so neither makes a change the next run. On a date
+// field, an RFC 3339 date and time (what date_iso gives for a value with a
+// time; "2024-01-31T23:30:00-05:00") is cut to its date as written,
+// 2024-01-31; other text must already be YYYY-MM-DD.
+//
+// A list is compared and sent whole: a change to any item sends the list.
+// split and list trim their items and drop blank ones; a list without
+// items is no value (""), as an empty cell is, so that a row with no tags
+// leaves the field as a blank cell does. Text on a list field is not
+// guessed into a list: it must be a JSON array of strings (["vip","gold"],
+// as exports of list fields hold), else the row is rejected with code
+// "list"; write split(tags, ";") or list(tier) to build one. A list on a
+// field that is not a list is an error at Load (or a row reject with code
+// "type" when only the row tells). expr's functions on lists work on
+// ours: map(split(tags, ";"), lower(#)) gives the tags in lower case, and
+// filter, len, first, last and the like take them too; a list whose items
+// are not all text rejects the row with code "type".
+//
+// null() is an explicit null: "clear this field in the CRM", where ""
+// is "no value" (on an update, "" leaves a field the API cannot clear
+// as it is). It is meant as a whole value, usually in a condition:
+//
+//	phone: 'opt_out == "Y" ? null() : phone(phone)'
+//	tags: 'tags == "-" ? null() : split(tags, ";")'
+//	note: default(note, null())          # a blank note clears the CRM's
+//
+// Each field says how its API clears it (JSON null, "", or [] for a list);
+// the sink sends that form, the state records the field as empty, and the
+// --max-blank guard counts the clear like any other blanking. null() on a
+// field the target cannot clear is an error at Load. null() inside text
+// ("x" + null(), concat(a, null())) rejects the row with code "type";
+// split and list drop it.
 //
 // # Functions
 //
@@ -100,6 +154,11 @@
 //	split(s, sep, i)                i-th part (from 0; -1 is the last);      split("a,b,c", ",", -1) → "c"
 //	                                "" when there is none; sep "" splits
 //	                                into characters; parts are not trimmed
+//	split(s, sep)                   the list of the parts, each trimmed,     split("vip; gold;;", ";") → ["vip", "gold"]
+//	                                blank parts dropped (for list fields)
+//	list(a, b, …)                   the list of the non-blank arguments,     list(tier, region)
+//	                                each trimmed (for list fields)
+//	null()                          an explicit null: clears the field       'opt_out == "Y" ? null() : phone(tel)'
 //	concat(a, b, …)                 a, b, … run together                     concat(first, " ", last)
 //	join(sep, a, b, …)              the non-blank arguments, each trimmed,   join(", ", street, city)
 //	                                joined with sep
@@ -110,7 +169,8 @@
 //	regex(s, pattern)               first match of pattern in s, or ""       regex(s, "[0-9]{5}")
 //	regex(s, pattern, group)        that group of the first match, or ""     regex(email, "@(.+)$", 1)
 //	regex_replace(s, pattern, new)  every match replaced; $1 … in new        regex_replace(s, "\\s+", " ")
-//	date(s, in, out)                s read with layout in, written with out  date(d, "DD/MM/YYYY", "YYYY-MM-DD")
+//	date(s, in, out)                s read with layout in, written with out  date(d, "DD/MM/YYYY", "MM/DD/YYYY")
+//	date(s, in)                     the same, written YYYY-MM-DD             date(d, "DD/MM/YYYY") → "2024-01-31"
 //	date_iso(s)                     common forms → YYYY-MM-DD, or RFC 3339   date_iso("31.01.2024") → "2024-01-31"
 //	                                when s has a time
 //	country(s)                      ISO 3166-1 alpha-2, lower case           country("Deutschland") → "de"
@@ -245,10 +305,12 @@
 // # Speed
 //
 // Expressions are compiled once. A bare column is copied; a constant is
-// computed at Load; an expression made only of our functions, columns,
-// constants, + on text and ternaries whose conditions compare text (==,
-// !=, and, or, not) runs on a small direct evaluator that boxes nothing;
-// anything else (expr's built-ins, arithmetic, matches, ??, let) runs on
-// expr's VM, pooled per goroutine, at several times the cost.
+// computed at Load; an expression made only of our functions (split and
+// list, and null() included), columns, constants, + on text, ternaries
+// whose conditions compare text (==, !=, and, or, not), and such a
+// condition alone (for a bool field) runs on a small direct evaluator that
+// boxes nothing; anything else (expr's built-ins, arithmetic, matches, ??,
+// let, map and filter on lists) runs on expr's VM, pooled per goroutine,
+// at several times the cost.
 // BenchmarkApply measures the sample mapping.
 package mappings

@@ -14,6 +14,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"crmsync/pipeline"
+
 	"github.com/expr-lang/expr/ast"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
@@ -70,6 +72,11 @@ type function struct {
 	// check` instead of every row. args excludes the hidden runner.
 	check func(m *Mapping, args []ast.Node) (ast.Node, error)
 	call  func(r *runner, a []arg) (string, error)
+	// list is set for functions that give a list; listArity, when not 0,
+	// is the one number of arguments with which they do (split gives a
+	// list of two arguments and a part of three), else call is used.
+	list      func(r *runner, a []arg) ([]string, error)
+	listArity int
 	// unary is set for functions of one text that cannot fail; the
 	// direct evaluator calls it without the argument stack.
 	unary func(string) string
@@ -121,7 +128,9 @@ func registerFunctions() (map[string]*function, []string) {
 		{name: "first_word", params: []ptype{pText}, unary: firstWord, cheap: true},
 		{name: "last_word", params: []ptype{pText}, unary: lastWord, cheap: true},
 		{name: "rest_words", params: []ptype{pText}, unary: restWords, cheap: true},
-		{name: "split", params: []ptype{pText, pText, pInt}, call: split},
+		{name: "split", params: []ptype{pText, pText, pInt}, required: 2, call: split, list: splitList, listArity: 2},
+		{name: "list", params: []ptype{pText}, variadic: true, list: listFn},
+		{name: "null", call: nullFn, cheap: true},
 		{name: "concat", params: []ptype{pText}, variadic: true, call: concat},
 		{name: "join", params: []ptype{pText, pText}, required: 1, variadic: true, call: join},
 		{name: "coalesce", params: []ptype{pText}, variadic: true, call: coalesce, cheap: true},
@@ -129,7 +138,7 @@ func registerFunctions() (map[string]*function, []string) {
 		{name: "replace", params: []ptype{pText, pText, pText}, call: replace},
 		{name: "regex", params: []ptype{pText, pText, pInt}, required: 2, check: checkRegex, call: regexFn},
 		{name: "regex_replace", params: []ptype{pText, pText, pText}, check: checkRegex, call: regexReplace},
-		{name: "date", params: []ptype{pText, pText, pText}, check: checkDate, call: dateFn},
+		{name: "date", params: []ptype{pText, pText, pText}, required: 2, check: checkDate, call: dateFn},
 		{name: "date_iso", params: []ptype{pText}, call: dateISO},
 		{name: "country", params: []ptype{pText}, call: countryFn((*country).lowerCode)},
 		{name: "country_alpha3", params: []ptype{pText}, call: countryFn(func(c *country) string { return c.alpha3 })},
@@ -153,6 +162,11 @@ func registerFunctions() (map[string]*function, []string) {
 	return functions, append(names, exprBuiltins...)
 }
 
+// givesList reports whether a call with n arguments gives a list.
+func (f *function) givesList(n int) bool {
+	return f.list != nil && (f.listArity == 0 || n == f.listArity)
+}
+
 // paramType is the type of the i-th argument of a call.
 func (f *function) paramType(i int) ptype {
 	if i < len(f.params) {
@@ -163,6 +177,7 @@ func (f *function) paramType(i int) ptype {
 
 var (
 	stringType = reflect.TypeOf("")
+	listType   = reflect.TypeOf([]string(nil))
 	anyType    = reflect.TypeOf((*any)(nil)).Elem()
 )
 
@@ -187,6 +202,9 @@ func (f *function) validate(types []reflect.Type) (reflect.Type, error) {
 		default:
 			return nil, fmt.Errorf("argument %d of %s must be %s, not %s", i+1, f.name, want, typeName(t))
 		}
+	}
+	if f.givesList(n) {
+		return listType, nil
 	}
 	return stringType, nil
 }
@@ -249,6 +267,14 @@ func (f *function) exprFunc() func(params ...any) (any, error) {
 			}
 			r.args = append(r.args, a)
 		}
+		if f.givesList(len(params) - 1) {
+			items, err := f.list(r, r.args[base:])
+			r.args = r.args[:base]
+			if err != nil {
+				return nil, err
+			}
+			return items, nil
+		}
 		s, err := f.call(r, r.args[base:])
 		r.args = r.args[:base]
 		if err != nil {
@@ -286,6 +312,67 @@ func toArg(f *function, i int, v any) (arg, error) {
 		}
 	}
 	return arg{}, failf(CodeType, "", "argument %d of %s must be a whole number, not %v", i+1, f.name, v)
+}
+
+// formatFor renders an expression's value as the text of a field of the
+// given kind: a list (of text) as the list's canonical text on a list
+// field, a number in plain decimals on a number field, anything else as
+// formatValue does. ok is false for a value the field cannot hold.
+func formatFor(kind pipeline.Kind, v any) (s string, ok bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case []string:
+		if kind == pipeline.KindList {
+			s, err := listText(x)
+			return s, err == nil
+		}
+		return "", false
+	case []any:
+		if kind != pipeline.KindList {
+			return "", false
+		}
+		items := make([]string, len(x))
+		for i, it := range x {
+			if items[i], ok = it.(string); !ok {
+				return "", false
+			}
+		}
+		s, err := listText(items)
+		return s, err == nil
+	case float64:
+		if kind == pipeline.KindInt || kind == pipeline.KindDecimal {
+			return formatDecimal(x)
+		}
+	case float32:
+		if kind == pipeline.KindInt || kind == pipeline.KindDecimal {
+			return formatDecimal(float64(x))
+		}
+	}
+	return formatValue(v)
+}
+
+// formatDecimal writes f in plain decimals, never with an exponent, which
+// no int or decimal field accepts: 1e-7 is "0.0000001", 3.0 is "3".
+func formatDecimal(f float64) (string, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "", false
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64), true
+}
+
+// listText is a list's value as a field holds it: its canonical text, or
+// "" (no value) for a list without items, so that an empty cell split
+// into nothing leaves the field as an empty cell mapped to text does.
+func listText(items []string) (string, error) {
+	if len(items) == 0 {
+		return "", nil
+	}
+	s := pipeline.FormatList(items)
+	if len(s) > maxResult {
+		return "", tooLong("the list")
+	}
+	return s, nil
 }
 
 // formatValue renders an expression's value as field text: numbers in
@@ -538,6 +625,48 @@ func split(_ *runner, a []arg) (string, error) {
 	}
 	return s, nil
 }
+
+// splitList cuts s at every sep into a list of its parts, each trimmed;
+// blank parts are dropped, so "a; ;b;" is [a b]. sep "" cuts s into its
+// characters.
+func splitList(_ *runner, a []arg) ([]string, error) {
+	s, sep := a[0].s, a[1].s
+	if s == pipeline.Null {
+		return nil, nil
+	}
+	var items []string
+	for s != "" {
+		var part string
+		if sep == "" {
+			_, w := utf8.DecodeRuneInString(s)
+			part, s = s[:w], s[w:]
+		} else if j := strings.Index(s, sep); j >= 0 {
+			part, s = s[:j], s[j+len(sep):]
+		} else {
+			part, s = s, ""
+		}
+		if part = strings.TrimSpace(part); part != "" {
+			items = append(items, part)
+		}
+	}
+	return items, nil
+}
+
+// listFn makes a list of its arguments, each trimmed; blank ones and
+// null() are dropped.
+func listFn(_ *runner, a []arg) ([]string, error) {
+	items := make([]string, 0, len(a))
+	for _, x := range a {
+		if t := strings.TrimSpace(x.s); t != "" && t != pipeline.Null {
+			items = append(items, t)
+		}
+	}
+	return items, nil
+}
+
+// nullFn is null(): the field is to be cleared, which pipeline.Null says
+// to the engine; it differs from "" (no value: the CRM's value stays).
+func nullFn(_ *runner, _ []arg) (string, error) { return pipeline.Null, nil }
 
 func concat(_ *runner, a []arg) (string, error) {
 	if len(a) == 1 {

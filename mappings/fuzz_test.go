@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -152,6 +153,14 @@ func FuzzExpression(f *testing.F) {
 		{`now()`, "", ""},
 		{`phone(a, "ZZ")`, "1", ""},
 		{`date(a, "mm", "YYYY")`, "1", ""},
+		{`date(a, "DD/MM/YYYY")`, "31/01/2024", ""},
+		{`len(split(a, ";")) > 1 ? split(a, ";", 1) : b`, "x;y", "z"},
+		{`join(",", a, b) + string(len(list(a, b)))`, "x", ""},
+		{`split(a, b)`, "x;y", ";"},
+		{`concat(a, null())`, "x", ""},
+		{`a == "" ? null() : a`, "", ""},
+		{`a == b`, "x", "x"},
+		{`concat(1, a)`, "x", ""},
 	} {
 		f.Add(seed.expr, seed.a, seed.b)
 	}
@@ -239,6 +248,108 @@ func FuzzExpression(f *testing.F) {
 		}
 		if rec.Values[0] != recVM.Values[0] {
 			t.Fatalf("evaluators disagree: %q / %q", rec.Values[0], recVM.Values[0])
+		}
+	})
+}
+
+// FuzzKinds compiles one arbitrary expression onto a field of each kind of
+// kindSchema (list, bool, int, decimal, date; clearable or not) and maps a
+// row of arbitrary values with it on both evaluators, which must agree;
+// a value a list function gave is a list's canonical text.
+func FuzzKinds(f *testing.F) {
+	for _, seed := range []struct {
+		field      uint8
+		expr, a, b string
+	}{
+		{3, `split(a, ";")`, " vip; gold ;;", ""},
+		{3, `list(a, b)`, "x", " "},
+		{3, `a == "-" ? null() : split(a, b)`, "-", ","},
+		{3, `map(split(a, ";"), upper(#))`, "x;y", ""},
+		{3, `filter(split(a, ""), # != b)`, "abc", "b"},
+		{3, `a`, `["x","y"]`, ""},
+		{4, `a == "Y"`, "Y", ""},
+		{4, `lower(a) in ["y", "yes"] or b != ""`, "N", ""},
+		{5, `int(a) * 2`, "21", ""},
+		{6, `float(a) / float(b)`, "1", "3"},
+		{7, `date(a, "DD/MM/YYYY")`, "31/01/2024", ""},
+		{7, `date_iso(a)`, "2024-01-31 10:00", ""},
+		{2, `a == "Y" ? null() : phone(b, "DE")`, "N", "030 1234567"},
+		{1, `default(a, null())`, " ", ""},
+		{1, `a + null()`, "x", ""},
+		{0, `null()`, "", ""},
+	} {
+		f.Add(seed.field, seed.expr, seed.a, seed.b)
+	}
+	f.Fuzz(func(t *testing.T, field uint8, expr, a, b string) {
+		if !utf8.ValidString(expr) {
+			return
+		}
+		target := &kindSchema.Fields[int(field)%len(kindSchema.Fields)]
+		doc, err := yaml.Marshal(map[string]any{"api": "w", "key": "id", "fields": map[string]any{target.Name: expr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "m.yaml")
+		if err := os.WriteFile(path, doc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		compile := func(onlyVM bool) *Program {
+			vmOnly = onlyVM
+			defer func() { vmOnly = false }()
+			m, err := Load(path, kindSchema)
+			if err != nil {
+				var es Errors
+				if !errors.As(err, &es) || len(es) == 0 {
+					t.Fatalf("Load: %T %v, want Errors", err, err)
+				}
+				return nil
+			}
+			p, err := m.Bind(exprColumns, nil)
+			if err != nil {
+				return nil
+			}
+			return p
+		}
+		p, pVM := compile(false), compile(true)
+		if (p == nil) != (pVM == nil) {
+			t.Fatalf("compiled %v for the direct evaluator, %v for the VM", p != nil, pVM != nil)
+		}
+		if p == nil {
+			return
+		}
+		fi := kindSchema.Index(target.Name)
+		row := &pipeline.Row{Num: 1, Values: []string{"k", a, b, a + b, ""}}
+		var rec, recVM pipeline.Record
+		r, rVM := p.Apply(row, &rec), pVM.Apply(row, &recVM)
+		if (r == nil) != (rVM == nil) || (r != nil && (r.Code != rVM.Code || r.Field != rVM.Field)) {
+			t.Fatalf("evaluators disagree: %+v / %+v", r, rVM)
+		}
+		if r != nil {
+			if r.Stage != pipeline.StageMap || r.Code == "" || r.Message == "" || r.Field != target.Name {
+				t.Fatalf("incomplete reject %+v", r)
+			}
+			return
+		}
+		v := rec.Values[fi]
+		if v != recVM.Values[fi] {
+			t.Fatalf("evaluators disagree: %q / %q", v, recVM.Values[fi])
+		}
+		if v == pipeline.Null && !target.CanClear() {
+			t.Fatalf("null on %s, which cannot be cleared", target.Name)
+		}
+		if strings.IndexByte(v, 0) >= 0 && v != pipeline.Null && strings.Contains(expr, "null") {
+			t.Fatalf("null() inside text: %q", v)
+		}
+		fp := pVM.m.fields[0]
+		if fp.kind == fkFinish {
+			fp = fp.inner
+		}
+		if fp.kind == fkVM && fp.prog.Node().Type().Kind() == reflect.Slice && v != "" {
+			// The expression gives a list whatever the row: its value is
+			// a list's canonical text.
+			if c, ok := pipeline.Canonical(pipeline.KindList, v); !ok || c != v || c == "[]" {
+				t.Fatalf("list field holds %q, not canonical list text", v)
+			}
 		}
 	})
 }

@@ -149,7 +149,7 @@ func (l *loader) fingerprint(data []byte) {
 // changes for reasons the build fingerprint below may not show (a build
 // from a modified work tree): mapping functions, validation, the
 // normalisation of values. Changing it makes every run map every row once.
-const sourceDigestVersion = "crmsync source digest 1"
+const sourceDigestVersion = "crmsync source digest 2"
 
 // buildFingerprint names this build of crmsync and of every module in it
 // (libphonenumber's metadata, for one, changes what phone() accepts).

@@ -3,6 +3,8 @@ package mappings
 import (
 	"encoding/binary"
 	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -218,11 +220,19 @@ func (p *Program) field(f *fieldProg, row *pipeline.Row, r **runner) (string, *p
 		out, err = (*r).vm.Run(f.prog, *r)
 		if err == nil {
 			var ok bool
-			if v, ok = formatValue(out); !ok {
+			if v, ok = formatFor(f.target, out); !ok {
 				return "", &pipeline.Reject{Stage: pipeline.StageMap, Code: CodeType, Field: f.name,
-					Column: p.soleColumn(f), Message: fmt.Sprintf("the expression for %s gives %s, not text", f.name, describe(out))}
+					Column: p.soleColumn(f), Message: fmt.Sprintf("the expression for %s gives %s", f.name, notFor(f.target, out))}
 			}
 		}
+	case fkFinish:
+		// A kind of its own, so that the fields without finishing pay
+		// nothing for it.
+		var rej *pipeline.Reject
+		if v, rej = p.field(f.inner, row, r); rej != nil {
+			return "", rej
+		}
+		v, err = f.inner.finishValue(v)
 	}
 	if err != nil {
 		return "", p.reject(f, row, err)
@@ -323,12 +333,13 @@ func (p *Program) runner(row *pipeline.Row) *runner {
 
 func describe(v any) string {
 	switch v.(type) {
-	case []any, []string:
-		return "a list"
 	case map[string]any:
 		return "a map"
 	case float64, float32:
 		return "a number that is not finite"
+	}
+	if t := reflect.TypeOf(v); t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		return "a list"
 	}
 	return fmt.Sprintf("a %T", v)
 }
@@ -424,8 +435,39 @@ func (r *runner) eval(d *dnode) (string, error) {
 			return r.eval(d.args[1])
 		}
 		return r.eval(d.args[2])
+	case dListCall:
+		return r.evalList(d)
+	case dBoolText:
+		c, err := r.evalBool(d.args[0])
+		if err != nil {
+			return "", err
+		}
+		return strconv.FormatBool(c), nil
 	}
 	return "", fmt.Errorf("internal error: a whole number where text was expected")
+}
+
+// evalList runs a call that gives a list, and gives the list's text.
+func (r *runner) evalList(d *dnode) (string, error) {
+	base := len(r.args)
+	for _, a := range d.args {
+		if a.op == dInt {
+			r.args = append(r.args, arg{i: a.num})
+			continue
+		}
+		s, err := r.eval(a)
+		if err != nil {
+			r.args = r.args[:base]
+			return "", err
+		}
+		r.args = append(r.args, arg{s: s})
+	}
+	items, err := d.fn.list(r, r.args[base:])
+	r.args = r.args[:base]
+	if err != nil {
+		return "", err
+	}
+	return listText(items)
 }
 
 // evalBool runs a condition of the direct evaluator.
