@@ -87,10 +87,10 @@ func (s *Server) authenticate(r *http.Request, body []byte) (*Client, *emulator.
 	if err != nil || ts[0] == '+' {
 		return nil, nil, unauthorized("The %s header must be unix seconds, not %q", headerTimestamp, ts)
 	}
-	now := s.opts.Now().Unix()
-	if skew := now - sec; skew > int64(TimestampWindow/time.Second) || -skew > int64(TimestampWindow/time.Second) {
-		return nil, nil, unauthorized("The %s header is %d s from the server's clock (%d); at most %d s is allowed",
-			headerTimestamp, skew, now, int64(TimestampWindow/time.Second))
+	now, window := s.opts.Now().Unix(), int64(TimestampWindow/time.Second)
+	if skew := now - sec; skew > window || skew < -window {
+		return nil, nil, unauthorized("The %s header %s is more than %d s from the server's clock (%d): "+
+			"send the current time in unix seconds", headerTimestamp, ts, window, now)
 	}
 	signed := stringToSign(r.Method, strings.TrimPrefix(r.URL.EscapedPath(), basePath), ts, body)
 	if !hmac.Equal([]byte(r.Header.Get(headerSignature)), []byte(signature(c.ClientSecret, signed))) {
