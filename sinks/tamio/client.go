@@ -151,6 +151,13 @@ type Customer struct {
 	Phone          string `json:"phone"`
 	TeammateID     string `json:"teammate_id"`
 	CreatedAt      int64  `json:"created_at"`
+	// The addresses the customer was created with, as an object or, on
+	// some pages of tamio's docs, under the plural key as a list (see
+	// Billing and Shipping).
+	BillingAddress    *Address `json:"billing_address"`
+	ShippingAddress   *Address `json:"shipping_address"`
+	BillingAddresses  *Address `json:"billing_addresses"`
+	ShippingAddresses *Address `json:"shipping_addresses"`
 }
 
 // Teammate is an entry of /teammates/list.

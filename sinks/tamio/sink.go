@@ -78,6 +78,11 @@ type Sink struct {
 	shared map[int32]bool
 	width  int   // mapped fields per entry in sums
 	slot   []int // schema field → its place in an entry's sums, or -1
+	// createOnly lists the mapped CreateOnly fields, whose differences
+	// no update sends (see readOld).
+	createOnly []int
+	// bodySize is the number of keys a create body may have.
+	bodySize int
 	// byID finds an entry by customer id, built the first time a change
 	// that carries an id must be compared with the account (--reconcile).
 	byID map[[16]byte]int32
@@ -166,12 +171,23 @@ func (s *Sink) Prepare(ctx context.Context, plan pipeline.Plan) error {
 	}
 	s.plan = plan
 	s.slot = make([]int, len(schema.Fields))
-	s.width = 0
+	s.width, s.createOnly, s.bodySize = 0, nil, 0
+	groups := map[string]bool{}
 	for f := range schema.Fields {
 		s.slot[f] = -1
-		if plan.Mapped[f] {
-			s.slot[f] = s.width
-			s.width++
+		if !plan.Mapped[f] {
+			continue
+		}
+		s.slot[f] = s.width
+		s.width++
+		if schema.Fields[f].CreateOnly {
+			s.createOnly = append(s.createOnly, f)
+		}
+		if g := schema.Fields[f].Group(); g == "" {
+			s.bodySize++
+		} else if !groups[g] {
+			groups[g] = true
+			s.bodySize++
 		}
 	}
 	if _, err := s.client.Teammates(ctx); err != nil {
@@ -370,7 +386,7 @@ func (s *Sink) sum(field int, v string) uint32 {
 // value compares equal.
 func normalize(field int, v string) string {
 	v = trimSpace(v)
-	if field == fieldCountry {
+	if field == fieldCountry || field >= fieldBilling && schema.Fields[field].Lower {
 		return lowerCountry(v)
 	}
 	return v
@@ -482,7 +498,16 @@ func ambiguousReject() *pipeline.Reject {
 func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []pipeline.Result) error {
 	for i := range changes {
 		rec := changes[i].Record
+		if n := len(rec.Values); n < numFields {
+			// Made for the schema before the addresses were appended:
+			// the fields it lacks hold no value.
+			rec.Values = append(rec.Values[:n:n], make([]string, numFields-n)...)
+		}
 		for f, v := range rec.Values {
+			if v == "" {
+				// Most of a record's fields when it maps no address.
+				continue
+			}
 			// Written only when it changes: a string stored while the
 			// collector runs costs a write barrier.
 			if n := normalize(f, v); n != v {
@@ -531,6 +556,7 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 	if err := s.claim(ctx, works, results); err != nil {
 		return err
 	}
+	var needOld []*work
 	for i := range changes {
 		if results[i].Outcome == pipeline.OutcomeRejected {
 			continue
@@ -561,11 +587,17 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 			w.send[fieldTeammateID] = false
 			w.assign = true
 		}
+		if w.old == nil && ex != nil && s.createOnlyDiffers(rec, ex) {
+			needOld = append(needOld, w)
+		}
 		if !w.assign && !anyTrue(w.send) {
 			results[i] = pipeline.Result{Outcome: pipeline.OutcomeUnchanged, ID: w.id, Old: w.old}
 			continue
 		}
 		updates = append(updates, w)
+	}
+	if err := s.readOld(ctx, needOld, results); err != nil {
+		return err
 	}
 	if s.plan.DryRun {
 		for _, w := range creates {
@@ -585,11 +617,12 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 
 // fieldsToSend returns the mapped fields whose value differs from what the
 // CRM holds, or what the caller asked for. An empty value of a field that
-// cannot be cleared means "no value to send", never "blank it".
+// cannot be cleared means "no value to send", never "blank it"; a
+// CreateOnly field is never sent, whatever the caller asked.
 func (s *Sink) fieldsToSend(ch *pipeline.Change, ex *indexed) []bool {
 	send := make([]bool, len(schema.Fields))
 	for f, field := range schema.Fields {
-		if !s.plan.Mapped[f] {
+		if !s.plan.Mapped[f] || field.CreateOnly {
 			continue
 		}
 		v := ch.Record.Values[f]
@@ -912,16 +945,6 @@ func (s *Sink) assign(ctx context.Context, teammate string, chunk []*work, resul
 	return s.assign(ctx, teammate, chunk[half:], results)
 }
 
-func createBody(rec *pipeline.Record, mapped []bool) map[string]any {
-	body := make(map[string]any, len(schema.Fields))
-	for f, on := range mapped {
-		if on && rec.Values[f] != "" {
-			body[schema.Fields[f].Name] = rec.Values[f]
-		}
-	}
-	return body
-}
-
 // applyCreates sends the new customers in one bulk body, learns their ids
 // by listing, and creates one by one whatever the job did not confirm in
 // time, so every row learns its own outcome.
@@ -997,7 +1020,7 @@ func (s *Sink) bulkCreate(ctx context.Context, ws []*work, results []pipeline.Re
 	}
 	bodies := make([]map[string]any, len(ws))
 	for i, w := range ws {
-		bodies[i] = createBody(w.rec, s.plan.Mapped)
+		bodies[i] = s.createBody(w.rec)
 	}
 	err := s.client.BulkCreate(ctx, bodies)
 	switch {
@@ -1030,7 +1053,7 @@ func (s *Sink) bulkCreate(ctx context.Context, ws []*work, results []pipeline.Re
 // is the answer after a bulk job that ran late or a create whose answer was
 // lost: the customer is then looked up, never created twice.
 func (s *Sink) createOne(ctx context.Context, w *work, results []pipeline.Result) error {
-	c, err := s.client.Create(ctx, createBody(w.rec, s.plan.Mapped))
+	c, err := s.client.Create(ctx, s.createBody(w.rec))
 	if err == nil && c.ID != "" {
 		results[w.i] = pipeline.Result{Outcome: pipeline.OutcomeCreated, ID: c.ID}
 		return nil
