@@ -35,7 +35,7 @@ func customer(raw json.RawMessage) (pipeline.Customer, error) {
 		return pipeline.Customer{}, pipeline.Fatalf("tamio answered a customer that is not a JSON object: %w", err)
 	}
 	id, _ := obj["id"].(string)
-	return pipeline.Customer{ID: id, Values: schema.Values(obj), Raw: raw}, nil
+	return pipeline.Customer{ID: id, Values: customerValues(obj), Raw: raw}, nil
 }
 
 // Walk implements pipeline.Reader, oldest customer first.
