@@ -51,7 +51,6 @@ func newClock(t time.Time) *clock {
 }
 
 func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *clock) set(t time.Time)         { c.ns.Store(t.UnixNano()) }
 func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // sign is the test's own signature, written from COUNT's documentation
