@@ -268,6 +268,16 @@ func mappedOnly(names ...string) []bool {
 	return m
 }
 
+// only keeps the values of the named fields of m, as a mapping that
+// fills only those makes them: an unmapped field is always "".
+func only(m map[string]string, names ...string) map[string]string {
+	out := make(map[string]string, len(names))
+	for _, n := range names {
+		out[n] = m[n]
+	}
+	return out
+}
+
 // marks marks the named fields, as a Change.Send.
 func marks(names ...string) []bool { return mappedOnly(names...) }
 
