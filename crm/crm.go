@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"crmsync/gdpr/layout"
 	"crmsync/pipeline"
 )
 
@@ -49,6 +50,18 @@ type Connector struct {
 	// SandboxConfigHelp documents the emulator's configuration file, for
 	// `crmsync sandbox --help`.
 	SandboxConfigHelp string
+	// Export is the table a subject-access export writes of the API's
+	// customers; nil for layout.Default of the schema. A reader that also
+	// implements layout.RelatedReader hands over its related records.
+	Export *layout.Layout
+}
+
+// ExportLayout returns the connector's export table.
+func (c *Connector) ExportLayout() *layout.Layout {
+	if c.Export != nil {
+		return c.Export
+	}
+	return layout.Default(c.Schema)
 }
 
 // Credential is one secret a connector needs.
@@ -159,6 +172,9 @@ func Register(c Connector) {
 	}
 	if c.Schema.API != c.Name {
 		panic(fmt.Sprintf("crm.Register(%q): the schema names api %q", c.Name, c.Schema.API))
+	}
+	if err := c.ExportLayout().Check(); err != nil {
+		panic(fmt.Sprintf("crm.Register(%q): export layout: %v", c.Name, err))
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -50,6 +50,7 @@ func init() {
 			return sandbox{srv}, nil
 		},
 		SandboxConfigHelp: sandboxConfigHelp,
+		Export:            exportLayout,
 	})
 }
 
