@@ -36,16 +36,18 @@ const (
 )
 
 // ErasureColumns are the erasure log's columns. It holds no personal data
-// beyond the CRM's id and a hash of the email, which is what proves,
-// when the person asks again, that they were erased and when.
+// beyond the CRM's id and a hash of the match value, which is what
+// proves, when the person asks again, that they were erased and when. The
+// hash's column is called email_sha256 whatever the API matches by, as
+// the logs kept across runs have it.
 var ErasureColumns = []string{"time", "run", "crm_id", "email_sha256", "outcome"}
 
 // ErasureEntry is one row of the erasure log.
 type ErasureEntry struct {
 	Time        time.Time
 	Run         string // the run's start time, which groups its rows
-	CRMID       string // "" for an email the CRM does not hold
-	EmailSHA256 string // EmailHash of the email; "" when unknown
+	CRMID       string // "" for a match value the CRM does not hold
+	MatchSHA256 string // MatchHash of the match value; "" when unknown
 	Outcome     string
 }
 
@@ -138,7 +140,7 @@ func csvLine(rec []string) string {
 func (l *ErasureLog) Append(entries ...ErasureEntry) error {
 	rows := make([][]string, len(entries))
 	for i, e := range entries {
-		rows[i] = []string{e.Time.UTC().Format(time.RFC3339Nano), e.Run, e.CRMID, e.EmailSHA256, e.Outcome}
+		rows[i] = []string{e.Time.UTC().Format(time.RFC3339Nano), e.Run, e.CRMID, e.MatchSHA256, e.Outcome}
 	}
 	return l.flushRows(rows)
 }
@@ -164,17 +166,17 @@ func (l *ErasureLog) flushRows(rows [][]string) error {
 // Close closes the log.
 func (l *ErasureLog) Close() error { return l.f.Close() }
 
-// Erased is what an erasure log says was erased: the CRM ids and email
-// hashes of rows that deleted, or were deleting, a customer.
+// Erased is what an erasure log says was erased: the CRM ids and match
+// value hashes of rows that deleted, or were deleting, a customer.
 type Erased struct {
-	IDs    map[string]bool
-	Emails map[string]string // email hash → CRM id
+	IDs     map[string]bool
+	Matches map[string]string // match value hash → CRM id
 }
 
 // ReadErased reads the erasures recorded in the log at path; a log that
 // does not exist records none.
 func ReadErased(path string) (*Erased, error) {
-	e := &Erased{IDs: map[string]bool{}, Emails: map[string]string{}}
+	e := &Erased{IDs: map[string]bool{}, Matches: map[string]string{}}
 	f, err := openLog(path, os.O_RDONLY)
 	if errors.Is(err, os.ErrNotExist) {
 		return e, nil
@@ -219,7 +221,7 @@ func ReadErased(path string) (*Erased, error) {
 			e.IDs[id] = true
 		}
 		if hash != "" {
-			e.Emails[hash] = id
+			e.Matches[hash] = id
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"crmsync/gdpr"
+	"crmsync/gdpr/layout"
 )
 
 func TestEraseLog(t *testing.T) {
@@ -24,10 +25,10 @@ func TestEraseLog(t *testing.T) {
 	now := time.Now()
 	ada, bob := gdpr.EmailHash("ada@example.com"), gdpr.EmailHash("bob@example.com")
 	err = l.Append(
-		gdpr.ErasureEntry{Time: now, Run: "r1", CRMID: "id-ada", EmailSHA256: ada, Outcome: gdpr.OutcomeDeleting},
-		gdpr.ErasureEntry{Time: now, Run: "r1", CRMID: "id-ada", EmailSHA256: ada, Outcome: gdpr.OutcomeDeleted},
-		gdpr.ErasureEntry{Time: now, Run: "r1", CRMID: "id-bob", EmailSHA256: bob, Outcome: gdpr.OutcomeDeleting},
-		gdpr.ErasureEntry{Time: now, Run: "r1", EmailSHA256: gdpr.EmailHash("cy@example.com"), Outcome: gdpr.OutcomeNotFound},
+		gdpr.ErasureEntry{Time: now, Run: "r1", CRMID: "id-ada", MatchSHA256: ada, Outcome: gdpr.OutcomeDeleting},
+		gdpr.ErasureEntry{Time: now, Run: "r1", CRMID: "id-ada", MatchSHA256: ada, Outcome: gdpr.OutcomeDeleted},
+		gdpr.ErasureEntry{Time: now, Run: "r1", CRMID: "id-bob", MatchSHA256: bob, Outcome: gdpr.OutcomeDeleting},
+		gdpr.ErasureEntry{Time: now, Run: "r1", MatchSHA256: gdpr.EmailHash("cy@example.com"), Outcome: gdpr.OutcomeNotFound},
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -47,14 +48,14 @@ func TestEraseLog(t *testing.T) {
 	if !e.IDs["id-ada"] || !e.IDs["id-bob"] || e.IDs["id-dee"] || len(e.IDs) != 2 {
 		t.Errorf("erased ids %v; want ada (deleted) and bob (deleting)", e.IDs)
 	}
-	if e.Emails[ada] != "id-ada" || e.Emails[bob] != "id-bob" || len(e.Emails) != 2 {
-		t.Errorf("erased emails %v", e.Emails)
+	if e.Matches[ada] != "id-ada" || e.Matches[bob] != "id-bob" || len(e.Matches) != 2 {
+		t.Errorf("erased match hashes %v", e.Matches)
 	}
 	l, err = gdpr.OpenErasureLog(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Append(gdpr.ErasureEntry{Time: now, Run: "r2", CRMID: "id-ada", EmailSHA256: ada, Outcome: gdpr.OutcomeAlreadyAbsent}); err != nil {
+	if err := l.Append(gdpr.ErasureEntry{Time: now, Run: "r2", CRMID: "id-ada", MatchSHA256: ada, Outcome: gdpr.OutcomeAlreadyAbsent}); err != nil {
 		t.Fatal(err)
 	}
 	l.Close()
@@ -122,17 +123,18 @@ func TestCSVFilesEscapeFormulas(t *testing.T) {
 		}
 	}
 
-	tw, err := gdpr.NewTableWriter("csv", &buf)
+	cols := testLayout.Table()
+	tw, err := gdpr.NewTableWriter("csv", &buf, cols)
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := make(gdpr.Row, len(gdpr.Columns))
+	row := make(layout.Row, len(cols))
 	for i := range row {
-		row[i] = gdpr.Value{Null: true}
+		row[i] = layout.Value{Null: true}
 	}
-	for i, c := range gdpr.Columns {
-		if c.Kind == gdpr.String && (c.Name == "name" || c.Name == "email") {
-			row[i] = gdpr.Value{Str: formulas[0]}
+	for i, c := range cols {
+		if c.Kind == layout.String && (c.Name == "name" || c.Name == "email") {
+			row[i] = layout.Value{Str: formulas[0]}
 		}
 	}
 	buf.Reset()
@@ -150,7 +152,7 @@ func TestCSVFilesEscapeFormulas(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := "=HYPERLINK(\"http://x.example/\")"
-	if err := l.Append(gdpr.ErasureEntry{Time: time.Now(), Run: "@SUM(A1)", CRMID: id, EmailSHA256: "h", Outcome: gdpr.OutcomeDeleted}); err != nil {
+	if err := l.Append(gdpr.ErasureEntry{Time: time.Now(), Run: "@SUM(A1)", CRMID: id, MatchSHA256: "h", Outcome: gdpr.OutcomeDeleted}); err != nil {
 		t.Fatal(err)
 	}
 	l.Close()
@@ -162,7 +164,7 @@ func TestCSVFilesEscapeFormulas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !e.IDs[id] || e.Emails["h"] != id {
+	if !e.IDs[id] || e.Matches["h"] != id {
 		t.Errorf("read back %+v, want the id as it was", e)
 	}
 }

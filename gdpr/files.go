@@ -61,18 +61,27 @@ func KeyFingerprint(key string) string {
 	return "sha256:" + hex.EncodeToString(sum[:8])
 }
 
-// EmailHash is the hex SHA-256 of an email trimmed and folded to lower
-// case: how the erasure log names a person without holding their
-// address.
-func EmailHash(email string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+// MatchHash is the hex SHA-256 of a match value (an email, say) trimmed,
+// and folded to lower case when fold is set, as it is for an API that
+// compares match values without regard to case: how the erasure log names
+// a person without holding their address.
+func MatchHash(match string, fold bool) string {
+	match = strings.TrimSpace(match)
+	if fold {
+		match = strings.ToLower(match)
+	}
+	sum := sha256.Sum256([]byte(match))
 	return hex.EncodeToString(sum[:])
 }
 
+// EmailHash is the MatchHash of an email, which compares without regard
+// to case.
+func EmailHash(email string) string { return MatchHash(email, true) }
+
 // SubjectFileName is the base name of a customer's own file: the CRM's
-// id when it is a plain token (tamio's are UUIDs), otherwise a hash of
-// it, so that no id can reach outside the directory or make a file name
-// that holds an email.
+// id when it is a plain token (a UUID, cus_123), otherwise a hash of it,
+// so that no id can reach outside the directory or make a file name that
+// holds an email.
 func SubjectFileName(crmID string) string {
 	ok := crmID != "" && len(crmID) <= 128 && crmID[0] != '.' && !strings.Contains(crmID, "@")
 	for _, r := range crmID {

@@ -6,44 +6,74 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
-	"github.com/gocarina/gocsv"
+	"crmsync/pipeline"
 )
 
 // Subject is one person named by a subjects file: by the CRM's customer
-// id, by email, or both (the id then decides).
+// id, by their match value (the value of the API's match field, an email
+// say), or by both (the id then decides).
 type Subject struct {
 	Row   int // 1-based data row of the subjects file, the header not counted
 	ID    string
-	Email string
+	Match string
 }
 
-// Key is how a subject is told apart from the others of its file: the id
-// when it has one, else the folded email.
-func (s Subject) Key() string {
-	if s.ID != "" {
-		return "id:" + strings.ToLower(s.ID)
+// MatchColumn says which column of a subjects file holds match values,
+// and how they compare.
+type MatchColumn struct {
+	// Name is the column's name: the API's match field. "" when the API
+	// finds no customer by a match value, and subjects are named by id.
+	Name string
+	// Aliases are other names the column may go by.
+	Aliases []string
+	// Fold says match values compare without regard to case.
+	Fold bool
+}
+
+// MatchColumnOf returns the match column of an API's schema: named as its
+// match field and, when that field holds an email, also "email", the
+// column every subjects file has had.
+func MatchColumnOf(s *pipeline.Schema) MatchColumn {
+	m := MatchColumn{Name: s.MatchField, Fold: s.MatchFold}
+	if i := s.Index(s.MatchField); i >= 0 && s.Fields[i].Kind == pipeline.KindEmail && !strings.EqualFold(s.MatchField, "email") {
+		m.Aliases = []string{"email"}
 	}
-	return "email:" + strings.ToLower(s.Email)
+	return m
 }
 
-// subjectRecord is one row of a subjects file as gocsv decodes it.
-type subjectRecord struct {
-	ID    string `csv:"id"`
-	Email string `csv:"email"`
+// key is how a subject is told apart from the others of its file: the id
+// when it has one, else the match value, folded when the API folds it.
+func (m MatchColumn) key(s Subject) string {
+	if s.ID != "" {
+		return "id:" + s.ID
+	}
+	if m.Fold {
+		return "match:" + strings.ToLower(s.Match)
+	}
+	return "match:" + s.Match
+}
+
+// an names the match column with its article, for messages.
+func (m MatchColumn) an() string {
+	if strings.ContainsRune("aeiouAEIOU", rune(m.Name[0])) {
+		return "an " + m.Name
+	}
+	return "a " + m.Name
 }
 
 // maxSubjectsBytes bounds a subjects file: it names people one by one,
 // and a file far larger is the wrong file (an export of the account).
 const maxSubjectsBytes = 64 << 20
 
-// ReadSubjects reads a subjects file: CSV with a header holding an
-// "email" column, an "id" column, or both (matched without regard to
-// case or surrounding spaces; other columns are ignored). Rows naming
-// the same subject again are dropped; a row naming nobody is an error.
-// Errors give row numbers, never the values.
-func ReadSubjects(r io.Reader) ([]Subject, error) {
+// ReadSubjects reads a subjects file: CSV with a header holding the match
+// column (under its name or an alias), an "id" column, or both, matched
+// without regard to case or surrounding spaces; other columns are
+// ignored. Rows naming the same subject again are dropped; a row naming
+// nobody is an error. Errors give row numbers, never the values.
+func ReadSubjects(r io.Reader, m MatchColumn) ([]Subject, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxSubjectsBytes+1))
 	if err != nil {
 		return nil, err
@@ -54,29 +84,52 @@ func ReadSubjects(r io.Reader) ([]Subject, error) {
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
-	hr := &headerNormalizer{r: cr}
-	var recs []subjectRecord
-	if err := gocsv.UnmarshalCSV(hr, &recs); err != nil {
-		if errors.Is(err, gocsv.ErrEmptyCSVFile) {
-			return nil, errors.New("the subjects file is empty: want a header with an email or id column")
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("the subjects file is not valid CSV at line %d: %v", pe.Line, pe.Err)
-		}
-		return nil, fmt.Errorf("reading the subjects file: %w", err)
+	cr.ReuseRecord = true
+	wanted := "an id column"
+	if m.Name != "" {
+		wanted = m.an() + " or an id column"
 	}
-	if !hr.hasID && !hr.hasEmail {
-		return nil, errors.New("the subjects file has neither an email nor an id column in its header")
+	head, err := cr.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("the subjects file is empty: want a header with %s", wanted)
 	}
-	out := make([]Subject, 0, len(recs))
-	seen := make(map[string]bool, len(recs))
-	for i, rec := range recs {
-		s := Subject{Row: i + 1, ID: strings.TrimSpace(rec.ID), Email: strings.TrimSpace(rec.Email)}
-		if s.ID == "" && s.Email == "" {
-			return nil, fmt.Errorf("row %d of the subjects file names nobody: its email and id are empty", s.Row)
+	if err != nil {
+		return nil, csvError(err)
+	}
+	idCol, matchCol, err := m.columns(head)
+	if err != nil {
+		return nil, err
+	}
+	if idCol < 0 && matchCol < 0 {
+		if m.Name == "" {
+			return nil, errors.New("the subjects file has no id column in its header")
 		}
-		if k := s.Key(); !seen[k] {
+		return nil, fmt.Errorf("the subjects file has neither %s nor an id column in its header", m.an())
+	}
+	cell := func(rec []string, i int) string {
+		if i < 0 || i >= len(rec) {
+			return ""
+		}
+		return strings.TrimSpace(rec[i])
+	}
+	var out []Subject
+	seen := map[string]bool{}
+	for row := 1; ; row++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, csvError(err)
+		}
+		s := Subject{Row: row, ID: cell(rec, idCol), Match: cell(rec, matchCol)}
+		if s.ID == "" && s.Match == "" {
+			if matchCol < 0 {
+				return nil, fmt.Errorf("row %d of the subjects file names nobody: its id is empty", s.Row)
+			}
+			return nil, fmt.Errorf("row %d of the subjects file names nobody: its %s and id are empty", s.Row, m.Name)
+		}
+		if k := m.key(s); !seen[k] {
 			seen[k] = true
 			out = append(out, s)
 		}
@@ -87,32 +140,41 @@ func ReadSubjects(r io.Reader) ([]Subject, error) {
 	return out, nil
 }
 
-// headerNormalizer folds the header row to lower case and trims it, so a
-// spreadsheet's "Email " matches; gocsv's own normalizer is a package
-// global, which concurrent readers must not touch.
-type headerNormalizer struct {
-	r               *csv.Reader
-	hasID, hasEmail bool
-}
-
-func (h *headerNormalizer) Read() ([]string, error) { return h.r.Read() }
-
-func (h *headerNormalizer) ReadAll() ([][]string, error) {
-	rows, err := h.r.ReadAll()
-	if err != nil || len(rows) == 0 {
-		return rows, err
+// columns finds the id and the match column in a header, -1 for none. A
+// spreadsheet's "Email " matches "email".
+func (m MatchColumn) columns(head []string) (idCol, matchCol int, err error) {
+	idCol, matchCol = -1, -1
+	var names []string
+	if m.Name != "" {
+		names = append([]string{m.Name}, m.Aliases...)
 	}
 	counts := map[string]int{}
-	for i, c := range rows[0] {
+	matchName := ""
+	for i, c := range head {
 		c = strings.ToLower(strings.TrimSpace(c))
-		rows[0][i] = c
 		counts[c]++
-	}
-	h.hasID, h.hasEmail = counts["id"] > 0, counts["email"] > 0
-	for _, c := range []string{"id", "email"} {
-		if counts[c] > 1 {
-			return nil, fmt.Errorf("the header has the column %q %d times", c, counts[c])
+		switch {
+		case c == "id":
+			idCol = i
+		case slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, c) }):
+			if matchCol >= 0 && matchName != c {
+				return -1, -1, fmt.Errorf("the header names the %s column twice, as %q and %q: keep one", m.Name, matchName, c)
+			}
+			matchCol, matchName = i, c
 		}
 	}
-	return rows, nil
+	for _, c := range append([]string{"id"}, names...) {
+		if n := counts[strings.ToLower(c)]; n > 1 {
+			return -1, -1, fmt.Errorf("the header has the column %q %d times", strings.ToLower(c), n)
+		}
+	}
+	return idCol, matchCol, nil
+}
+
+func csvError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("the subjects file is not valid CSV at line %d: %v", pe.Line, pe.Err)
+	}
+	return fmt.Errorf("reading the subjects file: %w", err)
 }

@@ -6,7 +6,12 @@ import (
 	"testing"
 
 	"crmsync/gdpr"
+	"crmsync/pipeline"
 )
+
+// emailColumn is the match column of an API matching by email, without
+// regard to case.
+var emailColumn = gdpr.MatchColumn{Name: "email", Fold: true}
 
 func TestExportSubjectsFile(t *testing.T) {
 	in := "\uFEFFName, Email ,ID\r\n" +
@@ -15,15 +20,15 @@ func TestExportSubjectsFile(t *testing.T) {
 		"Ada again,ADA@example.com,\r\n" + // the same subject by case
 		"Cy,cy@example.org,0b5f0e0a-1111-4222-8333-777788889999\r\n" +
 		"Short row,dee@example.net\r\n"
-	got, err := gdpr.ReadSubjects(strings.NewReader(in))
+	got, err := gdpr.ReadSubjects(strings.NewReader(in), emailColumn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []gdpr.Subject{
-		{Row: 1, Email: "ada@example.com"},
+		{Row: 1, Match: "ada@example.com"},
 		{Row: 2, ID: "0b5f0e0a-1111-4222-8333-444455556666"},
-		{Row: 4, ID: "0b5f0e0a-1111-4222-8333-777788889999", Email: "cy@example.org"},
-		{Row: 5, Email: "dee@example.net"},
+		{Row: 4, ID: "0b5f0e0a-1111-4222-8333-777788889999", Match: "cy@example.org"},
+		{Row: 5, Match: "dee@example.net"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
@@ -41,7 +46,7 @@ func TestExportSubjectsFileRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := gdpr.ReadSubjects(strings.NewReader(tc.in))
+			_, err := gdpr.ReadSubjects(strings.NewReader(tc.in), emailColumn)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -53,5 +58,39 @@ func TestExportSubjectsFileRefusals(t *testing.T) {
 				t.Errorf("error %q quotes an email", err)
 			}
 		})
+	}
+}
+
+// TestSubjectsMatchColumn reads subjects files for APIs that match by
+// something other than a field called email: a case-sensitive member
+// code, whose values differing in case name two people, and an email
+// field of another name, which the "email" column every subjects file
+// has had still names.
+func TestSubjectsMatchColumn(t *testing.T) {
+	code := gdpr.MatchColumnOf(&pipeline.Schema{MatchField: "memberCode", Fields: []pipeline.Field{{Name: "memberCode"}}})
+	got, err := gdpr.ReadSubjects(strings.NewReader("MemberCode ,id\nAB-1,\nab-1,\nAB-1,\n,c9\n"), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []gdpr.Subject{{Row: 1, Match: "AB-1"}, {Row: 2, Match: "ab-1"}, {Row: 4, ID: "c9"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("case-sensitive codes: got %+v\nwant %+v", got, want)
+	}
+	if _, err := gdpr.ReadSubjects(strings.NewReader("email\nsecret.person@example.com\n"), code); err == nil ||
+		!strings.Contains(err.Error(), "neither a memberCode nor an id column") {
+		t.Errorf("an email column for a member code API: %v", err)
+	}
+
+	mail := gdpr.MatchColumnOf(&pipeline.Schema{MatchField: "email_address", MatchFold: true,
+		Fields: []pipeline.Field{{Name: "email_address", Kind: pipeline.KindEmail}}})
+	for _, head := range []string{"email", "Email_Address"} {
+		got, err := gdpr.ReadSubjects(strings.NewReader(head+"\nada@example.com\nADA@example.com\n"), mail)
+		if err != nil || !reflect.DeepEqual(got, []gdpr.Subject{{Row: 1, Match: "ada@example.com"}}) {
+			t.Errorf("%s column: %+v, %v", head, got, err)
+		}
+	}
+	if _, err := gdpr.ReadSubjects(strings.NewReader("email,email_address\na@example.com,b@example.com\n"), mail); err == nil ||
+		strings.Contains(err.Error(), "example.com") {
+		t.Errorf("two match columns: %v", err)
 	}
 }

@@ -13,39 +13,43 @@ import (
 	pq "github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+
+	"crmsync/gdpr/layout"
 )
 
 // Formats are the table formats, by the name --format takes, which is
 // also the table file's extension.
 var Formats = []string{"jsonl", "csv", "parquet"}
 
-// TableWriter writes rows of Columns. Close writes what is buffered and
-// the format's trailer; it does not close the underlying writer.
+// TableWriter writes rows of the columns it was made for. Close writes
+// what is buffered and the format's trailer; it does not close the
+// underlying writer.
 type TableWriter interface {
-	Write(Row) error
+	Write(layout.Row) error
 	Close() error
 }
 
-// NewTableWriter returns a writer of format (one of Formats) to w.
-func NewTableWriter(format string, w io.Writer) (TableWriter, error) {
+// NewTableWriter returns a writer of format (one of Formats) to w, of
+// rows of cols (a layout's Table).
+func NewTableWriter(format string, w io.Writer, cols []layout.Column) (TableWriter, error) {
 	switch format {
 	case "jsonl":
-		return &jsonlWriter{w: bufio.NewWriterSize(w, 64<<10)}, nil
+		return &jsonlWriter{w: bufio.NewWriterSize(w, 64<<10), cols: cols}, nil
 	case "csv":
 		cw := NewCSVWriter(w)
-		if err := cw.Write(columnNames()); err != nil {
+		if err := cw.Write(columnNames(cols)); err != nil {
 			return nil, err
 		}
-		return &csvWriter{w: cw, rec: make([]string, len(Columns))}, nil
+		return &csvWriter{w: cw, cols: cols, rec: make([]string, len(cols))}, nil
 	case "parquet":
-		return newParquetWriter(w)
+		return newParquetWriter(w, cols)
 	}
 	return nil, fmt.Errorf("unknown table format %q (want jsonl, csv or parquet)", format)
 }
 
-func columnNames() []string {
-	names := make([]string, len(Columns))
-	for i, c := range Columns {
+func columnNames(cols []layout.Column) []string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
 		names[i] = c.Name
 	}
 	return names
@@ -54,13 +58,14 @@ func columnNames() []string {
 // jsonlWriter writes one JSON object per row, keys in column order,
 // nulls as null.
 type jsonlWriter struct {
-	w   *bufio.Writer
-	buf []byte
+	w    *bufio.Writer
+	cols []layout.Column
+	buf  []byte
 }
 
-func (j *jsonlWriter) Write(r Row) error {
+func (j *jsonlWriter) Write(r layout.Row) error {
 	b := append(j.buf[:0], '{')
-	for i, c := range Columns {
+	for i, c := range j.cols {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -70,9 +75,9 @@ func (j *jsonlWriter) Write(r Row) error {
 		switch {
 		case v.Null:
 			b = append(b, "null"...)
-		case c.Kind == Int64:
+		case c.Kind == layout.Int64:
 			b = strconv.AppendInt(b, v.Int, 10)
-		case c.Kind == Bool:
+		case c.Kind == layout.Bool:
 			b = strconv.AppendBool(b, v.Bool)
 		default:
 			// strconv's quoting is Go syntax, not JSON; encoding/json's
@@ -94,12 +99,13 @@ func (j *jsonlWriter) Close() error { return j.w.Flush() }
 
 // csvWriter writes the table as CSV, every cell escaped (see CSVWriter).
 type csvWriter struct {
-	w   *CSVWriter
-	rec []string
+	w    *CSVWriter
+	cols []layout.Column
+	rec  []string
 }
 
-func (c *csvWriter) Write(r Row) error {
-	for i, col := range Columns {
+func (c *csvWriter) Write(r layout.Row) error {
+	for i, col := range c.cols {
 		c.rec[i] = r[i].Text(col.Kind)
 	}
 	return c.w.Write(c.rec)
@@ -113,22 +119,23 @@ func (c *csvWriter) Close() error { return c.w.Flush() }
 const parquetRowGroup = 8192
 
 type parquetWriter struct {
+	cols   []layout.Column
 	fw     *pqarrow.FileWriter
 	schema *arrow.Schema
 	b      *array.RecordBuilder
 	rows   int
 }
 
-// ParquetSchema is the Arrow schema of the Parquet table: every column
-// nullable, strings as UTF-8.
-func ParquetSchema() *arrow.Schema {
-	fields := make([]arrow.Field, len(Columns))
-	for i, c := range Columns {
+// ParquetSchema is the Arrow schema of the Parquet table of cols: every
+// column nullable, strings as UTF-8.
+func ParquetSchema(cols []layout.Column) *arrow.Schema {
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
 		t := arrow.DataType(arrow.BinaryTypes.String)
 		switch c.Kind {
-		case Int64:
+		case layout.Int64:
 			t = arrow.PrimitiveTypes.Int64
-		case Bool:
+		case layout.Bool:
 			t = arrow.FixedWidthTypes.Boolean
 		}
 		fields[i] = arrow.Field{Name: c.Name, Type: t, Nullable: true}
@@ -136,8 +143,8 @@ func ParquetSchema() *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }
 
-func newParquetWriter(w io.Writer) (p *parquetWriter, err error) {
-	p = &parquetWriter{schema: ParquetSchema()}
+func newParquetWriter(w io.Writer, cols []layout.Column) (p *parquetWriter, err error) {
+	p = &parquetWriter{cols: cols, schema: ParquetSchema(cols)}
 	props := pq.NewWriterProperties(
 		pq.WithCompression(compress.Codecs.Snappy),
 		pq.WithMaxRowGroupLength(parquetRowGroup),
@@ -157,8 +164,8 @@ func newParquetWriter(w io.Writer) (p *parquetWriter, err error) {
 	return p, nil
 }
 
-func (p *parquetWriter) Write(r Row) error {
-	for i, c := range Columns {
+func (p *parquetWriter) Write(r layout.Row) error {
+	for i, c := range p.cols {
 		v := r[i]
 		switch fb := p.b.Field(i).(type) {
 		case *array.StringBuilder:

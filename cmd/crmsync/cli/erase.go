@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,7 +15,6 @@ import (
 	"crmsync/gdpr"
 	"crmsync/internal/outdir"
 	"crmsync/pipeline"
-	"crmsync/sinks/tamio"
 	"crmsync/state"
 )
 
@@ -50,12 +48,19 @@ const (
 // subjects file naming hundreds is more likely the wrong file.
 const defaultMaxDelete = 100
 
+// eraseChunkSize is how many customers an erase logs as deleting, removes
+// from the state and hands to the API's eraser at a time: what a run
+// killed at the worst moment leaves for the next to account for. An
+// eraser deleting in bulk sends them in as few calls as it can, one
+// deleting one by one sends them concurrently.
+const eraseChunkSize = 50
+
 const eraseExitCodesHelp = `
 EXIT STATUS
   0    all done, including nothing left to erase (the log says already_absent)
   1    fatal error (unreachable target, 401/403), or a customer still held
        after its delete (outcome failed in the log)
-  2    usage error (bad flags, a subjects file without an email or id column,
+  2    usage error (bad flags, a subjects file without an id or match column,
        a --state file that does not exist)
   4    aborted: more customers to delete than --max-delete; nothing deleted
   130  interrupted by SIGINT or SIGTERM; the log holds what was done, and
@@ -64,34 +69,37 @@ EXIT STATUS
 func newEraseCommand(g *globals) *cobra.Command {
 	o := &eraseOptions{g: g, stdout: os.Stdout, stderr: os.Stderr}
 	cmd := &cobra.Command{
-		Use:   "erase --target sandbox|URL --subjects FILE --out DIR",
+		Use:   "erase --api API --target sandbox|URL --subjects FILE --out DIR",
 		Short: "Erase people from the CRM and the sync state (GDPR erasure)",
 		Long: `Erase answers erasure requests (GDPR Art. 17): it finds the customers named in
---subjects (a CSV file with an "email" or an "id" column) and deletes them for
-good through the API's bulk delete, 50 at a time. With --state it also removes
-them from crmsync's sync state, so no later sync holds or re-creates them from
-memory (remove them from the sync's source too).
+--subjects (a CSV file with an "id" column, a column of the API's match value,
+or both: ` + subjectColumnsHelp() + `) and deletes them for good, 50 at a
+time: in bulk where the API deletes in bulk, one by one otherwise. With
+--state it also removes them from crmsync's sync state, so no later sync holds
+or re-creates them from memory (remove them from the sync's source too).
 
 Every subject gets a row in --out/erasure-log.csv, a log kept across runs
 (one erase at a time may use an --out; a second fails at once):
-time, run, the CRM's id, the SHA-256 of the lower-cased email, and the
-outcome: deleted, failed, not_found (the CRM does not hold them), or
-already_absent (not held, and erased by an earlier run in this log). Before a
-delete is sent its rows are logged as deleting, so an interrupted run can be
-run again: customers already gone are reported already_absent, and the rest
-are deleted. The log holds no other personal data, and no email ever reaches
-the logs on standard error.
+time, run, the CRM's id, the SHA-256 of the match value (lower-cased first
+when the API compares match values without regard to case; the column is
+email_sha256), and the outcome: deleted, failed, not_found (the CRM does not
+hold them), or already_absent (not held, and erased by an earlier run in this
+log). Before a delete is sent its rows are logged as deleting, so an
+interrupted run can be run again: customers already gone are reported
+already_absent, and the rest are deleted. The log holds no other personal
+data, and no match value ever reaches the logs on standard error.
 
 More than --max-delete customers to delete aborts the run (exit 4) before
 anything is deleted. --dry-run deletes nothing and writes what it would do to
 --out/erasure-dry-run.csv.
 
-The API key comes from the environment variable named by --api-key-env.`,
+The API's credentials come from environment variables (each API's own, or
+those --api-key-env and --credential-env name).` + credentialsHelp(),
 		Example: `  # See what would go, then erase:
-  TAMIO_API_KEY=... crmsync erase --target https://api.tamio.com/v2 \
+  ` + firstCredentialEnv() + `=... crmsync erase --api ` + firstAPI() + ` --target ` + firstBaseURL() + ` \
       --subjects erasure-0117.csv --state /var/lib/crmsync/state.db \
       --out /secure/erasures --dry-run
-  TAMIO_API_KEY=... crmsync erase --target https://api.tamio.com/v2 \
+  ` + firstCredentialEnv() + `=... crmsync erase --api ` + firstAPI() + ` --target ` + firstBaseURL() + ` \
       --subjects erasure-0117.csv --state /var/lib/crmsync/state.db \
       --out /secure/erasures`,
 		Args: cobra.NoArgs,
@@ -105,12 +113,12 @@ The API key comes from the environment variable named by --api-key-env.`,
 	cmd.Long += "\n" + eraseExitCodesHelp
 	f := cmd.Flags()
 	registerTargetFlags(f, &o.tgt)
-	f.StringVar(&o.subjects, "subjects", "", `CSV file naming the people, with an "email" or "id" column (or both; the id decides)`)
+	f.StringVar(&o.subjects, "subjects", "", `CSV file naming the people, with an "id" column, a column of the API's match value (`+subjectColumnsHelp()+`), or both (the id decides)`)
 	f.BoolVar(&o.dryRun, "dry-run", false, "delete nothing; write what would be deleted to erasure-dry-run.csv")
 	f.IntVar(&o.maxDelete, "max-delete", defaultMaxDelete, "abort (exit 4), deleting nothing, when more customers than this are to be deleted")
 	f.StringVar(&o.state, "state", "", "sync state file to remove the erased customers from")
 	f.StringVar(&o.out, "out", "", "directory for erasure-log.csv (created 0700)")
-	f.IntVar(&o.concurrency, "concurrency", 4, "subjects looked up at once")
+	f.IntVar(&o.concurrency, "concurrency", 4, "API calls in flight at once: subjects looked up, and deletes where the API deletes one by one")
 	f.Float64Var(&o.rate, "rate", 0, "most API calls per second (0: as fast as the API allows; 429s slow it down)")
 	return cmd
 }
@@ -145,7 +153,7 @@ func (o *eraseOptions) check() error {
 type erasure struct {
 	s         gdpr.Subject
 	crmID     string // "" when the CRM does not hold it and the log does not know it
-	emailHash string // "" when no email is known
+	matchHash string // "" when no match value is known
 	held      bool
 	dup       bool // held, and named by an earlier row too (by id and by email)
 	outcome   string
@@ -155,7 +163,14 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	log := o.g.log.newLogger(o.stderr)
 	started := time.Now()
 	run := started.UTC().Format(time.RFC3339Nano) // two runs within one second stay apart
-	subjects, err := readSubjects(o.subjects)
+	conn, err := connectorOf(o.tgt.api)
+	if err != nil {
+		return err
+	}
+	if conn.NewEraser == nil && !o.dryRun {
+		return pipeline.Fatalf("crmsync cannot delete %s customers, so it cannot erase them (--dry-run shows whom the subjects name)", conn.Name)
+	}
+	subjects, err := readSubjects(o.subjects, conn)
 	if err != nil {
 		return err
 	}
@@ -177,9 +192,18 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	if err != nil {
 		return pipeline.Fatalf("%w", err)
 	}
-	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate, Logger: log})
-	client := tamio.NewClient(ep.baseURL, ep.creds[tamio.APIKeyCredential], ep.http, pacer)
-	defer client.CloseIdleConnections()
+	reader, err := newReader(ep, log, o.rate, o.concurrency)
+	if err != nil {
+		return err
+	}
+	defer closeQuietly(reader)
+	var eraser pipeline.Eraser
+	if !o.dryRun {
+		if eraser, err = ep.api.NewEraser(ep.config(log, o.rate, o.concurrency)); err != nil {
+			return pipeline.Fatalf("erasing from %s: %w", ep.api.Name, err)
+		}
+		defer closeQuietly(eraser)
+	}
 	log.Info("erase starting", "target", publicTarget(ep), "subjects", len(subjects), "dry_run", o.dryRun, "state", o.state != "")
 	interrupted := func(err error) error {
 		if ctx.Err() != nil {
@@ -188,7 +212,7 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 		return pipeline.Fatal(err)
 	}
 
-	list, err := resolveErasures(ctx, client, o.concurrency, subjects, erased)
+	list, err := resolveErasures(ctx, reader, o.concurrency, subjects, erased)
 	if err != nil {
 		return interrupted(err)
 	}
@@ -203,7 +227,7 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 			continue
 		}
 		counts[e.outcome]++
-		absent = append(absent, gdpr.ErasureEntry{Time: time.Now(), Run: run, CRMID: e.crmID, EmailSHA256: e.emailHash, Outcome: e.outcome})
+		absent = append(absent, gdpr.ErasureEntry{Time: time.Now(), Run: run, CRMID: e.crmID, MatchSHA256: e.matchHash, Outcome: e.outcome})
 	}
 
 	if o.dryRun {
@@ -252,11 +276,11 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	}
 
 	deleted, failed := 0, 0
-	for chunk := range slices.Chunk(held, tamio.MaxBulkDelete) {
+	for chunk := range slices.Chunk(held, eraseChunkSize) {
 		if err := ctx.Err(); err != nil {
 			return interrupted(err)
 		}
-		d, f, n, err := eraseChunk(ctx, client, st, elog, run, chunk)
+		d, f, n, err := eraseChunk(ctx, eraser, st, elog, run, chunk)
 		deleted, failed, forgotten = deleted+d, failed+f, forgotten+n
 		if err != nil {
 			return interrupted(err)
@@ -284,8 +308,10 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 // resolveErasures looks every subject up in the CRM, a few at a time, and
 // names the outcome of those it does not hold from the log of earlier
 // erasures. Of subjects resolving to one customer (named by id and by
-// email) the later are marked dup.
-func resolveErasures(ctx context.Context, c *tamio.Client, workers int, subjects []gdpr.Subject, erased *gdpr.Erased) ([]*erasure, error) {
+// match value) the later are marked dup.
+func resolveErasures(ctx context.Context, r pipeline.Reader, workers int, subjects []gdpr.Subject, erased *gdpr.Erased) ([]*erasure, error) {
+	schema := r.Schema()
+	match := schema.Index(schema.MatchField)
 	var out []*erasure
 	seen := map[string]bool{}
 	jobs := func(yield func(gdpr.Subject) bool) {
@@ -297,26 +323,26 @@ func resolveErasures(ctx context.Context, c *tamio.Client, workers int, subjects
 	}
 	fetch := func(ctx context.Context, s gdpr.Subject) (*erasure, error) {
 		e := &erasure{s: s}
-		if s.Email != "" {
-			e.emailHash = gdpr.EmailHash(s.Email)
+		if s.Match != "" {
+			e.matchHash = gdpr.MatchHash(s.Match, schema.MatchFold)
 		}
-		cu, err := findSubject(ctx, c, s)
+		c, err := lookupSubject(ctx, r, s)
 		if err != nil {
 			return nil, err
 		}
-		if cu != nil {
-			e.held, e.crmID = true, cu.ID
-			if cu.Email != "" {
-				e.emailHash = gdpr.EmailHash(cu.Email)
+		if c != nil {
+			e.held, e.crmID = true, c.ID
+			if match >= 0 && match < len(c.Values) && c.Values[match] != "" {
+				e.matchHash = gdpr.MatchHash(c.Values[match], schema.MatchFold)
 			}
 			return e, nil
 		}
 		e.crmID = s.ID
-		if e.crmID == "" && e.emailHash != "" {
-			e.crmID = erased.Emails[e.emailHash]
+		if e.crmID == "" && e.matchHash != "" {
+			e.crmID = erased.Matches[e.matchHash]
 		}
 		e.outcome = gdpr.OutcomeNotFound
-		if (e.crmID != "" && erased.IDs[e.crmID]) || (e.emailHash != "" && erased.Emails[e.emailHash] != "") {
+		if (e.crmID != "" && erased.IDs[e.crmID]) || (e.matchHash != "" && erased.Matches[e.matchHash] != "") {
 			e.outcome = gdpr.OutcomeAlreadyAbsent
 		}
 		return e, nil
@@ -332,44 +358,19 @@ func resolveErasures(ctx context.Context, c *tamio.Client, workers int, subjects
 	return out, inOrder(ctx, workers, jobs, fetch, emit)
 }
 
-// findSubject returns the customer a subject names, or nil when the CRM
-// does not hold it.
-func findSubject(ctx context.Context, c *tamio.Client, s gdpr.Subject) (*tamio.Customer, error) {
-	if s.ID == "" {
-		if len(s.Email) > maxEmailBytes {
-			return nil, nil
-		}
-		cu, err := c.FindByEmail(ctx, s.Email)
-		if err != nil {
-			return nil, fmt.Errorf("looking up the subject of row %d: %w", s.Row, err)
-		}
-		return cu, nil
-	}
-	cu, err := c.Retrieve(ctx, s.ID)
-	if tamio.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the customer of row %d: %w", s.Row, err)
-	}
-	return cu, nil
-}
-
-// eraseChunk deletes up to one bulk body of customers. The log's
-// "deleting" rows are synced before the delete is sent, and the state
-// forgets the customers before the CRM does: a run killed at any point
-// leaves neither a state holding a deleted customer nor an erasure the
-// next run cannot account for. A customer the delete's answer leaves out
-// (an answer lost and the retry finding it gone, or someone else's
-// delete in between) is looked up again: absent is deleted, held is
-// failed.
-func eraseChunk(ctx context.Context, c *tamio.Client, st *state.Store, elog *gdpr.ErasureLog, run string, chunk []*erasure) (deleted, failed, forgotten int, err error) {
+// eraseChunk deletes a chunk of customers. The log's "deleting" rows are
+// synced before the delete is sent, and the state forgets the customers
+// before the CRM does: a run killed at any point leaves neither a state
+// holding a deleted customer nor an erasure the next run cannot account
+// for. A customer the eraser reports gone (deleted now, or absent
+// already) is deleted; one it reports still held is failed.
+func eraseChunk(ctx context.Context, eraser pipeline.Eraser, st *state.Store, elog *gdpr.ErasureLog, run string, chunk []*erasure) (deleted, failed, forgotten int, err error) {
 	ids := make([]string, len(chunk))
 	entries := make([]gdpr.ErasureEntry, len(chunk))
 	now := time.Now()
 	for i, e := range chunk {
 		ids[i] = e.crmID
-		entries[i] = gdpr.ErasureEntry{Time: now, Run: run, CRMID: e.crmID, EmailSHA256: e.emailHash, Outcome: gdpr.OutcomeDeleting}
+		entries[i] = gdpr.ErasureEntry{Time: now, Run: run, CRMID: e.crmID, MatchSHA256: e.matchHash, Outcome: gdpr.OutcomeDeleting}
 	}
 	if err := elog.Append(entries...); err != nil {
 		return 0, 0, 0, fmt.Errorf("writing the erasure log: %w", err)
@@ -379,30 +380,17 @@ func eraseChunk(ctx context.Context, c *tamio.Client, st *state.Store, elog *gdp
 			return 0, 0, 0, err
 		}
 	}
-	gone, err := c.BulkDelete(ctx, ids)
-	if err != nil {
+	gone := make([]bool, len(ids))
+	if err := eraser.Erase(ctx, ids, gone); err != nil {
 		return 0, 0, forgotten, fmt.Errorf("deleting %d customers: %w", len(ids), err)
 	}
-	answered := make(map[string]bool, len(gone))
-	for _, id := range gone {
-		answered[strings.ToLower(id)] = true
-	}
 	now = time.Now()
-	for i, e := range chunk {
+	for i := range chunk {
 		outcome := gdpr.OutcomeDeleted
-		if !answered[strings.ToLower(e.crmID)] {
-			_, err := c.Retrieve(ctx, e.crmID)
-			switch {
-			case tamio.IsNotFound(err):
-			case err != nil:
-				return deleted, failed, forgotten, fmt.Errorf("checking a customer the delete did not name: %w", err)
-			default:
-				outcome = gdpr.OutcomeFailed
-			}
-		}
-		if outcome == gdpr.OutcomeDeleted {
+		if gone[i] {
 			deleted++
 		} else {
+			outcome = gdpr.OutcomeFailed
 			failed++
 		}
 		entries[i].Time, entries[i].Outcome = now, outcome
@@ -438,10 +426,10 @@ func (o *eraseOptions) dryRunReport(log *slog.Logger, held []*erasure, absent []
 	w.Write(gdpr.ErasureColumns)
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	for _, e := range held {
-		w.Write([]string{now, run, e.crmID, e.emailHash, gdpr.OutcomeWouldDelete})
+		w.Write([]string{now, run, e.crmID, e.matchHash, gdpr.OutcomeWouldDelete})
 	}
 	for _, e := range absent {
-		w.Write([]string{now, run, e.CRMID, e.EmailSHA256, e.Outcome})
+		w.Write([]string{now, run, e.CRMID, e.MatchSHA256, e.Outcome})
 	}
 	if err := w.Flush(); err != nil {
 		return pipeline.Fatalf("writing %s: %w", path, err)

@@ -21,7 +21,7 @@ import (
 )
 
 func eraseArgs(target, subjects, out string, extra ...string) []string {
-	return append([]string{"erase", "--target", target, "--subjects", subjects, "--out", out, "--api-key-env", keyEnv}, extra...)
+	return append([]string{"erase", "--api", "tamio", "--target", target, "--subjects", subjects, "--out", out, "--api-key-env", keyEnv}, extra...)
 }
 
 // seedState records people in a new state file at path as a sync that
@@ -453,12 +453,12 @@ func TestEraseUsageErrors(t *testing.T) {
 	bad := writeSubjects(t, filepath.Join(dir, "bad.csv"), []string{"name"}, []string{"Ada"})
 	out := filepath.Join(dir, "out")
 	cases := map[string][]string{
-		"missing --subjects":           {"erase", "--target", srv.URL, "--api-key-env", keyEnv, "--out", out},
-		"missing --out":                {"erase", "--target", srv.URL, "--api-key-env", keyEnv, "--subjects", good},
+		"missing --subjects":           {"erase", "--api", "tamio", "--target", srv.URL, "--api-key-env", keyEnv, "--out", out},
+		"missing --out":                {"erase", "--api", "tamio", "--target", srv.URL, "--api-key-env", keyEnv, "--subjects", good},
 		"a --state that is not there":  eraseArgs(srv.URL, good, out, "--state", filepath.Join(dir, "nope.db")),
 		"negative --max-delete":        eraseArgs(srv.URL, good, out, "--max-delete", "-1"),
 		"subjects without email or id": eraseArgs(srv.URL, bad, out),
-		"missing --target":             {"erase", "--subjects", good, "--out", out},
+		"missing --target":             {"erase", "--api", "tamio", "--subjects", good, "--out", out},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {

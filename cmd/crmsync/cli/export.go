@@ -12,10 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
@@ -24,9 +26,9 @@ import (
 
 	"crmsync/crm"
 	"crmsync/gdpr"
+	"crmsync/gdpr/layout"
 	"crmsync/internal/outdir"
 	"crmsync/pipeline"
-	"crmsync/sinks/tamio"
 )
 
 func init() { commands = append(commands, newExportCommand) }
@@ -56,25 +58,30 @@ EXIT STATUS
   0    all done (subjects the CRM does not hold are listed in not_found.csv)
   1    fatal error (unreachable target, 401/403, disk, another run using --out);
        --out is left as it was
-  2    usage error (bad flags, a subjects file without an email or id column, or
-       an --out holding files that no crmsync export wrote)
+  2    usage error (bad flags, a subjects file without an id or match column,
+       or an --out holding files that no crmsync export wrote)
   130  interrupted by SIGINT or SIGTERM; --out is left as it was`
 
 func newExportCommand(g *globals) *cobra.Command {
 	o := &exportOptions{g: g, stdout: os.Stdout, stderr: os.Stderr}
 	cmd := &cobra.Command{
-		Use:   "export --target sandbox|URL (--subjects FILE | --all) --out DIR",
+		Use:   "export --api API --target sandbox|URL (--subjects FILE | --all) --out DIR",
 		Short: "Export what the CRM holds on people (GDPR subject access)",
 		Long: `Export answers a subject-access request (GDPR Art. 15): it reads from the CRM
 everything it holds on the people named in --subjects (a CSV file with an
-"email" or an "id" column), or on every customer of the account with --all,
-and writes to --out:
+"id" column, a column of the API's match value, or both: ` + subjectColumnsHelp() + `),
+or on every customer of the account with --all, and writes to --out:
 
   subjects/<customer id>.json   per person: the customer object exactly as the
-                                API answered it (addresses included) and the
-                                teammate it is assigned to
-  customers.jsonl|csv|parquet   one row per person, addresses flattened into
-                                columns such as billing_address_city
+                                API answered it (nested objects and lists
+                                included), and the records the API keeps
+                                apart that belong to it (such as the teammate
+                                a customer is assigned to, where the API has
+                                teammates)
+  customers.jsonl|csv|parquet   one row per person: the API's fields, nested
+                                objects flattened into columns such as
+                                address_city, and other_fields, a JSON object
+                                of whatever else the API sent
   not_found.csv                 the subjects the CRM does not hold (--subjects)
   manifest.json                 when, which target, a fingerprint of the API key
                                 (never the key), the counts, and the SHA-256
@@ -94,15 +101,16 @@ of your own beside an export are left alone. One run at a time may use an
 leaves the previous export as it was; running it again starts over. --all
 pages through the account in constant memory.
 
-The API key comes from the environment variable named by --api-key-env.`,
+The API's credentials come from environment variables (each API's own, or
+those --api-key-env and --credential-env name).` + credentialsHelp(),
 		Example: `  # Answer a request for two people, encrypted to the DPO's age key:
-  printf 'email\nada@example.com\nbob@example.org\n' > request-0117.csv
-  TAMIO_API_KEY=... crmsync export --target https://api.tamio.com/v2 \
+  printf '` + firstMatchField() + `\nada@example.com\nbob@example.org\n' > request-0117.csv
+  ` + firstCredentialEnv() + `=... crmsync export --api ` + firstAPI() + ` --target ` + firstBaseURL() + ` \
       --subjects request-0117.csv --out /secure/sar-0117 \
       --age-recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
 
   # Everything the account holds, as Parquet:
-  crmsync export --target sandbox --all --format parquet --out export-all`,
+  crmsync export --api ` + firstAPI() + ` --target sandbox --all --format parquet --out export-all`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.check(); err != nil {
@@ -114,7 +122,7 @@ The API key comes from the environment variable named by --api-key-env.`,
 	cmd.Long += "\n" + exportExitCodesHelp
 	f := cmd.Flags()
 	registerTargetFlags(f, &o.tgt)
-	f.StringVar(&o.subjects, "subjects", "", `CSV file naming the people, with an "email" or "id" column (or both; the id decides)`)
+	f.StringVar(&o.subjects, "subjects", "", `CSV file naming the people, with an "id" column, a column of the API's match value (`+subjectColumnsHelp()+`), or both (the id decides)`)
 	f.BoolVar(&o.all, "all", false, "export every customer of the account (leads included)")
 	f.StringVar(&o.out, "out", "", "directory for the export (created 0700)")
 	f.StringVar(&o.format, "format", "jsonl", "format of the combined table: jsonl, csv or parquet")
@@ -176,18 +184,81 @@ func validFormat(f string) bool {
 	return false
 }
 
-// readSubjects reads --subjects; any problem with it is a usage error.
-func readSubjects(path string) ([]gdpr.Subject, error) {
+// subjectColumnsHelp names, for help texts, the column of match values a
+// subjects file has for each API.
+func subjectColumnsHelp() string {
+	var fields []string
+	apis := map[string][]string{}
+	for _, c := range crm.All() {
+		f := c.Schema.MatchField
+		if f == "" {
+			continue
+		}
+		if apis[f] == nil {
+			fields = append(fields, f)
+		}
+		apis[f] = append(apis[f], c.Name)
+	}
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = fmt.Sprintf("%q for %s", f, strings.Join(apis[f], ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// firstMatchField is the first API's match field, for examples.
+func firstMatchField() string {
+	if c, err := crm.Lookup(firstAPI()); err == nil {
+		return c.Schema.MatchField
+	}
+	return ""
+}
+
+// connectorOf returns the connector --api names. Commands that read a
+// subjects file need its schema before they resolve the target, so that
+// a bad file is refused before a sandbox starts or anything is called.
+func connectorOf(api string) (*crm.Connector, error) {
+	if api == "" {
+		return nil, usageError("--api is required: crmsync knows %s", strings.Join(crm.Names(), ", "))
+	}
+	c, err := crm.Lookup(api)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return c, nil
+}
+
+// readSubjects reads --subjects, whose match column is the API's match
+// field; any problem with it is a usage error.
+func readSubjects(path string, conn *crm.Connector) ([]gdpr.Subject, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, usageError("--subjects: %v", err)
 	}
 	defer f.Close()
-	s, err := gdpr.ReadSubjects(f)
+	s, err := gdpr.ReadSubjects(f, gdpr.MatchColumnOf(conn.Schema))
 	if err != nil {
 		return nil, usageError("--subjects %s: %v", path, err)
 	}
 	return s, nil
+}
+
+// newReader returns the reader of the endpoint's API; its connections
+// are let go of when the endpoint closes.
+func newReader(ep *endpoint, log *slog.Logger, rate float64, concurrency int) (pipeline.Reader, error) {
+	r, err := ep.api.NewReader(ep.config(log, rate, concurrency))
+	if err != nil {
+		return nil, pipeline.Fatalf("reading %s: %w", ep.api.Name, err)
+	}
+	return r, nil
+}
+
+// closeQuietly closes what a connector returned when it holds anything to
+// close.
+func closeQuietly(v any) {
+	if c, ok := v.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 // ExportManifest is the header of an export's manifest.json, which
@@ -244,10 +315,13 @@ func (o *exportOptions) run(ctx context.Context) error {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(exportMemoryLimit))
 	}
 	started := time.Now()
+	conn, err := connectorOf(o.tgt.api)
+	if err != nil {
+		return err
+	}
 	var subjects []gdpr.Subject
 	if !o.all {
-		var err error
-		if subjects, err = readSubjects(o.subjects); err != nil {
+		if subjects, err = readSubjects(o.subjects, conn); err != nil {
 			return err
 		}
 	}
@@ -272,10 +346,12 @@ func (o *exportOptions) run(ctx context.Context) error {
 	}
 	defer stage.Discard()
 
-	pacer := pipeline.NewPacer(pipeline.PacerOptions{Rate: o.rate, Logger: log})
-	client := tamio.NewClient(ep.baseURL, ep.creds[tamio.APIKeyCredential], ep.http, pacer)
-	defer client.CloseIdleConnections()
-	x := &exporter{o: o, client: client, log: log, now: started.UTC(),
+	reader, err := newReader(ep, log, o.rate, o.concurrency)
+	if err != nil {
+		return err
+	}
+	defer closeQuietly(reader)
+	x := &exporter{o: o, reader: reader, api: ep.api.Name, layout: ep.api.ExportLayout(), log: log, now: started.UTC(),
 		dir: &gdpr.Dir{Root: stage.Path(), Recipients: o.recips, InPlace: true}}
 	scope := "all"
 	if !o.all {
@@ -307,7 +383,8 @@ func (o *exportOptions) run(ctx context.Context) error {
 	}
 	m.Counts.Subjects, m.Counts.Exported, m.Counts.NotFound = len(subjects), x.exported.Load(), x.notFound.Load()
 	m.Counts.Files = x.files.Len()
-	m.Calls.Calls, m.Calls.Retries, m.Calls.RateLimited = pacer.Stats.Calls.Load(), pacer.Stats.Retries.Load(), pacer.Stats.RateLimited.Load()
+	calls := reader.Stats()
+	m.Calls.Calls, m.Calls.Retries, m.Calls.RateLimited = calls.Calls.Load(), calls.Retries.Load(), calls.RateLimited.Load()
 	m.FinishedAt = time.Now().UTC()
 	err = gdpr.WriteManifest(x.dir, m, x.files)
 	if cerr := x.files.Close(); err == nil {
@@ -355,21 +432,25 @@ func publicTarget(ep *endpoint) string {
 // exporter writes one export into the staging directory.
 type exporter struct {
 	o      *exportOptions
-	client *tamio.Client
+	reader pipeline.Reader
+	api    string
+	layout *layout.Layout
 	log    *slog.Logger
 	dir    *gdpr.Dir
 	now    time.Time
 
-	teammates map[string]*gdpr.Teammate // by lower-cased id
-	files     *gdpr.FileList
-	table     *gdpr.File
-	tw        gdpr.TableWriter
-	notFound  atomic.Int64
-	exported  atomic.Int64
-	total     atomic.Int64 // customers expected, for the progress; 0 while unknown
-	seen      map[string]bool
-	nf        *gdpr.File
-	nfw       *gdpr.CSVWriter
+	// related gives a customer's related records, when the reader
+	// keeps any (layout.RelatedReader).
+	related  func(context.Context, *pipeline.Customer) (map[string]json.RawMessage, error)
+	files    *gdpr.FileList
+	table    *gdpr.File
+	tw       gdpr.TableWriter
+	notFound atomic.Int64
+	exported atomic.Int64
+	total    atomic.Int64    // customers expected, for the progress; 0 while unknown
+	seen     map[string]bool // CRM ids exported
+	nf       *gdpr.File
+	nfw      *gdpr.CSVWriter
 }
 
 // progress counts customers exported with --all, subjects looked up
@@ -393,13 +474,11 @@ func (x *exporter) abort() {
 }
 
 func (x *exporter) export(ctx context.Context, subjects []gdpr.Subject) error {
-	tms, err := x.client.Teammates(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the teammates: %w", err)
-	}
-	x.teammates = make(map[string]*gdpr.Teammate, len(tms))
-	for _, t := range tms {
-		x.teammates[strings.ToLower(t.ID)] = &gdpr.Teammate{ID: t.ID, Email: t.Email, Name: t.Name}
+	var err error
+	if rr, ok := x.reader.(layout.RelatedReader); ok {
+		if x.related, err = rr.Related(ctx); err != nil {
+			return err
+		}
 	}
 	if x.files, err = gdpr.NewFileList(x.dir.Root); err != nil {
 		return err
@@ -410,7 +489,7 @@ func (x *exporter) export(ctx context.Context, subjects []gdpr.Subject) error {
 	if x.table, err = x.dir.Create("customers." + x.o.format); err != nil {
 		return err
 	}
-	if x.tw, err = gdpr.NewTableWriter(x.o.format, x.table); err != nil {
+	if x.tw, err = gdpr.NewTableWriter(x.o.format, x.table, x.layout.Table()); err != nil {
 		return err
 	}
 	if x.o.all {
@@ -446,33 +525,75 @@ func (x *exporter) export(ctx context.Context, subjects []gdpr.Subject) error {
 	return gdpr.SyncDir(filepath.Join(x.dir.Root, "subjects"))
 }
 
-// subjectDoc is a subject's own file.
+// subjectDoc is a subject's own file: when and from which API, the
+// customer object as the API answered it, then each of the layout's
+// related records, null when the customer has none.
 type subjectDoc struct {
-	ExportedAt time.Time       `json:"exported_at"`
-	API        string          `json:"api"`
-	Customer   json.RawMessage `json:"customer"` // as the API answered it
-	// Teammate is the teammate the customer is assigned to, from the
-	// account's teammate list; null when none (or one the list lacks).
-	Teammate *gdpr.Teammate `json:"teammate"`
+	exportedAt time.Time
+	api        string
+	customer   json.RawMessage
+	names      []string
+	related    map[string]json.RawMessage
+}
+
+// MarshalJSON writes the keys in their order. The encoder checks and
+// compacts what it returns, and indents it.
+func (d subjectDoc) MarshalJSON() ([]byte, error) {
+	b := []byte(`{"exported_at":`)
+	t, err := d.exportedAt.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, t...)
+	b = appendKey(b, "api")
+	q, err := json.Marshal(d.api)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, q...)
+	b = append(appendKey(b, "customer"), d.customer...)
+	for _, name := range d.names {
+		b = appendKey(b, name)
+		if v := d.related[name]; len(v) > 0 {
+			b = append(b, v...)
+		} else {
+			b = append(b, "null"...)
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func appendKey(b []byte, key string) []byte {
+	q, _ := json.Marshal(key) // a string always marshals
+	return append(append(append(b, ','), q...), ':')
 }
 
 // written is one customer made ready for the table: its row, and the
 // entry of its own file.
 type written struct {
-	row   gdpr.Row
+	row   layout.Row
 	entry gdpr.FileEntry
 }
 
-// prepare writes one customer's own file and returns its table row.
-func (x *exporter) prepare(raw json.RawMessage) (written, error) {
-	c, err := gdpr.DecodeCustomer(raw)
-	if err != nil {
-		return written{}, err
+// prepare writes one customer's own file and returns its table row. It
+// runs on several goroutines at once.
+func (x *exporter) prepare(ctx context.Context, c *pipeline.Customer) (written, error) {
+	if c.ID == "" {
+		return written{}, errors.New("the CRM answered a customer without an id")
 	}
-	tm := x.teammates[strings.ToLower(c.TeammateID)]
-	row, err := c.Flatten(tm)
+	if len(c.Raw) == 0 || string(c.Raw) == "null" {
+		return written{}, fmt.Errorf("the CRM answered customer %s without its object", c.ID)
+	}
+	var related map[string]json.RawMessage
+	if x.related != nil {
+		var err error
+		if related, err = x.related(ctx, c); err != nil {
+			return written{}, fmt.Errorf("customer %s: %w", c.ID, err)
+		}
+	}
+	row, err := x.layout.Flatten(c.Raw, related)
 	if err != nil {
-		return written{}, err
+		return written{}, fmt.Errorf("customer %s, %w", c.ID, err)
 	}
 	f, err := x.dir.Create("subjects/" + gdpr.SubjectFileName(c.ID))
 	if errors.Is(err, fs.ErrExist) {
@@ -484,7 +605,8 @@ func (x *exporter) prepare(raw json.RawMessage) (written, error) {
 	enc := json.NewEncoder(f)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(subjectDoc{ExportedAt: x.now, API: "tamio", Customer: raw, Teammate: tm}); err != nil {
+	doc := subjectDoc{exportedAt: x.now, api: x.api, customer: c.Raw, names: x.layout.Related, related: related}
+	if err := enc.Encode(doc); err != nil {
 		f.Abort()
 		return written{}, fmt.Errorf("writing %s: %w", f.Name(), err)
 	}
@@ -496,17 +618,17 @@ func (x *exporter) prepare(raw json.RawMessage) (written, error) {
 // write writes customers: their own files, a few at once (creating a
 // file costs a disk round trip, which overlaps), then their rows and file
 // entries in order.
-func (x *exporter) write(ctx context.Context, raws []json.RawMessage) error {
-	out := make([]written, len(raws))
-	g, ctx := errgroup.WithContext(ctx)
+func (x *exporter) write(ctx context.Context, cs []pipeline.Customer) error {
+	out := make([]written, len(cs))
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(fileWriters)
-	for i, raw := range raws {
+	for i := range cs {
 		g.Go(func() error {
-			if err := ctx.Err(); err != nil {
+			if err := gctx.Err(); err != nil {
 				return err
 			}
 			var err error
-			out[i], err = x.prepare(raw)
+			out[i], err = x.prepare(gctx, &cs[i])
 			return err
 		})
 	}
@@ -528,20 +650,19 @@ func (x *exporter) write(ctx context.Context, raws []json.RawMessage) error {
 // fileWriters is how many per-customer files are written at once.
 const fileWriters = 4
 
-// exportAll reads the account oldest first, by creation windows (see
-// tamio.Client.Walk): customers created while it runs land after the
-// pages already read, and deletes shift nothing.
+// exportAll reads the account page by page, in the order the reader's
+// Walk keeps while it walks, so that no customer is listed twice or
+// skipped by the account changing under it.
 func (x *exporter) exportAll(ctx context.Context) error {
-	return x.client.WalkRaw(ctx, func(cs []json.RawMessage, total int) error {
-		x.total.Store(int64(total))
-		return x.write(ctx, cs)
+	return x.reader.Walk(ctx, func(page []pipeline.Customer) error {
+		return x.write(ctx, page)
 	})
 }
 
-// found is a subject looked up: its customer object, or nil.
+// found is a subject looked up: its customer, or nil.
 type found struct {
-	s   gdpr.Subject
-	raw json.RawMessage
+	s gdpr.Subject
+	c *pipeline.Customer
 }
 
 func (x *exporter) exportSubjects(ctx context.Context, subjects []gdpr.Subject) error {
@@ -552,7 +673,7 @@ func (x *exporter) exportSubjects(ctx context.Context, subjects []gdpr.Subject) 
 		return err
 	}
 	x.nfw = gdpr.NewCSVWriter(x.nf)
-	if err := x.nfw.Write([]string{"row", "id", "email"}); err != nil {
+	if err := x.nfw.Write([]string{"row", "id", matchName(x.reader.Schema())}); err != nil {
 		return err
 	}
 	jobs := func(yield func(gdpr.Subject) bool) {
@@ -563,60 +684,69 @@ func (x *exporter) exportSubjects(ctx context.Context, subjects []gdpr.Subject) 
 		}
 	}
 	fetch := func(ctx context.Context, s gdpr.Subject) (found, error) {
-		raw, err := lookupSubject(ctx, x.client, s)
-		return found{s, raw}, err
+		c, err := lookupSubject(ctx, x.reader, s)
+		return found{s, c}, err
 	}
 	emit := func(f found) (bool, error) {
-		if f.raw == nil {
+		if f.c == nil {
 			x.notFound.Add(1)
-			return false, x.nfw.Write([]string{strconv.Itoa(f.s.Row), f.s.ID, f.s.Email})
+			return false, x.nfw.Write([]string{strconv.Itoa(f.s.Row), f.s.ID, f.s.Match})
 		}
-		c, err := gdpr.DecodeCustomer(f.raw)
-		if err != nil {
-			return false, err
-		}
-		// Named twice (by id and by email): one file, one row.
-		key := strings.ToLower(c.ID)
-		if x.seen[key] {
+		// Named twice (by id and by match value): one file, one row.
+		if x.seen[f.c.ID] {
 			return false, nil
 		}
-		x.seen[key] = true
-		return false, x.write(ctx, []json.RawMessage{f.raw})
+		x.seen[f.c.ID] = true
+		return false, x.write(ctx, []pipeline.Customer{*f.c})
 	}
 	return inOrder(ctx, x.o.concurrency, jobs, fetch, emit)
 }
 
-// maxEmailBytes is the longest address tamio accepts; a longer one names
-// nobody, and the list's filter would refuse it.
-const maxEmailBytes = 254
-
-// lookupSubject returns the customer object of a subject, read with
-// retrieve (the whole object, whatever list leaves out), or nil when the
-// CRM does not hold the subject.
-func lookupSubject(ctx context.Context, c *tamio.Client, s gdpr.Subject) (json.RawMessage, error) {
-	id := s.ID
-	if id == "" {
-		if len(s.Email) > maxEmailBytes {
-			return nil, nil
-		}
-		cu, err := c.FindByEmail(ctx, s.Email)
-		if err != nil {
-			return nil, fmt.Errorf("looking up the subject of row %d: %w", s.Row, err)
-		}
-		if cu == nil {
-			return nil, nil
-		}
-		id = cu.ID
+// matchName names the match value's column in the files a run writes.
+func matchName(s *pipeline.Schema) string {
+	if s.MatchField == "" {
+		return "match"
 	}
-	raw, err := c.RetrieveRaw(ctx, id)
-	if tamio.IsNotFound(err) {
+	return s.MatchField
+}
+
+// lookupSubject returns the customer a subject names, or nil when the CRM
+// does not hold it: by id when the subject has one, else by match value.
+// A match value that several customers share names nobody for certain:
+// handing over or deleting any of them could be another person's, so it
+// is an error asking for the id.
+func lookupSubject(ctx context.Context, r pipeline.Reader, s gdpr.Subject) (*pipeline.Customer, error) {
+	if s.ID != "" {
+		c, err := r.Get(ctx, s.ID)
+		if pipeline.IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the customer of row %d: %w", s.Row, err)
+		}
+		return c, nil
+	}
+	schema := r.Schema()
+	if i := schema.Index(schema.MatchField); i >= 0 && schema.Fields[i].MaxLen > 0 && utf8.RuneCountInString(s.Match) > schema.Fields[i].MaxLen {
+		// Longer than the API takes, it names nobody, and a lookup
+		// could be refused.
 		return nil, nil
 	}
+	cs, err := r.Find(ctx, s.Match)
 	if err != nil {
-		return nil, fmt.Errorf("reading the customer of row %d: %w", s.Row, err)
+		return nil, fmt.Errorf("looking up the subject of row %d: %w", s.Row, err)
 	}
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, errors.New("the CRM answered a retrieve without a customer")
+	switch len(cs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return &cs[0], nil
 	}
-	return raw, nil
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	slices.Sort(ids)
+	return nil, pipeline.Fatalf("row %d of the subjects file names %d customers by its %s (%s): name the person by id instead",
+		s.Row, len(cs), matchName(schema), strings.Join(ids, ", "))
 }

@@ -54,7 +54,7 @@ func TestExportAllMemory(t *testing.T) {
 
 	out := filepath.Join(dir, "all")
 	started := time.Now()
-	cmd := exec.Command(binary, "export", "--target", url, "--all", "--format", "parquet", "--out", out,
+	cmd := exec.Command(binary, "export", "--api", "tamio", "--target", url, "--all", "--format", "parquet", "--out", out,
 		"--api-key-env", keyEnv, "--progress", "none")
 	cmd.Env = append(os.Environ(), keyEnv+"="+tamiotest.DefaultKey)
 	var output bytes.Buffer
@@ -146,7 +146,7 @@ func vmHWM(pid int) int64 {
 // and returns its base URL and a function stopping it.
 func startSandboxProcess(t *testing.T, db string) (string, func()) {
 	t.Helper()
-	cmd := exec.Command(binary, "sandbox", "--listen", "127.0.0.1:0", "--db", db)
+	cmd := exec.Command(binary, "sandbox", "--api", "tamio", "--listen", "127.0.0.1:0", "--db", db)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,9 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
 	"crmsync/cmd/crmsync/cli"
+	"crmsync/crm"
 	"crmsync/gdpr"
+	"crmsync/gdpr/layout"
 	"crmsync/internal/outdir"
 	"crmsync/pipeline"
 	"crmsync/sinks/tamio"
@@ -117,7 +119,7 @@ func writeSubjects(t *testing.T, path string, header []string, rows ...[]string)
 
 // exportArgs are the arguments of an export from target into out, quiet.
 func exportArgs(target, out string, extra ...string) []string {
-	return append([]string{"export", "--target", target, "--out", out, "--api-key-env", keyEnv, "--progress", "none"}, extra...)
+	return append([]string{"export", "--api", "tamio", "--target", target, "--out", out, "--api-key-env", keyEnv, "--progress", "none"}, extra...)
 }
 
 // serverCustomer is the server's customer object, as decoded JSON.
@@ -150,6 +152,17 @@ func readSubjectFile(t *testing.T, data []byte) subjectFile {
 		t.Fatalf("subject file: %v\n%s", err, data)
 	}
 	return s
+}
+
+// tamioTable is the columns of tamio's export table, as the registry has
+// them.
+func tamioTable(t *testing.T) []layout.Column {
+	t.Helper()
+	c, err := crm.Lookup("tamio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ExportLayout().Table()
 }
 
 // checkPrivate fails unless every directory under root is 0700 and every
@@ -274,7 +287,7 @@ func tableRows(t *testing.T, format string, data []byte) []map[string]any {
 // teammate columns from the emulator's teammates.
 func wantCell(t *testing.T, cu map[string]any, name string) any {
 	t.Helper()
-	if name == gdpr.OtherFieldsColumn {
+	if name == layout.OtherFields {
 		return nil // the emulator answers only documented keys
 	}
 	if name == "teammate_email" || name == "teammate_name" {
@@ -413,7 +426,7 @@ func TestExportSubjects(t *testing.T) {
 			for _, row := range table {
 				id, _ := row["id"].(string)
 				server := serverCustomer(t, c, id)
-				for _, col := range gdpr.Columns {
+				for _, col := range tamioTable(t) {
 					v, ok := row[col.Name]
 					if !ok {
 						t.Fatalf("no column %s", col.Name)
@@ -688,7 +701,7 @@ func TestExportUsageErrors(t *testing.T) {
 		{"neither --subjects nor --all", exportArgs(srv.URL, filepath.Join(dir, "o1"))},
 		{"both --subjects and --all", exportArgs(srv.URL, filepath.Join(dir, "o2"), "--subjects", good, "--all")},
 		{"bad --format", exportArgs(srv.URL, filepath.Join(dir, "o3"), "--all", "--format", "xlsx")},
-		{"missing --out", []string{"export", "--target", srv.URL, "--api-key-env", keyEnv, "--all"}},
+		{"missing --out", []string{"export", "--api", "tamio", "--target", srv.URL, "--api-key-env", keyEnv, "--all"}},
 		{"a private key as recipient", exportArgs(srv.URL, filepath.Join(dir, "o4"), "--all", "--age-recipient", id.String())},
 		{"subjects without email or id", exportArgs(srv.URL, filepath.Join(dir, "o5"), "--subjects", bad)},
 		{"missing subjects file", exportArgs(srv.URL, filepath.Join(dir, "o6"), "--subjects", filepath.Join(dir, "none.csv"))},

@@ -30,18 +30,18 @@ const teammatesTable = "teammates"
 
 func newTeammatesCommand(g *globals) *cobra.Command {
 	o := &teammatesOptions{g: g, stdout: os.Stdout}
-	table := defaultAPI() + ":" + teammatesTable
 	cmd := &cobra.Command{
-		Use:   "teammates --target sandbox|URL",
+		Use:   "teammates --api API --target sandbox|URL",
 		Short: "List the target's teammates: email, name and id",
-		Long: fmt.Sprintf(`Teammates reads the target's teammates from its API and prints them as a table
+		Long: `Teammates reads the target's teammates from its API and prints them as a table
 of email, name and id, sorted by email. It is the table a mapping looks owner
-emails up in with lookup(%q, owner_email), which a sync reads
+emails up in with lookup("API:` + teammatesTable + `", owner_email), which a sync reads
 from the target at its start: emails match ignoring case and surrounding
 spaces, and an email that is not a teammate's rejects the row (lookup_miss)
-unless the lookup gives a default. Nothing is written.`, table),
-		Example: `  crmsync teammates --target sandbox --sandbox-config samples/sandbox.yaml
-  TAMIO_API_KEY=... crmsync teammates --target https://api.tamio.com/v2`,
+unless the lookup gives a default. Nothing is written. An API without
+teammates has no such table, and the command says so (exit 1).`,
+		Example: `  crmsync teammates --api ` + firstAPI() + ` --target sandbox --sandbox-config samples/sandbox.yaml
+  ` + firstCredentialEnv() + `=... crmsync teammates --api ` + firstAPI() + ` --target ` + firstBaseURL(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.run(cmd.Context())
