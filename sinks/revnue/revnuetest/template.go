@@ -31,7 +31,7 @@ func (s *Server) readTemplate(fe fieldErrors, raw json.RawMessage) *templateValu
 		fe.add("template.id", msgNotNull)
 		bad = true
 	default:
-		id, ok := s.pk(fe, "template.id", rawID, func(id int64) bool { return id == s.opts.Template.ID })
+		id, ok := pk(fe, "template.id", rawID, func(id int64) bool { return id == s.opts.Template.ID })
 		if !ok {
 			bad = true
 		} else {
@@ -174,7 +174,9 @@ func money(neg bool, whole, frac string) (string, string) {
 	if neg && (whole != "" || strings.Trim(frac, "0") != "") {
 		return "", msgMoneyMin
 	}
-	if len(whole) > maxDigits {
+	// Past 999999999999999.00: more whole digits, or that many nines and
+	// any cent.
+	if len(whole) > maxDigits || (whole == strings.Repeat("9", maxDigits) && strings.Trim(frac, "0") != "") {
 		return "", msgMoneyMax
 	}
 	if whole == "" {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -53,16 +55,21 @@ func (s *Server) readRecord(body []byte) (*record, *apiError) {
 	}
 	fe := fieldErrors{}
 	r := &record{}
-	if raw, ok := o["company"]; !ok {
+	switch raw, ok := o["company"]; {
+	case !ok:
 		fe.add("company", msgRequired)
-	} else if id, ok := s.pk(fe, "company", raw, func(id int64) bool { return slices.Contains(s.opts.Companies, id) }); ok {
-		r.Company = *id
+	case isNull(raw):
+		fe.add("company", msgNotNull)
+	default:
+		if id, ok := pk(fe, "company", raw, s.hasCompany); ok {
+			r.Company = *id
+		}
 	}
 	if raw, ok := o["name"]; !ok {
 		fe.add("name", msgRequired)
 	} else if isNull(raw) {
 		fe.add("name", msgNotNull)
-	} else if name, ok := text(fe, "name", raw, maxName); ok {
+	} else if name, ok := text(fe, "name", raw, math.MaxInt); ok {
 		// Trimmed as DRF's CharField trims, before the length is counted.
 		name = strings.TrimSpace(name)
 		switch {
@@ -75,7 +82,7 @@ func (s *Server) readRecord(body []byte) (*record, *apiError) {
 		}
 	}
 	if raw, ok := o["category"]; ok {
-		r.Category, _ = s.pk(fe, "category", raw, func(id int64) bool { _, ok := s.categories[id]; return ok })
+		r.Category, _ = pk(fe, "category", raw, s.hasCategory)
 	}
 	if raw, ok := o["contact_person"]; ok {
 		r.ContactPerson = readContact(fe, raw)
@@ -88,7 +95,7 @@ func (s *Server) readRecord(body []byte) (*record, *apiError) {
 		}
 	}
 	if raw, ok := o["country"]; ok {
-		if id, ok := s.pk(fe, "country", raw, func(id int64) bool { _, ok := countryNames[int(id)]; return ok }); ok && id != nil {
+		if id, ok := pk(fe, "country", raw, hasCountry); ok && id != nil {
 			c := int(*id)
 			r.Country = &c
 		}
@@ -104,6 +111,18 @@ func (s *Server) readRecord(body []byte) (*record, *apiError) {
 		return nil, invalid(fe)
 	}
 	return r, nil
+}
+
+func (s *Server) hasCompany(id int64) bool { return slices.Contains(s.opts.Companies, id) }
+
+func (s *Server) hasCategory(id int64) bool {
+	_, ok := s.categories[id]
+	return ok
+}
+
+func hasCountry(id int64) bool {
+	_, ok := countryNames[int(id)]
+	return ok
 }
 
 // decodeObject reads a body that must be one JSON object, or empty.
@@ -149,27 +168,23 @@ func pyType(raw json.RawMessage) string {
 // integerToken matches a JSON number without fraction or exponent.
 var integerToken = regexp.MustCompile(`^-?[0-9]+$`)
 
-// pk reads an id that must name something exists accepts. null is nil
-// without an error, for the optional ids; readRecord refuses a null
-// company itself. ok is false when an error was recorded.
-func (s *Server) pk(fe fieldErrors, field string, raw json.RawMessage, exists func(int64) bool) (*int64, bool) {
+// pk reads an id that must name something exists accepts; null is nil,
+// for the optional ids (the required ones refuse null before). ok is
+// false when an error was recorded.
+func pk(fe fieldErrors, field string, raw json.RawMessage, exists func(int64) bool) (id *int64, ok bool) {
 	if isNull(raw) {
-		if field == "company" {
-			fe.add(field, msgNotNull)
-			return nil, false
-		}
 		return nil, true
 	}
 	if !integerToken.Match(raw) {
 		fe.addf(field, "Incorrect type. Expected pk value, received %s.", pyType(raw))
 		return nil, false
 	}
-	var id int64
-	if _, err := fmt.Sscan(string(raw), &id); err != nil || !exists(id) {
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil || !exists(n) {
 		fe.addf(field, "Invalid pk \"%s\" - object does not exist.", raw)
 		return nil, false
 	}
-	return &id, true
+	return &n, true
 }
 
 // text reads a string of at most max characters (code points, as Python
