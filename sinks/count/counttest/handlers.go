@@ -65,14 +65,21 @@ func (s *Server) getCustomer(r *http.Request, _ []byte) (int, any, *apiError) {
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	c, err := s.st.get(r.Context(), id)
-	if err != nil {
-		return 0, nil, fail(err)
+	return found("Customer retrieved successfully")(s.st.get(r.Context(), id))
+}
+
+// found answers a lookup's result: the customer, a 404 when there is
+// none, or the store's error.
+func found(msg string) func(*customer, error) (int, any, *apiError) {
+	return func(c *customer, err error) (int, any, *apiError) {
+		switch {
+		case err != nil:
+			return 0, nil, fail(err)
+		case c == nil:
+			return 0, nil, customerNotFound()
+		}
+		return http.StatusOK, success(msg, c), nil
 	}
-	if c == nil {
-		return 0, nil, customerNotFound()
-	}
-	return http.StatusOK, success("Customer retrieved successfully", c), nil
 }
 
 // findByEmail answers the customer whose email equals ?email
@@ -83,14 +90,7 @@ func (s *Server) findByEmail(r *http.Request, _ []byte) (int, any, *apiError) {
 		return 0, nil, &apiError{status: http.StatusBadRequest, code: codeValidation, msg: "The email parameter is required",
 			errs: []fieldError{{Field: "email", Message: "email is required"}}}
 	}
-	c, err := s.st.byEmail(r.Context(), email)
-	if err != nil {
-		return 0, nil, fail(err)
-	}
-	if c == nil {
-		return 0, nil, customerNotFound()
-	}
-	return http.StatusOK, success("Customer found", c), nil
+	return found("Customer found")(s.st.byEmail(r.Context(), email))
 }
 
 func (s *Server) createCustomer(r *http.Request, body []byte) (int, any, *apiError) {

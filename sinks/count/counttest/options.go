@@ -105,34 +105,30 @@ func (o Options) withDefaults() (Options, error) {
 // white space, unique: the rate limit is per client id) and secret (set),
 // and fills in the names, which default to the client id.
 func checkClients(cs []Client) error {
-	ids := make(map[string]bool, len(cs))
-	tokens := make(map[string]bool, len(cs))
+	seen := map[string]map[string]bool{"token": {}, "client_id": {}}
 	for i := range cs {
 		c := &cs[i]
 		if c.Name == "" {
 			c.Name = c.ClientID
 		}
-		bad := func(format string, args ...any) error {
-			return emulator.At("clients", i, fmt.Errorf("client %d (%s): "+format,
-				append([]any{i, c.Name}, args...)...))
+		for _, id := range []struct{ setting, v string }{{"token", c.Token}, {"client_id", c.ClientID}} {
+			var err error
+			switch {
+			case id.v == "":
+				err = fmt.Errorf("client %d: empty %s", i, id.setting)
+			case strings.ContainsAny(id.v, " \t\r\n"):
+				err = fmt.Errorf("client %d (%s): the %s holds white space", i, c.Name, id.setting)
+			case seen[id.setting][id.v]:
+				err = fmt.Errorf("client %d (%s): the %s of an earlier client", i, c.Name, id.setting)
+			}
+			if err != nil {
+				return emulator.At("clients", i, err)
+			}
+			seen[id.setting][id.v] = true
 		}
-		switch {
-		case c.Token == "":
-			return emulator.At("clients", i, fmt.Errorf("client %d: empty token", i))
-		case strings.ContainsAny(c.Token, " \t\r\n"):
-			return bad("the token holds white space")
-		case tokens[c.Token]:
-			return bad("the token of an earlier client")
-		case c.ClientID == "":
-			return emulator.At("clients", i, fmt.Errorf("client %d: empty client_id", i))
-		case strings.ContainsAny(c.ClientID, " \t\r\n"):
-			return bad("the client_id holds white space")
-		case ids[c.ClientID]:
-			return bad("the client_id of an earlier client")
-		case c.ClientSecret == "":
-			return bad("empty client_secret")
+		if c.ClientSecret == "" {
+			return emulator.At("clients", i, fmt.Errorf("client %d (%s): empty client_secret", i, c.Name))
 		}
-		ids[c.ClientID], tokens[c.Token] = true, true
 	}
 	return nil
 }
