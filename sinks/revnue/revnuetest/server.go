@@ -107,12 +107,9 @@ func (s *Server) routes() {
 		{"GET", "/custom-field-template", false, s.listTemplates, "GET /custom-field-template/"},
 	} {
 		h := s.api(rt.h)
-		slash := "/"
-		if !strings.Contains(rt.path, "{") {
-			slash = "/{$}"
-		}
 		s.http.Endpoint(rt.method+" "+APIPrefix+rt.path, rt.name, rt.write, h)
-		s.http.Endpoint(rt.method+" "+APIPrefix+rt.path+slash, rt.name, rt.write, h)
+		// {$}: a pattern ending in a slash would take every path below it.
+		s.http.Endpoint(rt.method+" "+APIPrefix+rt.path+"/{$}", rt.name, rt.write, h)
 	}
 	s.http.Fallback(s.unmatched)
 	s.http.Sandbox("GET /_sandbox/stats", s.serveStats)
