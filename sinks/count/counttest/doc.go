@@ -221,7 +221,8 @@
 //     read back as an object even when every part is null; contacts are
 //     validated on create (a contact without a name is refused).
 //   - status null is refused; "" for website or mainPhone on create is
-//     null, as on update.
+//     null, as on update; a customer name of white space alone counts as
+//     empty; lengths are counted in characters, not bytes.
 //   - Unknown fields are ignored rather than refused.
 //   - The stats are served beside the API at /_sandbox/stats and under
 //     /partners, not in COUNT's envelope.
