@@ -72,13 +72,9 @@ func LoadConfig(path string) (Options, error) {
 		o.Categories = append(o.Categories, Category{ID: int64(cat.ID), Name: cat.Name})
 	}
 	if t := c.Template; t != nil {
-		o.Template = Template{ID: int64(t.ID), Name: t.Name}
+		o.Template = &Template{ID: int64(t.ID), Name: t.Name}
 		for _, f := range t.Fields {
 			o.Template.Fields = append(o.Template.Fields, TemplateField{ID: int64(f.ID), Key: f.Key, Type: f.Type})
-		}
-		if o.Template.ID == 0 {
-			// A template given without an id is not the default one.
-			o.Template.ID = -1
 		}
 	}
 	o.Faults = c.Faults.faults()

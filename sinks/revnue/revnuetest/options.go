@@ -86,7 +86,8 @@ func DefaultTemplate() Template {
 
 // Options configure a [Server]; the zero value gives an in-memory server
 // on a free port of 127.0.0.1 with [DefaultToken], [DefaultRateLimit],
-// company 1, [DefaultCategories] and [DefaultTemplate].
+// company 1, [DefaultCategories] and [DefaultTemplate]. NewServer copies
+// what it is given: changing the options afterwards changes nothing.
 type Options struct {
 	// Addr is the listen address; "" means "127.0.0.1:0".
 	Addr string
@@ -103,9 +104,9 @@ type Options struct {
 	// Categories are the account's categories; empty means
 	// DefaultCategories. They are shared by every company.
 	Categories []Category
-	// Template is the custom field template; a zero ID means
+	// Template is the custom field template; nil means
 	// DefaultTemplate. It is shared by every company.
-	Template Template
+	Template *Template
 	// Faults are the faults to inject from the start; see
 	// Server.SetFaults.
 	Faults Faults
@@ -164,13 +165,16 @@ func (o Options) withDefaults() (Options, error) {
 			return o, emulator.At("categories", i, fmt.Errorf("category %d is listed twice", c.ID))
 		}
 	}
-	if o.Template.ID == 0 && o.Template.Name == "" && len(o.Template.Fields) == 0 {
-		o.Template = DefaultTemplate()
+	if o.Template == nil {
+		t := DefaultTemplate()
+		o.Template = &t
 	} else {
-		o.Template.Fields = slices.Clone(o.Template.Fields)
-		if err := o.Template.check(); err != nil {
+		t := *o.Template
+		t.Fields = slices.Clone(t.Fields)
+		if err := t.check(); err != nil {
 			return o, emulator.At("template", -1, err)
 		}
+		o.Template = &t
 	}
 	if err := o.Faults.Validate(); err != nil {
 		return o, emulator.At("faults", -1, err)
@@ -183,7 +187,10 @@ func (o Options) withDefaults() (Options, error) {
 
 // check refuses a template a customer could not be given values of.
 func (t *Template) check() error {
-	if t.ID < 1 {
+	switch {
+	case t.ID == 0:
+		return errors.New("the template has no id")
+	case t.ID < 0:
 		return fmt.Errorf("template id %d is not positive", t.ID)
 	}
 	if t.Name == "" {

@@ -86,7 +86,7 @@ func TestTemplateValues(t *testing.T) {
 // template list answers it, writes use its ids and types, reads its keys.
 func TestTemplateConfigured(t *testing.T) {
 	t.Parallel()
-	s := start(t, revnuetest.Options{Template: revnuetest.Template{ID: 7, Name: "Sales", Fields: []revnuetest.TemplateField{
+	s := start(t, revnuetest.Options{Template: &revnuetest.Template{ID: 7, Name: "Sales", Fields: []revnuetest.TemplateField{
 		{ID: 70, Key: "budget", Type: revnuetest.TypeMoney},
 		{ID: 71, Key: "kickoff", Type: revnuetest.TypeDate},
 	}}})
