@@ -3,7 +3,6 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -41,9 +40,20 @@ func Canonical(kind Kind, v string) (string, bool) {
 		// mapping's decision, never a guess here.
 		return v, v == "true" || v == "false"
 	case KindList:
+		if isPlainList(v) {
+			if v == "[]" {
+				return "", true
+			}
+			return v, true
+		}
 		l, err := ParseList(v)
 		if err != nil {
 			return "", false
+		}
+		if len(l) == 0 {
+			// A list without items is no value, as an API's [] for a
+			// cleared or never filled list is (see TextValue).
+			return "", true
 		}
 		return FormatList(l), true
 	}
@@ -51,10 +61,9 @@ func Canonical(kind Kind, v string) (string, bool) {
 }
 
 func canonicalInt(v string) (string, bool) {
-	s := strings.TrimPrefix(v, "+")
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
+	s, neg := v, false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s, neg = s[1:], s[0] == '-'
 	}
 	if s == "" {
 		return "", false
@@ -79,30 +88,106 @@ func canonicalInt(v string) (string, bool) {
 }
 
 func canonicalDecimal(v string) (string, bool) {
-	if v == "" || strings.ContainsAny(v, "eE_xXpP") || strings.EqualFold(strings.TrimLeft(v, "+-"), "inf") || strings.Contains(strings.ToLower(v), "nan") {
+	if !isDecimalText(v) {
 		return "", false
 	}
-	r, ok := new(big.Rat).SetString(v)
-	if !ok {
+	// Read as text, in one pass: big.Rat took time quadratic in the
+	// length of a value, seconds for one long cell.
+	in := v
+	neg := v[0] == '-'
+	if v[0] == '+' || v[0] == '-' {
+		v = v[1:]
+	}
+	whole, frac, point := strings.Cut(v, ".")
+	w, f := strings.TrimLeft(whole, "0"), strings.TrimRight(frac, "0")
+	if len(f) > 38 {
+		// The digits after the point a value needs, at most the 38 of
+		// a SQL/Parquet decimal.
 		return "", false
 	}
-	// The digits after the point a value needs, at most the 38 of a
-	// SQL/Parquet decimal.
-	s := r.FloatString(38)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if w == "" {
+		w = "0"
 	}
-	if s == "-0" {
-		s = "0"
+	if w == "0" && f == "" {
+		return "0", true
 	}
-	if c, _ := new(big.Rat).SetString(s); c == nil || c.Cmp(r) != 0 {
-		return "", false
+	if in[0] != '+' && w == whole && f == frac && point == (f != "") {
+		// Nothing to drop or add: in is canonical already.
+		return in, true
 	}
-	return s, true
+	var b strings.Builder
+	b.Grow(len(w) + len(f) + 2)
+	if neg {
+		b.WriteByte('-')
+	}
+	b.WriteString(w)
+	if f != "" {
+		b.WriteByte('.')
+		b.WriteString(f)
+	}
+	return b.String(), true
+}
+
+// isPlainList reports whether v is a list's canonical text that needs no
+// decoding: ["a","b"] (or []) without spaces, whose items hold no quote,
+// backslash, control character, <, > or &, and no U+2028 or U+2029 (the
+// characters json.Marshal escapes), in valid UTF-8. Nearly every list
+// (tags, segments) is one, and this costs a scan where decoding and
+// encoding JSON cost a microsecond a value.
+func isPlainList(v string) bool {
+	n := len(v)
+	if n < 2 || v[0] != '[' || v[n-1] != ']' {
+		return false
+	}
+	if n == 2 {
+		return true
+	}
+	if n < 4 || v[1] != '"' || v[n-2] != '"' {
+		return false
+	}
+	inner := v[2 : n-2]
+	for i := 0; i < len(inner); i++ {
+		switch c := inner[i]; {
+		case c == '"':
+			// Only as a separator: ","
+			if i+2 >= len(inner) || inner[i+1] != ',' || inner[i+2] != '"' {
+				return false
+			}
+			i += 2
+		case c < 0x20 || c == '\\' || c == '<' || c == '>' || c == '&':
+			return false
+		case c == 0xE2 && i+2 < len(inner) && inner[i+1] == 0x80 && (inner[i+2] == 0xA8 || inner[i+2] == 0xA9):
+			return false
+		}
+	}
+	return utf8.ValidString(inner)
+}
+
+// isDecimalText reports whether v is written as a decimal number: an
+// optional sign, digits, and a point with digits before or after it or
+// both. big.Rat reads much more (fractions "1/2", exponents, "0b", "0o"
+// and "0x" prefixes, underscores), none of which an API takes for a
+// decimal.
+func isDecimalText(v string) bool {
+	if v != "" && (v[0] == '+' || v[0] == '-') {
+		v = v[1:]
+	}
+	digits, point := 0, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case '0' <= c && c <= '9':
+			digits++
+		case c == '.' && !point:
+			point = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
 }
 
 // FormatList renders a list in its canonical text form, a JSON array of
-// strings. An empty list is "[]", a value distinct from "" (no value).
+// strings. An empty list is "[]", which Canonical takes as "" (no value).
 // Bytes that are not UTF-8 become U+FFFD, as JSON has them, so that the
 // text is its own canonical form (Canonical gives it back unchanged).
 func FormatList(items []string) string {
@@ -124,14 +209,29 @@ func FormatList(items []string) string {
 	return string(b)
 }
 
-// ParseList reads a list's canonical text form.
+// ParseList reads a list's text: a JSON array of strings ("null" is not
+// one).
 func ParseList(v string) ([]string, error) {
-	var l []string
-	if err := json.Unmarshal([]byte(v), &l); err != nil {
+	if isPlainList(v) {
+		if v == "[]" {
+			return []string{}, nil
+		}
+		return strings.Split(v[2:len(v)-2], `","`), nil
+	}
+	if t := strings.TrimLeft(v, " \t\r\n"); t == "" || t[0] != '[' {
+		return nil, fmt.Errorf("not a JSON array of strings: it does not start with [")
+	}
+	// Pointers tell a null item, which is not text, from "".
+	var items []*string
+	if err := json.Unmarshal([]byte(v), &items); err != nil {
 		return nil, fmt.Errorf("not a JSON array of strings: %w", err)
 	}
-	if l == nil {
-		l = []string{}
+	l := make([]string, len(items))
+	for i, it := range items {
+		if it == nil {
+			return nil, fmt.Errorf("not a JSON array of strings: item %d is null", i+1)
+		}
+		l[i] = *it
 	}
 	return l, nil
 }
@@ -155,7 +255,13 @@ func (f *Field) JSONValue(v string) (out any, ok bool) {
 	}
 	switch f.Kind {
 	case KindInt, KindDecimal:
-		return json.Number(v), true
+		// Canonical, a number is valid JSON ("007" is not); text that is
+		// no number goes as text, for the API to refuse with its own
+		// words rather than fail the encoding of a whole body.
+		if c, ok := Canonical(f.Kind, v); ok {
+			return json.Number(c), true
+		}
+		return v, true
 	case KindBool:
 		return v == "true", true
 	case KindList:
@@ -170,8 +276,8 @@ func (f *Field) JSONValue(v string) (out any, ok bool) {
 
 // TextValue converts a value an API answered (decoded by encoding/json,
 // with or without UseNumber) to the canonical text a record carries for
-// the field: null to "", numbers, bools and lists to their canonical
-// text. A value of another JSON type than the kind expects is rendered as
+// the field: null and an empty list to "", numbers, bools and lists to
+// their canonical text. A value of another JSON type than the kind expects is rendered as
 // JSON, which never equals a valid record value, so that the engine sends
 // the record's.
 func (f *Field) TextValue(v any) string {
@@ -210,11 +316,13 @@ func (f *Field) TextValue(v any) string {
 				}
 				items = append(items, s)
 			}
-			return FormatList(items)
+			c, _ := Canonical(KindList, FormatList(items))
+			return c
 		}
 	case []string:
 		if f.Kind == KindList {
-			return FormatList(x)
+			c, _ := Canonical(KindList, FormatList(x))
+			return c
 		}
 	}
 	b, _ := json.Marshal(v)
