@@ -22,6 +22,7 @@ func TestSlidingLog(t *testing.T) {
 		{10 * time.Second, true, 0},
 		{20 * time.Second, true, 0},
 		{30 * time.Second, false, 30 * time.Second},
+		{30*time.Second + 500*time.Millisecond, false, 30 * time.Second}, // 29.5 s, rounded up
 		{59*time.Second + 500*time.Millisecond, false, time.Second}, // half a second, rounded up
 		{59*time.Second + 999*time.Millisecond, false, time.Second},
 		{60 * time.Second, true, 0}, // the first is a minute old: gone
