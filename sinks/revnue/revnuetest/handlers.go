@@ -84,11 +84,7 @@ func (s *Server) replaceCustomer(r *http.Request) (int, any, *apiError) {
 }
 
 func (s *Server) listCustomers(r *http.Request) (int, any, *apiError) {
-	company, aerr := s.company(r)
-	if aerr != nil {
-		return 0, nil, aerr
-	}
-	pg, aerr := newPager(r)
+	company, pg, aerr := s.listQuery(r)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
@@ -110,10 +106,7 @@ type category struct {
 }
 
 func (s *Server) listCategories(r *http.Request) (int, any, *apiError) {
-	if _, aerr := s.company(r); aerr != nil {
-		return 0, nil, aerr
-	}
-	pg, aerr := newPager(r)
+	_, pg, aerr := s.listQuery(r)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
@@ -139,10 +132,7 @@ type templateField struct {
 }
 
 func (s *Server) listTemplates(r *http.Request) (int, any, *apiError) {
-	if _, aerr := s.company(r); aerr != nil {
-		return 0, nil, aerr
-	}
-	pg, aerr := newPager(r)
+	_, pg, aerr := s.listQuery(r)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
@@ -153,18 +143,20 @@ func (s *Server) listTemplates(r *http.Request) (int, any, *apiError) {
 	return pg.answer(r, 1, pageOf([]template{t}, pg))
 }
 
-// company reads the company parameter every list requires.
-func (s *Server) company(r *http.Request) (int64, *apiError) {
+// listQuery reads the parameters of every list: the company it
+// requires, then the page.
+func (s *Server) listQuery(r *http.Request) (int64, pager, *apiError) {
 	raw := r.URL.Query().Get("company")
 	if raw == "" {
-		return 0, invalidField("company", msgRequired)
+		return 0, pager{}, invalidField("company", msgRequired)
 	}
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || !integerToken.MatchString(raw) {
-		return 0, invalidField("company", msgInteger)
+		return 0, pager{}, invalidField("company", msgInteger)
 	}
-	if !slices.Contains(s.opts.Companies, id) {
-		return 0, invalidField("company", "Invalid pk \"%d\" - object does not exist.", id)
+	if !s.hasCompany(id) {
+		return 0, pager{}, invalidField("company", "Invalid pk \"%d\" - object does not exist.", id)
 	}
-	return id, nil
+	pg, aerr := newPager(r)
+	return id, pg, aerr
 }

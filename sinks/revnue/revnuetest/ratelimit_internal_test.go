@@ -23,7 +23,7 @@ func TestSlidingLog(t *testing.T) {
 		{20 * time.Second, true, 0},
 		{30 * time.Second, false, 30 * time.Second},
 		{30*time.Second + 500*time.Millisecond, false, 30 * time.Second}, // 29.5 s, rounded up
-		{59*time.Second + 500*time.Millisecond, false, time.Second}, // half a second, rounded up
+		{59*time.Second + 500*time.Millisecond, false, time.Second},      // half a second, rounded up
 		{59*time.Second + 999*time.Millisecond, false, time.Second},
 		{60 * time.Second, true, 0}, // the first is a minute old: gone
 		{61 * time.Second, false, 9 * time.Second},

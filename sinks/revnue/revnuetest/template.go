@@ -16,9 +16,8 @@ func (s *Server) readTemplate(fe fieldErrors, raw json.RawMessage) *templateValu
 	if isNull(raw) {
 		return nil
 	}
-	var o map[string]json.RawMessage
-	if raw[0] != '{' || json.Unmarshal(raw, &o) != nil {
-		fe.addf("template", "Invalid data. Expected a dictionary, but got %s.", pyType(raw))
+	o, ok := dict(fe, "template", raw)
+	if !ok {
 		return nil
 	}
 	tv := &templateValues{}

@@ -246,6 +246,16 @@ func validDate(s string) bool {
 	return err == nil
 }
 
+// dict reads a nested object, recording DRF's error for anything else.
+func dict(fe fieldErrors, field string, raw json.RawMessage) (map[string]json.RawMessage, bool) {
+	var o map[string]json.RawMessage
+	if raw[0] != '{' || json.Unmarshal(raw, &o) != nil {
+		fe.addf(field, "Invalid data. Expected a dictionary, but got %s.", pyType(raw))
+		return nil, false
+	}
+	return o, true
+}
+
 // readContact reads contact_person: null, or an object whose name and
 // email are each required when the other is given (not null, not empty)
 // and whose type is one of contactTypes. A contact person with nothing
@@ -254,9 +264,8 @@ func readContact(fe fieldErrors, raw json.RawMessage) *contact {
 	if isNull(raw) {
 		return nil
 	}
-	var o map[string]json.RawMessage
-	if raw[0] != '{' || json.Unmarshal(raw, &o) != nil {
-		fe.addf("contact_person", "Invalid data. Expected a dictionary, but got %s.", pyType(raw))
+	o, ok := dict(fe, "contact_person", raw)
+	if !ok {
 		return nil
 	}
 	c := &contact{}
