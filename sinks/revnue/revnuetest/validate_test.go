@@ -1,7 +1,9 @@
 package revnuetest_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -225,6 +227,33 @@ func TestBodies(t *testing.T) {
 		a = c.do(method, path, ``)
 		if a.status != 400 || a.fieldError("company") != "This field is required." || a.fieldError("name") != "This field is required." {
 			t.Errorf("%s empty body: %v", method, a)
+		}
+	}
+	// A body that is not JSON by its Content-Type, or too large.
+	for _, tc := range []struct {
+		ctype  string
+		body   string
+		status int
+	}{
+		{"text/plain", `{"company": 1, "name": "Typed"}`, 415},
+		{"application/json; charset=utf-8", `{"company": 1, "name": "Typed"}`, 201},
+		{"application/json", `{"company": 1, "name": "` + strings.Repeat("x", 1<<20) + `"}`, 413},
+	} {
+		req, err := http.NewRequest("POST", c.base+"/customer/", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Content-Type", tc.ctype)
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || err != nil || (tc.status != 201 && body["detail"] == nil) {
+			t.Errorf("%s, %d bytes: %d %v %v", tc.ctype, len(tc.body), resp.StatusCode, body, err)
 		}
 	}
 	// Fields the write shape lacks, id included, are ignored.
