@@ -278,7 +278,7 @@ func TestChangedAddressOfExistingCustomerIsNotSent(t *testing.T) {
 				chs[i].Record.Values[city] = "Milano"
 			}
 			chs[1].Record.Values[name] = "Renamed"
-			plan := pipeline.Plan{Mapped: allMapped(), Mode: pipeline.ModeUpsert, IndexAccount: how == "indexed"}
+			plan := pipeline.Plan{Mapped: allMapped(), Mode: pipeline.ModeUpsert, IndexAccount: how == "indexed", Claim: claimAll}
 			if how == "id and send" {
 				for i := range chs {
 					send := make([]bool, len(sch.Fields))
@@ -322,6 +322,42 @@ func TestChangedAddressOfExistingCustomerIsNotSent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// claimAll is the Claim of a run whose state binds every match: what the
+// sink is given when the engine keeps a state.
+func claimAll(_ context.Context, keys, _ []string) ([]string, error) {
+	return make([]string, len(keys)), nil
+}
+
+// Without a state nothing records what tamio holds, and a dry run records
+// nothing: a row whose address differs costs no read of its customer.
+func TestChangedAddressCostsNoReadWithoutAState(t *testing.T) {
+	sch := tamio.Schema()
+	a := startAccount(t, tamiotest.Options{BulkDelay: time.Millisecond})
+	applyAll(t, newSink(t, a, a.srv.APIKey), addressChanges(500, 3))
+	if err := a.srv.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, plan := range []pipeline.Plan{
+		{Mapped: allMapped(), Mode: pipeline.ModeUpsert, IndexAccount: true},
+		{Mapped: allMapped(), Mode: pipeline.ModeUpsert, IndexAccount: true, DryRun: true, Claim: claimAll},
+	} {
+		chs := addressChanges(500, 3)
+		for i := range chs {
+			chs[i].Record.Values[sch.Index("billing_information.city")] = "Milano"
+		}
+		before := a.srv.Stats()
+		res := applyPlan(t, newSink(t, a, a.srv.APIKey), plan, chs)
+		for i, r := range res {
+			if r.Outcome != pipeline.OutcomeUnchanged || r.Old != nil {
+				t.Errorf("dry run %v, change %d: %v with Old %q, want unchanged without Old", plan.DryRun, i, r.Outcome, r.Old)
+			}
+		}
+		if n := requests(a.srv.Stats(), "GET /customers/retrieve/{uuid}") - requests(before, "GET /customers/retrieve/{uuid}"); n != 0 {
+			t.Errorf("dry run %v: %d customers read one by one", plan.DryRun, n)
+		}
 	}
 }
 

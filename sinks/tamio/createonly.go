@@ -56,13 +56,16 @@ func (s *Sink) createOnlyDiffers(rec *pipeline.Record, ex *indexed) bool {
 // CreateOnly field, and gives their results the values the CRM holds as
 // Old: the index keeps hashes, not values, and without Old the engine
 // would record the record's values, which no update sent, as the CRM's.
+// Only a run that records them needs them: not a dry run, nor one without
+// a state (whose Plan.Claim is nil), which read nothing here.
+//
 // It runs before any write of the Apply, up to Concurrency reads at once;
 // it is called with the results of unchanged rows already set, and sets
 // their Old too. A customer that cannot be read keeps no Old (a deleted
 // one is found gone by its update); only a retryable error that outlasts
 // its retries, or ctx's, is returned.
 func (s *Sink) readOld(ctx context.Context, ws []*work, results []pipeline.Result) error {
-	if len(ws) == 0 {
+	if len(ws) == 0 || s.plan.Claim == nil || s.plan.DryRun {
 		return nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
