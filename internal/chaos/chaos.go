@@ -12,28 +12,33 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
+	"crmsync/crm"
+	_ "crmsync/crm/all"
+	"crmsync/internal/emulator"
 	"crmsync/internal/fixtures"
-	"crmsync/sinks/tamio/tamiotest"
+	"crmsync/pipeline"
 )
 
 // Config says what a chaos run does; zero fields take the defaults of
 // withDefaults.
 type Config struct {
+	// API names the connector whose emulator the runs write to; default
+	// tamio.
+	API string
 	// Bin is the crmsync binary; Mapping the mapping file (its lookup
-	// tables beside it); Dir an existing directory for the files.
+	// tables beside it; default the API's, see apis); Dir an existing
+	// directory for the files.
 	Bin, Mapping, Dir string
-	// Rows is the size of the first day's export; BadShare the share of
+	// Rows is the size of the first day's export (default the API's); BadShare the share of
 	// rows broken on purpose; ChangeShare the share of valid rows whose
 	// name changes each later day.
 	Rows                  int
@@ -44,20 +49,23 @@ type Config struct {
 	Seed           uint64
 	// Concurrency is crmsync's --concurrency.
 	Concurrency int
-	// RateLimit and RateBurst are the emulator's token bucket, per key,
-	// which crmsync shares with a neighbour that empties it as each run
-	// starts and now and then later (see drainPlan).
+	// RateLimit is the emulator's limit per key in requests a second
+	// (default the API's), which crmsync shares with a neighbour that
+	// spends it now and then (see drainPlan). RateBurst is the size of
+	// tamio's token bucket.
 	RateLimit float64
 	RateBurst int
 	// FirstDrains is the share of runs whose first request meets an
 	// emptied bucket; default 1, every run. A pacer that meets a 429
 	// before any answer crawls for seconds while it finds the rate again,
-	// which a short run cannot always afford.
+	// which a short run cannot always afford. An API whose limit is a
+	// window of the clock minute is drained at each minute's end instead.
 	FirstDrains float64
-	BulkDelay   time.Duration
+	// BulkDelay is how long tamio's bulk jobs wait before they run.
+	BulkDelay time.Duration
 	// Faults are injected during every crmsync run; their Seed is set
 	// per day from Seed.
-	Faults tamiotest.Faults
+	Faults emulator.Faults
 	// A crmsync run counts as hung when it made no API request for
 	// IdleTimeout, or ran longer than RunTimeout.
 	IdleTimeout, RunTimeout time.Duration
@@ -65,9 +73,13 @@ type Config struct {
 	Log io.Writer
 }
 
-func (c Config) withDefaults() Config {
+func (c Config) withDefaults(a *api) Config {
+	c.API = a.name
+	if c.Mapping == "" {
+		c.Mapping = a.mapping
+	}
 	if c.Rows <= 0 {
-		c.Rows = 20000
+		c.Rows = a.rows
 	}
 	if c.BadShare == 0 {
 		c.BadShare = 0.03
@@ -85,7 +97,7 @@ func (c Config) withDefaults() Config {
 		c.Concurrency = 8
 	}
 	if c.RateLimit == 0 {
-		c.RateLimit = 100
+		c.RateLimit = a.rate
 	}
 	if c.RateBurst == 0 {
 		c.RateBurst = 5
@@ -96,8 +108,8 @@ func (c Config) withDefaults() Config {
 	if c.BulkDelay == 0 {
 		c.BulkDelay = 50 * time.Millisecond
 	}
-	if c.Faults == (tamiotest.Faults{}) {
-		c.Faults = tamiotest.Faults{ErrorRate: 0.10, DropRate: 0.03, LostAnswerRate: 0.03}
+	if c.Faults == (emulator.Faults{}) {
+		c.Faults = emulator.Faults{ErrorRate: 0.10, DropRate: 0.03, LostAnswerRate: 0.03}
 	}
 	if c.IdleTimeout <= 0 {
 		// Far above the longest quiet spell of a working run: a backoff
@@ -136,11 +148,15 @@ type Report struct {
 	// found the bucket empty.
 	Drains, Drained int64
 	// What the emulator was asked and did, retries and redone work
-	// included: customers bulk jobs imported, and skipped because their
-	// email existed (a create sent again after a kill or a lost answer,
-	// which the email's uniqueness absorbs); single creates answered;
-	// update and bulk assign calls applied (answered or answer lost).
-	Imported, ImportSkipped, SingleCreates, UpdateCalls, AssignCalls int64
+	// included. Answered counts, by write route ("PATCH /customers/{id}"),
+	// the writes answered 2xx; Lost those applied whose answer was then
+	// lost (a write refused may be among them); Refused the writes
+	// answered 4xx other than 429, by route and status (a create sent
+	// again after a kill or a lost answer, which the email's uniqueness
+	// refuses). Imported and ImportSkipped are tamio's bulk jobs':
+	// customers created, and skipped because their email existed.
+	Answered, Lost, Refused map[string]int64
+	Imported, ImportSkipped int64
 	// Rerun says whether one more run over the last day's file followed,
 	// once everything was confirmed; RerunWrites are its write calls,
 	// which must be none.
@@ -176,31 +192,64 @@ func (r *Report) OK() bool {
 	return r.Total.differences() == 0 && len(r.Problems) == 0 && r.Rerun && r.RerunWrites == 0
 }
 
-// keyEnv carries the API key to crmsync.
-const keyEnv = "CRMSYNC_CHAOS_API_KEY"
+// credentialEnv is the environment variable that carries a credential
+// (tiquo's "api_key") to crmsync.
+func credentialEnv(name string) string {
+	return "CRMSYNC_CHAOS_" + strings.ToUpper(name)
+}
 
 // Run starts the emulator, runs and kills crmsync day after day, and
 // checks after each day. An error means the run could not be carried out;
 // what it found is in the report.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	cfg = cfg.withDefaults()
+	if cfg.API == "" {
+		cfg.API = "tamio"
+	}
+	a, err := lookupAPI(cfg.API)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := crm.Lookup(a.name)
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults(a)
 	started := time.Now()
-	rep := &Report{Config: cfg, Faults: map[string]int64{}}
+	rep := &Report{Config: cfg, Faults: map[string]int64{},
+		Answered: map[string]int64{}, Lost: map[string]int64{}, Refused: map[string]int64{}}
 	keyBytes := make([]byte, 12)
 	if _, err := rand.Read(keyBytes); err != nil {
 		return nil, err
 	}
 	key := "chaos-" + hex.EncodeToString(keyBytes)
-	srv, err := tamiotest.NewServer(tamiotest.Options{
-		DBPath:    filepath.Join(cfg.Dir, "crm.db"),
-		Keys:      []tamiotest.Key{{Token: key, Name: "chaos", Permissions: []string{tamiotest.PermView, tamiotest.PermEdit, tamiotest.PermCreate, tamiotest.PermRemove}}},
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, BulkDelay: cfg.BulkDelay,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("starting the emulator: %w", err)
+	// What SandboxOptions cannot say (the key's permissions, tamio's
+	// bucket and bulk delay) goes in the emulator's configuration file.
+	conf := filepath.Join(cfg.Dir, "sandbox.yaml")
+	if err := os.WriteFile(conf, []byte(a.config(cfg, key)), 0o600); err != nil {
+		return nil, err
 	}
-	defer srv.Close()
-	fr := &front{api: srv.Handler()}
+	sb, err := conn.StartSandbox(ctx, crm.SandboxOptions{DBPath: filepath.Join(cfg.Dir, "crm.db"), ConfigFile: conf})
+	if err != nil {
+		return nil, fmt.Errorf("starting the %s emulator: %w", a.name, err)
+	}
+	defer sb.Close()
+	ctl, err := controlsOf(sb)
+	if err != nil {
+		return nil, err
+	}
+	base, err := url.Parse(sb.URL())
+	if err != nil {
+		return nil, err
+	}
+	sink, err := conn.NewSink(crm.Config{BaseURL: sb.URL(), Credentials: sb.Credentials()})
+	if err != nil {
+		return nil, err
+	}
+	props := sink.Properties()
+	if err := sink.Close(); err != nil {
+		return nil, err
+	}
+	fr := &front{api: ctl.Handler(), prefix: strings.TrimSuffix(base.Path, "/"), window: a.window}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -209,14 +258,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	go hs.Serve(ln)
 	defer hs.Close()
 
-	c := &chaos{cfg: cfg, rep: rep, srv: srv, front: fr, key: key,
-		target:          "http://" + ln.Addr().String() + "/v2",
+	c := &chaos{cfg: cfg, api: a, conn: conn, bulk: props.BulkCreate, sb: sb, ctl: ctl, front: fr, key: key,
+		target:          "http://" + ln.Addr().String() + fr.prefix,
 		statePath:       filepath.Join(cfg.Dir, "state.db"),
 		rng:             mrand.New(mrand.NewPCG(cfg.Seed, 0xc4a05)),
 		started:         started,
+		rep:             rep,
+		client:          &http.Client{Timeout: 30 * time.Second},
 		neighbourClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 	}
 	defer c.neighbourClient.CloseIdleConnections()
+	defer c.client.CloseIdleConnections()
 	fr.drain = c.drain
 	err = c.days(ctx)
 	rep.Drains, rep.Drained = fr.drains.Load(), fr.drained.Load()
@@ -228,9 +280,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 type chaos struct {
-	cfg       Config
+	cfg  Config
+	api  *api
+	conn *crm.Connector
+	// bulk says the sink creates customers in bulk calls, a few per
+	// thousand rows, rather than one request each.
+	bulk      bool
 	rep       *Report
-	srv       *tamiotest.Server
+	sb        crm.Sandbox
+	ctl       controls
 	front     *front
 	key       string
 	target    string
@@ -239,6 +297,9 @@ type chaos struct {
 	started   time.Time
 	// emails are those valid rows had on earlier days, by key.
 	emails map[string]string
+	// client reads the emulator's stats and, through the connector's
+	// reader, the CRM for the checks.
+	client *http.Client
 
 	neighbourRuns   uint64
 	neighbourClient *http.Client
@@ -298,17 +359,27 @@ func (c *chaos) day(ctx context.Context, d *day, target int) error {
 	started := time.Now()
 	dr := &dayReport{Day: d.n, Rows: len(d.rows), Changed: d.changed, KilledBy: map[string]int{}}
 	c.rep.Days = append(c.rep.Days, dr)
-	c.srv.SetFaults(tamiotest.Faults{Seed: int64(c.cfg.Seed)*100 + int64(d.n), ErrorRate: c.cfg.Faults.ErrorRate,
-		DropRate: c.cfg.Faults.DropRate, LostAnswerRate: c.cfg.Faults.LostAnswerRate, Latency: c.cfg.Faults.Latency})
-	before, frontBefore := c.srv.Stats(), c.front.faults()
-	// Kills land at a request anywhere in span. A first load makes about
-	// a call per page of customers (bulk creates are read back by
-	// listing); a later day about one per changed row, of which a kill
-	// anywhere in the first half finds from nothing to several batches
-	// confirmed (a batch of 1,000 rows commits when its last write is
-	// answered, and --concurrency batches share the calls), without making
-	// each killed run as long as a whole one.
+	faults := c.cfg.Faults
+	faults.Seed = int64(c.cfg.Seed)*100 + int64(d.n)
+	c.ctl.SetFaults(faults)
+	before, err := readStats(ctx, c.client, c.sb.URL())
+	if err != nil {
+		return err
+	}
+	frontBefore := c.front.faults()
+	// Kills land at a request anywhere in span. A first load through bulk
+	// creates makes about a call per page of customers (they are read
+	// back by listing); one through single creates a call per row, of
+	// which each kill takes a share, so that the runs before the last
+	// still get through the file. A later day makes about one call per
+	// changed row, of which a kill anywhere in the first half finds from
+	// nothing to several batches confirmed (a batch of 1,000 rows commits
+	// when its last write is answered, and --concurrency batches share
+	// the calls), without making each killed run as long as a whole one.
 	span := int64(len(d.rows)/100 + 20)
+	if !c.bulk {
+		span = int64(len(d.rows)/max(target, 1) + 20)
+	}
 	if d.n > 1 {
 		span = int64(d.changed/2 + len(d.rows)/100)
 	}
@@ -367,15 +438,30 @@ func (c *chaos) day(ctx context.Context, d *day, target int) error {
 		break
 	}
 	frontAfter := c.front.faults()
-	c.countFaults(before, c.srv.Stats(), [3]int64{frontAfter[0] - frontBefore[0], frontAfter[1] - frontBefore[1], frontAfter[2] - frontBefore[2]})
-	dr.Took = time.Since(started)
-
-	c.srv.SetFaults(tamiotest.Faults{})
-	exp, err := expect(c.cfg.Mapping, fixtures.Columns, d.rows, c.emails)
+	after, err := readStats(ctx, c.client, c.sb.URL())
 	if err != nil {
 		return err
 	}
-	f, err := check(ctx, c.srv, c.key, filepath.Join(out, "rejects.csv"), c.statePath, exp)
+	c.countFaults(before, after, [3]int64{frontAfter[0] - frontBefore[0], frontAfter[1] - frontBefore[1], frontAfter[2] - frontBefore[2]})
+	dr.Took = time.Since(started)
+
+	c.ctl.SetFaults(emulator.Faults{})
+	exp, err := expect(c.conn.Schema, c.cfg.Mapping, fixtures.Columns, d.rows, c.emails)
+	if err != nil {
+		return err
+	}
+	// Work of killed runs the emulator queued (tamio's bulk jobs) is part
+	// of what the CRM ends up holding.
+	idle, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := waitIdle(idle, c.ctl); err != nil {
+		return fmt.Errorf("waiting for the emulator's queued work: %w", err)
+	}
+	rd, err := c.reader()
+	if err != nil {
+		return err
+	}
+	f, err := check(ctx, rd, filepath.Join(out, "rejects.csv"), c.statePath, exp)
 	if err != nil {
 		return err
 	}
@@ -391,9 +477,10 @@ func (c *chaos) day(ctx context.Context, d *day, target int) error {
 // rerun runs crmsync once more over the last day's file, with the faults
 // on: with everything confirmed it must write nothing.
 func (c *chaos) rerun(ctx context.Context, d *day) error {
-	c.srv.SetFaults(tamiotest.Faults{Seed: int64(c.cfg.Seed) * 1000, ErrorRate: c.cfg.Faults.ErrorRate,
-		DropRate: c.cfg.Faults.DropRate, LostAnswerRate: c.cfg.Faults.LostAnswerRate, Latency: c.cfg.Faults.Latency})
-	defer c.srv.SetFaults(tamiotest.Faults{})
+	faults := c.cfg.Faults
+	faults.Seed = int64(c.cfg.Seed) * 1000
+	c.ctl.SetFaults(faults)
+	defer c.ctl.SetFaults(emulator.Faults{})
 	out := filepath.Join(c.cfg.Dir, "out-rerun")
 	res, err := c.runOnce(ctx, d, out, killPlan{}, "rerun")
 	if err != nil {
@@ -425,35 +512,36 @@ func (c *chaos) rerun(ctx context.Context, d *day) error {
 // The 5xx, 429s and cut connections are counted by the front, since the
 // neighbour meets them too; lost answers by the emulator, which tells them
 // from drops (the neighbour only reads, and loses none).
-func (c *chaos) countFaults(before, after tamiotest.Stats, front [3]int64) {
+func (c *chaos) countFaults(before, after *emuStats, front [3]int64) {
 	lost := after.ByStatus["lost"] - before.ByStatus["lost"]
 	c.rep.Faults["5xx"] += front[0]
 	c.rep.Faults["429"] += front[1]
 	c.rep.Faults["dropped connection"] += front[2] - lost
 	c.rep.Faults["lost answer"] += lost
-	route := func(name string, statuses ...string) (n int64) {
-		for _, st := range statuses {
-			n += after.Requests[name][st] - before.Requests[name][st]
-		}
-		return n
-	}
 	c.rep.Imported += after.Imported - before.Imported
 	c.rep.ImportSkipped += after.ImportSkipped - before.ImportSkipped
-	// Not the lost ones: a create whose answer is lost may have been
-	// refused (the email exists), and the count would say more customers
-	// were made than the CRM holds.
-	c.rep.SingleCreates += route("POST /customers/create", "200")
-	c.rep.UpdateCalls += route("POST /customers/update/{uuid}", "200", "lost")
-	c.rep.AssignCalls += route("POST /customers/bulk/assign-to-teammate", "200", "lost")
+	for route, byStatus := range after.Requests {
+		if strings.HasPrefix(route, "GET ") || !strings.Contains(route, " ") {
+			continue
+		}
+		for status := range byStatus {
+			n := after.count(before, route, status)
+			switch {
+			case n == 0:
+			case status == "lost":
+				c.rep.Lost[route] += n
+			case strings.HasPrefix(status, "2"):
+				c.rep.Answered[route] += n
+			case strings.HasPrefix(status, "4") && status != "429":
+				c.rep.Refused[route+" "+status] += n
+			}
+		}
+	}
 }
 
-// killPlan says when to kill a run: after a delay, or at its nth API
-// request (when it arrives, or once the emulator handled it); the zero
-// plan never kills.
-type killPlan struct {
-	delay time.Duration
-	nth   int64
-	after bool
+// reader returns the connector's reader of the CRM, for the checks.
+func (c *chaos) reader() (pipeline.Reader, error) {
+	return c.conn.NewReader(crm.Config{BaseURL: c.sb.URL(), Credentials: c.sb.Credentials(), HTTPClient: c.client})
 }
 
 // planKill picks a random moment: a fifth of the kills in the first half
@@ -479,15 +567,20 @@ type runResult struct {
 
 func (c *chaos) runOnce(ctx context.Context, d *day, out string, plan killPlan, name string) (*runResult, error) {
 	args := []string{"sync", "--source", d.path, "--mapping", c.cfg.Mapping, "--target", c.target,
-		"--api-key-env", keyEnv, "--state", c.statePath, "--out", out, "--progress", "none",
+		"--state", c.statePath, "--out", out, "--progress", "none",
 		"--concurrency", strconv.Itoa(c.cfg.Concurrency)}
+	env := os.Environ()
+	for cred, v := range c.sb.Credentials() {
+		args = append(args, "--credential-env", cred+"="+credentialEnv(cred))
+		env = append(env, credentialEnv(cred)+"="+v)
+	}
 	logPath := filepath.Join(c.cfg.Dir, "logs", name+".log")
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, err
 	}
 	var output bytes.Buffer
 	cmd := exec.CommandContext(ctx, c.cfg.Bin, args...)
-	cmd.Env = append(os.Environ(), keyEnv+"="+c.key)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = &output, &output
 	c.front.reset()
 	started := time.Now()
@@ -588,219 +681,4 @@ func lastLine(s string) string {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// front serves the emulator's API to crmsync, counting requests and
-// killing the crmsync process at the request its kill plan names. It sits
-// in the request path so that a kill can land exactly while a write is
-// being applied.
-type front struct {
-	api              http.Handler
-	requests, writes atomic.Int64 // API requests since reset, and those that write
-	got5xx, got429   atomic.Int64 // answers crmsync got, in all
-	cut              atomic.Int64 // requests the emulator answered by closing the connection
-	last             atomic.Int64 // when the last API request came, in Unix nanoseconds
-
-	// drain is the neighbour's: see chaos.drain. drains counts its calls,
-	// drained those that found the bucket empty.
-	drain           func() bool
-	drains, drained atomic.Int64
-
-	mu      sync.Mutex
-	proc    *os.Process
-	plan    killPlan
-	drainAt []int64 // sorted request numbers
-	timer   *time.Timer
-	fired   string // how the process was killed; "" while it was not
-}
-
-func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.URL.Path, "/v2/") {
-		f.api.ServeHTTP(w, r)
-		return
-	}
-	n := f.requests.Add(1)
-	f.last.Store(time.Now().UnixNano())
-	if r.Method != http.MethodGet {
-		f.writes.Add(1)
-	}
-	f.killAt(n, false, r)
-	if f.drainBefore(n) {
-		f.drains.Add(1)
-		if f.drain() {
-			f.drained.Add(1)
-		}
-	}
-	sw := &statusWriter{ResponseWriter: w}
-	f.api.ServeHTTP(sw, r)
-	switch {
-	case sw.status == 0:
-		f.cut.Add(1)
-	case sw.status == http.StatusTooManyRequests:
-		f.got429.Add(1)
-	case sw.status >= 500:
-		f.got5xx.Add(1)
-	}
-	f.killAt(n, true, r)
-}
-
-// faults returns the 5xx, 429s and connections cut without an answer
-// that crmsync met so far.
-func (f *front) faults() [3]int64 {
-	return [3]int64{f.got5xx.Load(), f.got429.Load(), f.cut.Load()}
-}
-
-// statusWriter notes the status of an answer; a connection the emulator
-// cuts (a fault) has none. Unwrap lets the emulator hijack the connection
-// through it.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (f *front) lastRequest() time.Time { return time.Unix(0, f.last.Load()) }
-
-func (f *front) reset() {
-	f.requests.Store(0)
-	f.writes.Store(0)
-}
-
-func (f *front) arm(p *os.Process, plan killPlan, drainAt []int64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.proc, f.plan, f.fired, f.drainAt = p, plan, "", drainAt
-	if plan.delay > 0 {
-		f.timer = time.AfterFunc(plan.delay, func() {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			if f.proc == p {
-				f.kill(fmt.Sprintf("timed %s after start", plan.delay.Round(time.Millisecond)))
-			}
-		})
-	}
-}
-
-// disarm forgets the process and returns how it was killed, if it was.
-func (f *front) disarm() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.timer != nil {
-		f.timer.Stop()
-		f.timer = nil
-	}
-	f.proc, f.drainAt = nil, nil
-	return f.fired
-}
-
-// drainBefore reports whether the neighbour drains the bucket before
-// request n.
-func (f *front) drainBefore(n int64) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	_, found := slices.BinarySearch(f.drainAt, n)
-	return found && f.proc != nil
-}
-
-func (f *front) killAt(n int64, after bool, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.proc == nil || f.plan.nth != n || f.plan.after != after {
-		return
-	}
-	when := "arriving"
-	if after {
-		when = "handled"
-	}
-	f.kill(fmt.Sprintf("at-request %d (%s %s, %s)", n, r.Method, routeOf(r.URL.Path), when))
-}
-
-// kill sends SIGKILL; callers hold f.mu.
-func (f *front) kill(how string) {
-	if f.fired != "" {
-		return
-	}
-	// A process that already exited cannot be killed: it finished first.
-	if f.proc.Signal(syscall.SIGKILL) == nil {
-		f.fired = how
-	}
-}
-
-// routeOf shortens a path for the log: ids are dropped.
-func routeOf(p string) string {
-	parts := strings.Split(strings.TrimPrefix(p, "/v2/"), "/")
-	for i, s := range parts {
-		if len(s) == 36 && strings.Count(s, "-") == 4 {
-			parts[i] = "{id}"
-		}
-	}
-	return strings.Join(parts, "/")
-}
-
-// drainPlan picks the requests of a run before which the neighbour
-// empties the key's bucket: its first (see Config.FirstDrains), so each
-// fresh process meets 429s before its pacer has learnt the rate, and then
-// one every few hundred, so
-// a long run meets them again; not more often, since each 429 pauses the
-// whole run for its Retry-After, as each 503 does. Its numbers come from a
-// source of their own, so that the kill plans stay what the seed made them.
-func (c *chaos) drainPlan() []int64 {
-	c.neighbourRuns++
-	rng := mrand.New(mrand.NewPCG(c.cfg.Seed, c.neighbourRuns))
-	var at []int64
-	if rng.Float64() < c.cfg.FirstDrains {
-		at = append(at, 1)
-	}
-	for n := int64(1); len(at) < 1000; {
-		n += 300 + rng.Int64N(600)
-		at = append(at, n)
-	}
-	return at
-}
-
-// drain plays another integration that shares crmsync's API key and
-// spends its rate limit: it sends bursts of reads, several times what the
-// bucket holds, until the emulator answers one with 429. The front calls
-// it just before it hands crmsync's request on, which then meets an empty
-// bucket. It returns whether the bucket was found empty.
-func (c *chaos) drain() bool {
-	var empty atomic.Bool
-	for try := 0; try < 5 && !empty.Load(); try++ {
-		var wg sync.WaitGroup
-		for range 3*c.cfg.RateBurst + 5 {
-			wg.Go(func() {
-				req, err := http.NewRequest(http.MethodGet, c.srv.URL+"/teammates/list", nil)
-				if err != nil {
-					return
-				}
-				req.Header.Set("Authorization", "Bearer "+c.key)
-				resp, err := c.neighbourClient.Do(req)
-				if err != nil {
-					return // a fault: the neighbour meets them too
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusTooManyRequests {
-					empty.Store(true)
-				}
-			})
-		}
-		wg.Wait()
-	}
-	return empty.Load()
 }

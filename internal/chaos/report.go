@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,9 +13,13 @@ import (
 func (r *Report) Print(w io.Writer) {
 	cfg := r.Config
 	f := cfg.Faults
-	fmt.Fprintf(w, "\ncrmsync chaos run: %d rows (%.0f%% broken on purpose), seed %d, at least %d kills\n", cfg.Rows, cfg.BadShare*100, cfg.Seed, cfg.Kills)
-	fmt.Fprintf(w, "faults: %.0f%% 5xx, %.0f%% dropped connections, %.0f%% lost answers; rate limit %.0f req/s per key, burst %d\n\n",
-		f.ErrorRate*100, f.DropRate*100, f.LostAnswerRate*100, cfg.RateLimit, cfg.RateBurst)
+	limit := fmt.Sprintf("rate limit %.0f req/s per key", cfg.RateLimit)
+	if a := apis[cfg.API]; a != nil {
+		limit = a.limit(cfg)
+	}
+	fmt.Fprintf(w, "\ncrmsync chaos run against %s: %d rows (%.0f%% broken on purpose), seed %d, at least %d kills\n", cfg.API, cfg.Rows, cfg.BadShare*100, cfg.Seed, cfg.Kills)
+	fmt.Fprintf(w, "faults: %.0f%% 5xx, %.0f%% dropped connections, %.0f%% lost answers; %s\n\n",
+		f.ErrorRate*100, f.DropRate*100, f.LostAnswerRate*100, limit)
 
 	fmt.Fprintf(w, "%-4s %7s %8s %5s %6s %7s %8s %8s %10s %9s %9s %9s  %s\n",
 		"day", "rows", "changed", "runs", "kills", "failed", "created", "updated", "unchanged", "rejected", "requests", "took", "kills by")
@@ -31,11 +36,19 @@ func (r *Report) Print(w io.Writer) {
 	for _, k := range []string{"5xx", "dropped connection", "lost answer", "429"} {
 		met = append(met, fmt.Sprintf("%s %d", k, r.Faults[k]))
 	}
-	fmt.Fprintf(w, "faults the runs met: %s (the key's bucket emptied by a neighbour %d times, found empty %d)\n",
+	fmt.Fprintf(w, "faults the runs met: %s (the key's limit spent by a neighbour %d times, found spent %d)\n",
 		strings.Join(met, ", "), r.Drains, r.Drained)
-	fmt.Fprintf(w, "the CRM applied: %d customers imported by bulk jobs (%d more skipped, their email taken), %d single creates answered,\n"+
-		"  %d update calls, %d bulk assign calls (retries and redone work included)\n\n",
-		r.Imported, r.ImportSkipped, r.SingleCreates, r.UpdateCalls, r.AssignCalls)
+	fmt.Fprintln(w, "writes the CRM got (retries and redone work included):")
+	for _, route := range sortedKeys(r.Answered, r.Lost) {
+		fmt.Fprintf(w, "  %-44s %7d answered 2xx, %5d applied with the answer lost\n", route, r.Answered[route], r.Lost[route])
+	}
+	for _, route := range sortedKeys(r.Refused) {
+		fmt.Fprintf(w, "  %-44s %7d refused\n", route, r.Refused[route])
+	}
+	if r.Imported+r.ImportSkipped > 0 {
+		fmt.Fprintf(w, "  bulk jobs: %d customers imported, %d more skipped (their email taken)\n", r.Imported, r.ImportSkipped)
+	}
+	fmt.Fprintln(w)
 
 	t := &r.Total
 	var rerun any = r.RerunWrites
@@ -105,6 +118,20 @@ func (r *Report) Print(w io.Writer) {
 	} else {
 		fmt.Fprintln(w, "\nchaos: FAIL")
 	}
+}
+
+// sortedKeys returns the keys of the maps, sorted, each once.
+func sortedKeys(ms ...map[string]int64) []string {
+	var keys []string
+	for _, m := range ms {
+		for k := range m {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func kinds(m map[string]int) string {

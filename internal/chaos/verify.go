@@ -6,17 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"crmsync/mappings"
 	"crmsync/pipeline"
-	"crmsync/sinks/tamio"
-	"crmsync/sinks/tamio/tamiotest"
 	"crmsync/state"
 )
 
@@ -29,10 +25,13 @@ type sourceRow struct {
 
 // want is what the CRM must hold for one valid row.
 type want struct {
-	row    int64
-	key    string
-	email  string   // lower-cased, the customer's identity in the CRM
-	values []string // per schema field, normalised as the sink sends them
+	row int64
+	key string
+	// email is the row's match value (the schema's MatchField), folded
+	// to lower case when the target matches without regard to case: the
+	// customer's identity in the CRM.
+	email  string
+	values []string // per schema field, in canonical text as the sink sends them
 }
 
 // expected is what the CRM, the reject file and the state must hold after
@@ -57,8 +56,7 @@ type expected struct {
 
 // expect maps every row of a source as the engine would and returns what
 // must result. formerly carries the emails of earlier days by key.
-func expect(mappingPath string, header []string, rows []sourceRow, formerly map[string]string) (*expected, error) {
-	schema := tamio.Schema()
+func expect(schema *pipeline.Schema, mappingPath string, header []string, rows []sourceRow, formerly map[string]string) (*expected, error) {
 	m, err := mappings.Load(mappingPath, schema)
 	if err != nil {
 		return nil, err
@@ -95,17 +93,13 @@ func expect(mappingPath string, header []string, rows []sourceRow, formerly map[
 		}
 		if why == "" {
 			for f := range rec.Values {
-				v := strings.TrimSpace(rec.Values[f])
-				if schema.Fields[f].Lower {
-					v = strings.ToLower(v)
-				}
-				rec.Values[f] = v
+				rec.Values[f] = normalise(&schema.Fields[f], rec.Values[f])
 			}
 			if r := schema.ValidateCreate(&rec); r != nil {
 				why = r.Code
 			}
 		}
-		email := strings.ToLower(rec.Values[emailField])
+		email := matchValue(schema, rec.Values[emailField])
 		if why == "" && e.byEmail[email] != nil {
 			why = "duplicate_email"
 		}
@@ -126,6 +120,35 @@ func expect(mappingPath string, header []string, rows []sourceRow, formerly map[
 		}
 	}
 	return e, nil
+}
+
+// normalise puts a value a mapping gave, or one the CRM holds, in the
+// form the two compare in: trimmed, in the field's canonical text (lower
+// case where the target stores it so), an explicit null and an empty
+// list as no value, since that is what the CRM holds once they are sent.
+func normalise(f *pipeline.Field, v string) string {
+	v = strings.TrimSpace(v)
+	if pipeline.IsEmpty(v) {
+		return ""
+	}
+	if c, ok := pipeline.Canonical(f.Kind, v); ok {
+		v = c
+	}
+	if f.Lower {
+		v = strings.ToLower(v)
+	}
+	if f.Kind == pipeline.KindList && v == "[]" {
+		return ""
+	}
+	return v
+}
+
+// matchValue is a match value as the target compares it.
+func matchValue(schema *pipeline.Schema, v string) string {
+	if schema.MatchFold {
+		return strings.ToLower(strings.TrimSpace(v))
+	}
+	return strings.TrimSpace(v)
 }
 
 func label(s string) string {
@@ -190,35 +213,33 @@ func (f *findings) add(g *findings) {
 	}
 }
 
-// check compares the CRM, the reject file of the run that finished and the
-// state with what exp says they must hold. The emulator's faults must be
-// off; its rate limit may stay on.
-func check(ctx context.Context, srv *tamiotest.Server, key, rejectsPath, statePath string, exp *expected) (*findings, error) {
+// check compares the CRM, read through the connector's reader, the
+// reject file of the run that finished and the state with what exp says
+// they must hold. The emulator's faults must be off and its queued work
+// done; its rate limit may stay on.
+func check(ctx context.Context, rd pipeline.Reader, rejectsPath, statePath string, exp *expected) (*findings, error) {
 	f := &findings{Rows: exp.rows, Valid: len(exp.byEmail), Invalid: len(exp.invalid)}
 	for _, d := range exp.disagree {
 		f.note(&f.Disagree, "%s", d)
 	}
-	// Bulk jobs of killed runs may still be queued; they are part of what
-	// the CRM ends up holding.
-	idle, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := srv.WaitIdle(idle); err != nil {
-		return nil, fmt.Errorf("waiting for the emulator's bulk jobs: %w", err)
-	}
-	crm, err := listCRM(ctx, srv.URL, key)
-	if err != nil {
-		return nil, err
-	}
-	f.InCRM = len(crm)
-	byEmail := map[string]*tamio.Customer{}
-	for i := range crm {
-		c := &crm[i]
-		email := strings.ToLower(strings.TrimSpace(c.Email))
-		if byEmail[email] != nil {
-			f.note(&f.Duplicates, "the CRM lists %s twice (%s and %s)", email, byEmail[email].ID, c.ID)
-			continue
+	schema := exp.schema
+	at := schema.Index(schema.MatchField)
+	byEmail := map[string]*pipeline.Customer{}
+	err := rd.Walk(ctx, func(page []pipeline.Customer) error {
+		for i := range page {
+			c := &page[i]
+			f.InCRM++
+			email := matchValue(schema, c.Values[at])
+			if byEmail[email] != nil {
+				f.note(&f.Duplicates, "the CRM lists %s twice (%s and %s)", email, byEmail[email].ID, c.ID)
+				continue
+			}
+			byEmail[email] = c
 		}
-		byEmail[email] = c
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the CRM: %w", err)
 	}
 	for email, c := range byEmail {
 		w := exp.byEmail[email]
@@ -246,8 +267,8 @@ func check(ctx context.Context, srv *tamiotest.Server, key, rejectsPath, statePa
 }
 
 // compare checks every mapped field of a customer against the row's
-// values, normalised as the sink normalises them.
-func compare(f *findings, exp *expected, w *want, c *tamio.Customer) {
+// values, both in canonical text.
+func compare(f *findings, exp *expected, w *want, c *pipeline.Customer) {
 	var diffs []string
 	for i, fld := range exp.schema.Fields {
 		if !exp.mapped[i] {
@@ -258,61 +279,12 @@ func compare(f *findings, exp *expected, w *want, c *tamio.Customer) {
 			// Never sent: the CRM keeps its own default.
 			continue
 		}
-		got := strings.TrimSpace(customerField(c, fld.Name))
-		if fld.Lower {
-			got = strings.ToLower(got)
-		}
-		if got != v {
+		if got := normalise(&fld, c.Values[i]); got != v {
 			diffs = append(diffs, fmt.Sprintf("%s %q, want %q", fld.Name, got, v))
 		}
 	}
 	if len(diffs) > 0 {
 		f.note(&f.Wrong, "row %d (%s) customer %s: %s", w.row, w.key, c.ID, strings.Join(diffs, "; "))
-	}
-}
-
-// customerField is a customer's value for a schema field, by name.
-func customerField(c *tamio.Customer, name string) string {
-	switch name {
-	case "email":
-		return c.Email
-	case "name":
-		return c.Name
-	case "last_name":
-		return c.LastName
-	case "country":
-		return c.Country
-	case "locale":
-		return c.Locale
-	case "timezone_offset":
-		return c.TimezoneOffset
-	case "priority":
-		return c.Priority
-	case "category":
-		return c.Category
-	case "phone":
-		return c.Phone
-	case "teammate_id":
-		return c.TeammateID
-	}
-	panic("chaos: the tamio schema has a field this check does not know: " + name)
-}
-
-// listCRM reads every customer, leads included, page by page.
-func listCRM(ctx context.Context, baseURL, key string) ([]tamio.Customer, error) {
-	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
-	c := tamio.NewClient(baseURL, key, &http.Client{Transport: tr, Timeout: 30 * time.Second}, pipeline.NewPacer(pipeline.PacerOptions{}))
-	var out []tamio.Customer
-	for page := 1; ; page++ {
-		cs, total, err := c.List(ctx, tamio.ListQuery{Page: page, PerPage: 100, SortBy: "created_at", Order: "asc", IncludeLeads: true})
-		if err != nil {
-			return nil, fmt.Errorf("listing the CRM: %w", err)
-		}
-		out = append(out, cs...)
-		if len(cs) == 0 || page*100 >= total {
-			return out, nil
-		}
 	}
 }
 
@@ -365,7 +337,7 @@ func checkRejects(f *findings, path string, exp *expected) error {
 // checkState checks that the state links each valid key to the customer
 // the CRM holds for its row, recorded with the row's email and values, and
 // links nothing else.
-func checkState(ctx context.Context, f *findings, path string, exp *expected, crm map[string]*tamio.Customer) error {
+func checkState(ctx context.Context, f *findings, path string, exp *expected, crm map[string]*pipeline.Customer) error {
 	st, err := state.Open(ctx, path)
 	if err != nil {
 		return err
@@ -390,7 +362,10 @@ func checkState(ctx context.Context, f *findings, path string, exp *expected, cr
 			f.note(&f.State, "state: key %s → %s, and the CRM does not hold %s", key, id, w.email)
 		case c.ID != id:
 			f.note(&f.State, "state: key %s → %s, the CRM holds %s as %s", key, id, w.email, c.ID)
-		case !strings.EqualFold(match, w.email):
+		case match != "" && matchValue(exp.schema, match) != w.email:
+			// "" is a state whose match field no run bound
+			// (state.BindMatch); the entry's values, checked below,
+			// hold the match value all the same.
 			f.note(&f.State, "state: key %s recorded with email %q, the row has %q", key, match, w.email)
 		}
 		return nil
@@ -422,7 +397,11 @@ func checkState(ctx context.Context, f *findings, path string, exp *expected, cr
 			if !exp.mapped[i] || (w.values[i] == "" && !fld.CanClear()) {
 				continue
 			}
-			if got := e.Fields[fld.Name]; got != w.values[i] {
+			got := e.Fields[fld.Name]
+			if fld.Kind == pipeline.KindList && got == "[]" {
+				got = ""
+			}
+			if got != w.values[i] {
 				diffs = append(diffs, fmt.Sprintf("%s %q, want %q", fld.Name, got, w.values[i]))
 			}
 		}
