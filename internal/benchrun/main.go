@@ -2,11 +2,14 @@
 // prints one table: the raw encoding/csv and pqarrow read rates of
 // generated files beside `crmsync sync --dry-run` rows/s and peak RSS, at
 // 1M and 5M rows, the same with a state holding the 1M customers (and the
-// update calls of a 1%-changed file), and the request rate a sync keeps against the emulator
-// limited to 500 requests/s. The files are generated into -data (never
-// committed) and reused on later runs.
+// update calls of a 1%-changed file), the request rate a sync keeps against
+// the tamio emulator limited to 500 requests/s, and against the tiquo
+// emulator limited to 50 requests/s (3,000 a minute) with one request per
+// changed customer. The files are generated into -data (never committed)
+// and reused on later runs.
 //
 //	go build -o bin/crmsync ./cmd/crmsync && go run ./internal/benchrun -bin bin/crmsync
+//	go run ./internal/benchrun -bin bin/crmsync -only tiquo-rate
 package main
 
 import (
@@ -20,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -39,8 +43,25 @@ func main() {
 	sizes := flag.String("rows", "1000000,5000000", "row counts to measure, comma-separated")
 	rateRows := flag.Int("rate-rows", 10000, "customers updated in the rate test (0 skips it)")
 	withState := flag.Bool("state", true, "measure incremental syncs with a state holding the first size's customers")
+	tiquoRows := flag.Int("tiquo-rows", 10000, "customers updated in the tiquo rate test (0 skips it)")
+	tiquoMapping := flag.String("tiquo-mapping", "internal/chaos/customers.tiquo.yaml", "the mapping of the tiquo rate test")
+	only := flag.String("only", "", "run only these rows, comma-separated: dry-run (with state), tamio-rate, tiquo-rate")
 	flag.Parse()
-	if err := run(*bin, *data, *sizes, *rateRows, *withState); err != nil {
+	groups, err := parseOnly(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun:", err)
+		os.Exit(2)
+	}
+	if !groups["dry-run"] {
+		*sizes = ""
+	}
+	if !groups["tamio-rate"] {
+		*rateRows = 0
+	}
+	if !groups["tiquo-rate"] {
+		*tiquoRows = 0
+	}
+	if err := run(*bin, *data, *sizes, *rateRows, *withState, *tiquoRows, *tiquoMapping); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(1)
 	}
@@ -51,7 +72,27 @@ type result struct {
 	ok                  *bool
 }
 
-func run(bin, data, sizes string, rateRows int, withState bool) error {
+// parseOnly reads -only: the groups of rows to run, all when it is empty.
+func parseOnly(s string) (map[string]bool, error) {
+	all := []string{"dry-run", "tamio-rate", "tiquo-rate"}
+	groups := map[string]bool{}
+	if s == "" {
+		for _, g := range all {
+			groups[g] = true
+		}
+		return groups, nil
+	}
+	for _, g := range strings.Split(s, ",") {
+		g = strings.TrimSpace(g)
+		if !slices.Contains(all, g) {
+			return nil, fmt.Errorf("-only: unknown rows %q (want %s)", g, strings.Join(all, ", "))
+		}
+		groups[g] = true
+	}
+	return groups, nil
+}
+
+func run(bin, data, sizes string, rateRows int, withState bool, tiquoRows int, tiquoMapping string) error {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return err
 	}
@@ -61,7 +102,11 @@ func run(bin, data, sizes string, rateRows int, withState bool) error {
 	}
 	var results []result
 	var rss []int64
-	for _, s := range strings.Split(sizes, ",") {
+	var sizeList []string
+	if sizes != "" {
+		sizeList = strings.Split(sizes, ",")
+	}
+	for _, s := range sizeList {
 		var n int
 		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n <= 0 {
 			return fmt.Errorf("-rows: %q is not a row count", s)
@@ -128,8 +173,19 @@ func run(bin, data, sizes string, rateRows int, withState bool) error {
 		}
 		results = append(results, rr...)
 	}
+	if tiquoRows > 0 {
+		tm, err := filepath.Abs(tiquoMapping)
+		if err != nil {
+			return err
+		}
+		tr, err := tiquoRateTest(bin, tm, data, tiquoRows)
+		if err != nil {
+			return err
+		}
+		results = append(results, tr...)
+	}
 	fmt.Println()
-	fmt.Printf("%-44s %-34s %-18s %s\n", "measure", "value", "target", "")
+	fmt.Printf("%-44s %-48s %-18s %s\n", "measure", "value", "target", "")
 	failed := 0
 	for _, r := range results {
 		verdict := ""
@@ -140,7 +196,7 @@ func run(bin, data, sizes string, rateRows int, withState bool) error {
 				failed++
 			}
 		}
-		fmt.Printf("%-44s %-34s %-18s %s\n", r.name, r.value, r.target, verdict)
+		fmt.Printf("%-44s %-48s %-18s %s\n", r.name, r.value, r.target, verdict)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d targets missed", failed)
