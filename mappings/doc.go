@@ -91,15 +91,15 @@
 //	int       a whole number, or its digits as text     points: int(points_raw) * 10
 //	decimal   a number, or digits with a point          balance: 'replace(balance, ",", ".")'
 //	date      YYYY-MM-DD: date(s, in) or date_iso(s)    born: date(dob, "DD/MM/YYYY")
-//	list      split(s, sep), list(a, …), or a JSON      tags: split(tags, ";")
-//	          array of text (what crmsync export
-//	          writes for a list)
+//	list      split(s, sep), list(a, …), or text that   tags: split(tags, ";")
+//	          is a JSON array of strings already
 //
 // A number on an int or decimal field is written in plain decimals, never
 // with an exponent (1e-7 is "0.0000001"); one that is not finite rejects
-// the row with code "type". The validate stage then takes int and decimal
-// text in their canonical form: "007" and "7" are one value, as are
-// "12.50" and "12.5", so neither makes a change the next run. On a date
+// the row with code "type". Int and decimal text need not be in canonical
+// form: the engine compares, records and sends each value in its kind's
+// canonical form, so "007" and "7" are one value, as are "12.50" and
+// "12.5", and a source that switches between them changes nothing. On a date
 // field, an RFC 3339 date and time (what date_iso gives for a value with a
 // time; "2024-01-31T23:30:00-05:00") is cut to its date as written,
 // 2024-01-31; other text must already be YYYY-MM-DD.
@@ -109,28 +109,30 @@
 // items is no value (""), as an empty cell is, so that a row with no tags
 // leaves the field as a blank cell does. Text on a list field is not
 // guessed into a list: it must be a JSON array of strings (["vip","gold"],
-// as exports of list fields hold), else the row is rejected with code
-// "list"; write split(tags, ";") or list(tier) to build one. A list on a
+// a list's canonical text), else the row is rejected with code "list";
+// write split(tags, ";") or list(tier) to build one. A list on a
 // field that is not a list is an error at Load (or a row reject with code
 // "type" when only the row tells). expr's functions on lists work on
 // ours: map(split(tags, ";"), lower(#)) gives the tags in lower case, and
 // filter, len, first, last and the like take them too; a list whose items
 // are not all text rejects the row with code "type".
 //
-// null() is an explicit null: "clear this field in the CRM", where ""
-// is "no value" (on an update, "" leaves a field the API cannot clear
-// as it is). It is meant as a whole value, usually in a condition:
+// null() is an explicit null: "clear this field in the CRM". An empty
+// value ("", no value) clears on update a field the API can clear too,
+// and leaves one it cannot clear as it is; null() says the clear is meant,
+// and a mapping that asks it of a field the API cannot clear fails Load
+// (from another mapper, the row is rejected with code "not_clearable").
+// On a create, neither sends anything. null() is meant as a whole value,
+// usually in a condition:
 //
 //	phone: 'opt_out == "Y" ? null() : phone(phone)'
 //	tags: 'tags == "-" ? null() : split(tags, ";")'
-//	note: default(note, null())          # a blank note clears the CRM's
 //
 // Each field says how its API clears it (JSON null, "", or [] for a list);
 // the sink sends that form, the state records the field as empty, and the
-// --max-blank guard counts the clear like any other blanking. null() on a
-// field the target cannot clear is an error at Load. null() inside text
-// ("x" + null(), concat(a, null())) rejects the row with code "type";
-// split and list drop it.
+// --max-blank guard counts the clear like any other blanking. null()
+// inside text ("x" + null(), concat(a, null())) rejects the row with code
+// "type"; split and list drop it.
 //
 // # Functions
 //
