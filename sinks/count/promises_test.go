@@ -216,3 +216,34 @@ func TestWalkPages(t *testing.T) {
 		t.Errorf("Get of an unknown id: %v", err)
 	}
 }
+
+// TestClaimRespectsOwners: a record whose email leads to a customer the
+// state binds to another key is rejected without a write to it; the key
+// that owns it writes to it.
+func TestClaimRespectsOwners(t *testing.T) {
+	a := startAccount(t, counttest.Options{})
+	st := newState(t)
+	res := run(t, a.sink(t, count.Options{}), pipeline.Plan{Claim: st.Claim}, []pipeline.Change{change("owner", values(full(1)))})
+	if res[0].Outcome != pipeline.OutcomeCreated {
+		t.Fatalf("%+v", res[0])
+	}
+	// The engine binds a created customer to its key as it records the
+	// result; here the test does.
+	if owners, err := st.Claim(t.Context(), []string{"owner"}, []string{res[0].ID}); err != nil || owners[0] != "" {
+		t.Fatalf("binding: %v %v", owners, err)
+	}
+	m := full(1)
+	m["website"] = "https://intruder.example.com"
+	a.front.requests()
+	res = run(t, a.sink(t, count.Options{}), pipeline.Plan{Claim: st.Claim}, []pipeline.Change{change("other", values(m))})
+	if r := res[0]; r.Outcome != pipeline.OutcomeRejected || r.Reject.Code != pipeline.OwnedCode("email") {
+		t.Errorf("another key: %+v %+v", r, r.Reject)
+	}
+	if w := writes(a.front.requests()); len(w) != 0 {
+		t.Errorf("%d writes to a customer another key owns", len(w))
+	}
+	res = run(t, a.sink(t, count.Options{}), pipeline.Plan{Claim: st.Claim}, []pipeline.Change{change("owner", values(m))})
+	if res[0].Outcome != pipeline.OutcomeUpdated || a.held(t, res[0].ID)["website"] != "https://intruder.example.com" {
+		t.Errorf("the owner: %+v", res[0])
+	}
+}
