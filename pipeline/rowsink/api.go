@@ -67,6 +67,41 @@ type Preparer interface {
 	Prepare(ctx context.Context, plan pipeline.Plan) error
 }
 
+// BatchReader is implemented by an API that reads many customers in
+// fewer calls than a Get each: a list page holds a hundred customers, a
+// Get one. Under Schema.UpdateReplaces every update needs the customer as
+// the CRM holds it, and with a BatchReader rowsink reads the customers of
+// a batch with one Current call instead of a Get per customer, so that an
+// update costs about one call, not two.
+//
+// Current is called once per Apply, after the batch's claim and right
+// before its first write, with the ids of the customers the batch will
+// update (distinct) and holding one of the sink's slots; it may run
+// concurrently with the calls of other Apply calls. cur[i] is ids[i]'s
+// customer as the CRM holds it now, Raw included, or nil when Current did
+// not read it (the customer is gone, or reading it with the others would
+// have cost more than a Get): rowsink then reads it with Get. An error
+// stops the run, as a Get's that is not the row's would.
+//
+// Nothing guards the customers between Current and their writes: there
+// is no version check. A change made in the CRM to a customer between the
+// read and the write of its batch is overwritten; the window is one batch,
+// because Current is called per batch and never serves a later one.
+type BatchReader interface {
+	Current(ctx context.Context, ids []string) (cur []*pipeline.Customer, err error)
+}
+
+// Holder is implemented by an API whose reader gives some values in
+// another text than the record that wrote them carries: Revnue answers
+// the money value "1200.5" as "1200.50". Held returns the text the reader
+// gives for field f of a customer after the value v was written to it (v
+// when they are the same), so that rowsink compares a record with what
+// the CRM holds as equal when writing it would change nothing. It is
+// called for every value compared, from any goroutine, and makes no call.
+type Holder interface {
+	Held(f int, v string) string
+}
+
 // ErrMatchTaken is what a connector's Create error wraps (errors.Is) when
 // the target refused the create because a customer with the record's
 // match value exists: tiquo's 409 email_exists. It is how the retry of a

@@ -27,7 +27,15 @@
 //     when the sink read it. A change with nothing to send costs no call.
 //   - Under Schema.UpdateReplaces every update is the whole record: the
 //     customer is read (if matching did not read it), and the fields the
-//     mapping leaves alone are sent with the values the CRM holds.
+//     mapping leaves alone are sent with the values the CRM holds. An API
+//     that reads many customers a call (BatchReader: a list page) reads
+//     the customers of a batch at once, right before the batch's writes,
+//     so that an update costs about one call; otherwise each is read with
+//     a Get. There is no version check: a change made in the CRM to a
+//     customer between that read and its write is overwritten. The
+//     window is one batch, since a read serves only its own batch (and
+//     the index read in Prepare serves matching and comparing, never a
+//     write).
 //   - An update answered "not found" (the customer was deleted since it
 //     was bound) is matched again by its match value, claimed, and
 //     updated; or, when nothing matches, created (never in --mode update).

@@ -3,6 +3,7 @@ package rowsink
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"crmsync/pipeline"
 )
@@ -52,6 +53,11 @@ func (s *Sink) locate(ctx context.Context, w *work) error {
 			}
 		}
 		if (w.ch.Send != nil || w.ent != nil) && !s.schema.UpdateReplaces {
+			return nil
+		}
+		if s.batch != nil {
+			// Read with the batch's others, right before the writes
+			// (readCurrent).
 			return nil
 		}
 		c, err := s.get(ctx, w.id)
@@ -111,6 +117,55 @@ func (s *Sink) matchRecord(ctx context.Context, w *work) error {
 		// A create-mode run refuses existing customers, so it binds none
 		// of them either.
 		w.matched = s.plan.Mode != pipeline.ModeCreate
+	}
+	return nil
+}
+
+// readCurrent reads, in one BatchReader.Current, the customers this
+// batch updates that the sink has not read yet, so that each is replaced
+// with what the CRM holds right before its write (see BatchReader for
+// the window this leaves). A change with nothing to send needs no read. A
+// customer Current did not read is read with Get by update.
+func (s *Sink) readCurrent(ctx context.Context, ws []work) error {
+	if s.batch == nil || s.plan.Mode == pipeline.ModeCreate {
+		return nil
+	}
+	var ids []string
+	at := map[string][]*work{}
+	for i := range ws {
+		w := &ws[i]
+		if w.decided() || w.id == "" || w.cur != nil || !slices.Contains(s.toSend(w), true) {
+			continue
+		}
+		if _, dup := at[w.id]; !dup {
+			ids = append(ids, w.id)
+		}
+		at[w.id] = append(at[w.id], w)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var cur []*pipeline.Customer
+	err := s.call(ctx, func() (err error) {
+		cur, err = s.batch.Current(ctx, ids)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(cur) != len(ids) {
+		return pipeline.Fatalf("%s: read %d customers for %d ids", s.schema.API, len(cur), len(ids))
+	}
+	for i, c := range cur {
+		if c == nil {
+			continue
+		}
+		if c.ID != ids[i] {
+			return pipeline.Fatalf("%s: asked for customer %s, read customer %s", s.schema.API, ids[i], c.ID)
+		}
+		for _, w := range at[ids[i]] {
+			w.cur = c
+		}
 	}
 	return nil
 }

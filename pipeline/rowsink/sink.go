@@ -34,8 +34,12 @@ type Options struct {
 // Sink is a pipeline.Sink writing one customer per call through an API.
 // See the package documentation for what it promises.
 type Sink struct {
-	api    API
-	del    Deleter // nil when the API cannot delete
+	api API
+	del Deleter // nil when the API cannot delete
+	// batch reads a batch's customers in one call per Apply under
+	// Schema.UpdateReplaces; nil when the API cannot (a Get each).
+	batch  BatchReader
+	holder Holder // nil: the CRM holds values as records carry them
 	schema *pipeline.Schema
 	opts   Options
 	log    *slog.Logger
@@ -61,6 +65,10 @@ func New(api API, opts Options) *Sink {
 	s := &Sink{api: api, schema: api.Schema(), opts: opts, log: opts.Logger, slots: make(chan struct{}, opts.Concurrency)}
 	s.match = s.schema.Index(s.schema.MatchField)
 	s.del, _ = api.(Deleter)
+	s.holder, _ = api.(Holder)
+	if s.schema.UpdateReplaces {
+		s.batch, _ = api.(BatchReader)
+	}
 	return s
 }
 
@@ -127,7 +135,9 @@ func (s *Sink) Prepare(ctx context.Context, plan pipeline.Plan) error {
 // once. The changes are worked on concurrently, each call holding one of
 // the sink's slots: first each change's customer is located (the index,
 // a Find, or a Get to compare with), then the matched customers are
-// claimed in one Plan.Claim, then each change is written. A row-level
+// claimed in one Plan.Claim, then (under Schema.UpdateReplaces, with a
+// BatchReader) the customers to update are read in one Current, then each
+// change is written. A row-level
 // failure is a rejected result; an error return is fatal or the
 // context's, and leaves the batch's results undecided.
 func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []pipeline.Result) error {
@@ -144,6 +154,9 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 		return err
 	}
 	if err := s.claim(ctx, ws); err != nil {
+		return err
+	}
+	if err := s.readCurrent(ctx, ws); err != nil {
 		return err
 	}
 	g, gctx = errgroup.WithContext(ctx)

@@ -218,15 +218,24 @@ func (s *Sink) toSend(w *work) []bool {
 			if f < len(w.cur.Values) {
 				held = w.cur.Values[f]
 			}
-			send[f] = comparable(field, held) != comparable(field, v)
+			send[f] = comparable(field, held) != comparable(field, s.held(f, v))
 		case w.ent != nil && s.idx != nil && s.idx.slot[f] >= 0:
-			send[f] = s.idx.sum(s.schema, f, v) != w.ent.sums[s.idx.slot[f]]
+			send[f] = s.idx.sum(s.schema, f, s.held(f, v)) != w.ent.sums[s.idx.slot[f]]
 		default:
 			send[f] = true
 		}
 	}
 	s.widen(send)
 	return send
+}
+
+// held is the text the CRM holds for the record's value v of field f
+// once written (see Holder).
+func (s *Sink) held(f int, v string) string {
+	if s.holder == nil || pipeline.IsEmpty(v) {
+		return v
+	}
+	return s.holder.Held(f, v)
 }
 
 // widen adds to send every mapped part of a GroupReplace object one of
