@@ -1,6 +1,10 @@
 package pipeline
 
-import "strings"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Kind is the type of a target field, which decides how it is validated.
 type Kind int
@@ -142,6 +146,67 @@ type Schema struct {
 	// field, those the mapping leaves alone with the values the CRM holds.
 	// The engine still tells it which fields changed.
 	UpdateReplaces bool
+	// Open lists the families of fields the schema does not name one by
+	// one because each account defines its own (Revnue's custom template
+	// fields): a mapping may fill any field whose name starts with a
+	// family's prefix. See Extend.
+	Open []OpenField
+}
+
+// OpenField is a family of fields an account defines: every name Prefix
+// followed by a key without a dot ("template.contract_value"). Which keys
+// exist is known only to the account, so the schema a connector registers
+// lists none; mappings.Load adds those a mapping names to a copy of it
+// (Extend), the run hands that copy to the connector, and the connector
+// checks at Prepare that the account has each of them (a fatal error
+// otherwise). Each such field is a Field with the family's Kind, Clear,
+// MaxLen and Doc.
+type OpenField struct {
+	// Prefix ends in a dot: "template.".
+	Prefix string
+	Kind   Kind
+	Clear  ClearRule
+	MaxLen int
+	Doc    string
+}
+
+// OpenFor returns the family the field name belongs to, or nil. A name is
+// in a family when it is the prefix followed by a key that is not empty
+// and holds no dot.
+func (s *Schema) OpenFor(name string) *OpenField {
+	for i := range s.Open {
+		o := &s.Open[i]
+		key, ok := strings.CutPrefix(name, o.Prefix)
+		if ok && key != "" && !strings.Contains(key, ".") {
+			return o
+		}
+	}
+	return nil
+}
+
+// Extend returns a copy of s with the named fields of its open families
+// added after its own fields, in the order given; a name s lists already,
+// or given twice, is added once. It returns s itself when there is
+// nothing to add, and an error naming the first name that is neither a
+// field of s nor in one of its families. s is not modified.
+func (s *Schema) Extend(names []string) (*Schema, error) {
+	var add []Field
+	for _, n := range names {
+		if s.Index(n) >= 0 || slices.ContainsFunc(add, func(f Field) bool { return f.Name == n }) {
+			continue
+		}
+		o := s.OpenFor(n)
+		if o == nil {
+			return nil, fmt.Errorf("%s has no field %s", s.apiName(), Quote(n))
+		}
+		add = append(add, Field{Name: n, Kind: o.Kind, Clear: o.Clear, MaxLen: o.MaxLen, Doc: o.Doc})
+	}
+	if len(add) == 0 {
+		return s, nil
+	}
+	ext := *s
+	ext.Fields = append(slices.Clip(slices.Clone(s.Fields)), add...)
+	return &ext, nil
 }
 
 // GroupRule returns the update rule of the named group.
