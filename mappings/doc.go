@@ -50,6 +50,12 @@
 // requires only to create a record may be left out, which Warnings
 // reports (for update-only runs).
 //
+// Some targets let each account define fields of its own (Revnue's custom
+// template fields): their schema names a prefix (pipeline.Schema.Open)
+// under which a mapping may name any key, template.contract_value. Load
+// adds the ones the file names to a copy of the schema (Mapping.Schema);
+// the connector checks at the start of a run that the account has them.
+//
 // Each field is an expression of the expr language
 // (https://expr-lang.org) or {const: value}. Plain, quoted and block
 // (|, >) YAML scalars all work; quote an expression that starts with a
@@ -178,6 +184,7 @@
 //	country(s)                      ISO 3166-1 alpha-2, lower case           country("Deutschland") → "de"
 //	country_alpha3(s)               alpha-3, upper case                      country_alpha3("de") → "DEU"
 //	country_name(s)                 English short name                       country_name("KOR") → "South Korea"
+//	country_numeric(s)              numeric code, without leading zeros      country_numeric("Germany") → "276"
 //	phone(s)                        E.164, numbers without +CC read in       phone("030 1234567") → "+49301234567"
 //	                                options.phone_region
 //	phone(s, region)                the same in the given region; a blank    phone(tel, country(land))

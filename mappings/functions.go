@@ -143,6 +143,7 @@ func registerFunctions() (map[string]*function, []string) {
 		{name: "country", params: []ptype{pText}, call: countryFn((*country).lowerCode)},
 		{name: "country_alpha3", params: []ptype{pText}, call: countryFn(func(c *country) string { return c.alpha3 })},
 		{name: "country_name", params: []ptype{pText}, call: countryFn(func(c *country) string { return c.name })},
+		{name: "country_numeric", params: []ptype{pText}, call: countryFn(func(c *country) string { return strconv.Itoa(c.numeric) })},
 		{name: "phone", params: []ptype{pText, pText}, required: 1, check: checkPhone, call: phoneFn},
 		{name: "lookup", params: []ptype{pText, pText, pText}, required: 2, check: checkLookup, call: lookupFn},
 		{name: "email", params: []ptype{pText}, unary: normEmail},

@@ -227,6 +227,13 @@ func TestCountryFunctions(t *testing.T) {
 		{expr: "country_name(a)", a: "KOR", want: "South Korea"},
 		{expr: "country_name(a)", a: "840", want: "United States"},
 		{expr: "country_name(a)", a: "", want: ""},
+		{expr: "country_numeric(a)", a: "Germany", want: "276"},
+		{expr: "country_numeric(a)", a: "de", want: "276"},
+		{expr: "country_numeric(a)", a: "KOR", want: "410"},
+		{expr: "country_numeric(a)", a: "Andorra", want: "20"},
+		{expr: "country_numeric(a)", a: "004", want: "4"},
+		{expr: "country_numeric(a)", a: "", want: ""},
+		{expr: "country_numeric(a)", a: "nowhere", code: "unknown_country"},
 	})
 }
 

@@ -71,6 +71,12 @@ func (m *Mapping) KeyColumn() string { return m.key }
 // first, then the others in the order the file first uses them.
 func (m *Mapping) Columns() []string { return append([]string(nil), m.cols...) }
 
+// Schema returns the schema the mapping fills: the one given to Load,
+// extended with the fields of its open families the mapping names
+// (pipeline.Schema.Extend), which the run hands to the connector.
+// Callers must not modify it.
+func (m *Mapping) Schema() *pipeline.Schema { return m.schema }
+
 // Mapped reports, per schema field, whether the mapping fills it.
 func (m *Mapping) Mapped() []bool { return append([]bool(nil), m.mapped...) }
 
@@ -319,11 +325,13 @@ func (l *loader) loadOptions(n *yaml.Node) {
 }
 
 func (l *loader) loadFields(key, n *yaml.Node) {
-	m, schema := l.m, l.m.schema
+	m := l.m
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
-		l.errs.add(n.Line, n.Column, "fields must map %s fields to expressions, such as email: lower(trim(email))", schema.API)
+		l.errs.add(n.Line, n.Column, "fields must map %s fields to expressions, such as email: lower(trim(email))", m.schema.API)
 		return
 	}
+	l.extendSchema(n)
+	schema := m.schema
 	names := make([]string, len(schema.Fields))
 	for i := range schema.Fields {
 		names[i] = schema.Fields[i].Name
@@ -334,8 +342,8 @@ func (l *loader) loadFields(key, n *yaml.Node) {
 		k, v := n.Content[i], deref(n.Content[i+1])
 		fi := schema.Index(k.Value)
 		if fi < 0 {
-			l.errs.add(k.Line, k.Column, "field %q: not a %s field%s; its fields are %s",
-				k.Value, schema.API, didYouMean(k.Value, names), pipeline.QuoteList(names))
+			l.errs.add(k.Line, k.Column, "field %q: not a %s field%s; its fields are %s%s",
+				k.Value, schema.API, didYouMean(k.Value, names), pipeline.QuoteList(names), openNames(schema))
 			continue
 		}
 		if line, dup := firstLine[fi]; dup {
@@ -369,6 +377,42 @@ func (l *loader) loadFields(key, n *yaml.Node) {
 				l.path, f.Name, schema.API, schema.API))
 		}
 	}
+}
+
+// extendSchema adds to the mapping's schema the fields of its open
+// families (pipeline.Schema.Open) that the fields section names, so that
+// a mapping fills "template.contract_value" of an account that defines
+// it; the connector, handed the extended schema, checks that the account
+// does. It runs before any field is compiled.
+func (l *loader) extendSchema(fields *yaml.Node) {
+	m := l.m
+	var open []string
+	for i := 0; i+1 < len(fields.Content); i += 2 {
+		if name := fields.Content[i].Value; m.schema.Index(name) < 0 && m.schema.OpenFor(name) != nil {
+			open = append(open, name)
+		}
+	}
+	if len(open) == 0 {
+		return
+	}
+	ext, err := m.schema.Extend(open)
+	if err != nil {
+		l.errs.add(fields.Line, fields.Column, "%v", err)
+		return
+	}
+	m.schema = ext
+	m.exprs = make([]string, len(ext.Fields))
+	m.mapped = make([]bool, len(ext.Fields))
+}
+
+// openNames says, for a message listing a schema's fields, which further
+// names its open families take.
+func openNames(s *pipeline.Schema) string {
+	var b strings.Builder
+	for _, o := range s.Open {
+		fmt.Fprintf(&b, ", and %s<key> for each key the account defines", o.Prefix)
+	}
+	return b.String()
 }
 
 // useColumn registers a source column the mapping reads and returns its
