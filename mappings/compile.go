@@ -49,8 +49,9 @@ type fieldProg struct {
 	// that is not text becomes the field's text (see formatFor).
 	target pipeline.Kind
 	// finish is set when every value needs finishValue: on a date field,
-	// or when the expression calls null(). Such a field is compiled as
-	// fkFinish around the program itself as inner.
+	// or when the expression calls null() (null is set then). Such a
+	// field is compiled as fkFinish around the program itself, inner, so
+	// that the others pay nothing for it.
 	finish bool
 	null   bool
 	inner  *fieldProg
@@ -153,6 +154,10 @@ func (l *loader) compileField(fi int, key, v *yaml.Node) *fieldProg {
 		// A bare number, boolean or date is that constant as written:
 		// read as an expression, 2024-01-31 would be a subtraction.
 		p.kind, p.value = fkConst, src
+		if v.Tag == "!!bool" && target.Kind == pipeline.KindBool {
+			// YAML's True and TRUE are a bool field's true.
+			p.value = strings.ToLower(src)
+		}
 		l.m.exprs[fi] = strconv.Quote(src)
 		return l.constant(p, target, v)
 	}

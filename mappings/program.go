@@ -226,8 +226,6 @@ func (p *Program) field(f *fieldProg, row *pipeline.Row, r **runner) (string, *p
 			}
 		}
 	case fkFinish:
-		// A kind of its own, so that the fields without finishing pay
-		// nothing for it.
 		var rej *pipeline.Reject
 		if v, rej = p.field(f.inner, row, r); rej != nil {
 			return "", rej
