@@ -90,6 +90,12 @@ type Config struct {
 	Concurrency int
 	// Logger receives the connector's log lines; never personal data.
 	Logger *slog.Logger
+	// Schema is the schema the run's mapping fills: Connector.Schema
+	// extended with the fields of its open families the mapping names
+	// (pipeline.Schema.Extend, mappings.Mapping.Schema). nil means
+	// Connector.Schema. A connector whose schema has open families builds
+	// its sink on it; the others may ignore it.
+	Schema *pipeline.Schema
 }
 
 // SandboxOptions configures an emulator started for a run or for

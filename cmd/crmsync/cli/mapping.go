@@ -13,7 +13,8 @@ import (
 	"crmsync/pipeline"
 )
 
-// loadMapping reads a mapping file against the schema of the API it names.
+// loadMapping reads a mapping file against the schema of the API it names,
+// and returns the schema the mapping fills (see mappings.Mapping.Schema).
 func loadMapping(path string) (*mappings.Mapping, *pipeline.Schema, error) {
 	api, err := peekAPI(path)
 	if err != nil {
@@ -36,7 +37,8 @@ func loadMapping(path string) (*mappings.Mapping, *pipeline.Schema, error) {
 	if err != nil {
 		return nil, nil, &exitError{code: ExitUsage, err: err}
 	}
-	return m, schema, nil
+	// The connector's schema with the open fields the mapping names.
+	return m, m.Schema(), nil
 }
 
 // peekAPI reads only the api key of a mapping file, to pick the schema the

@@ -304,7 +304,9 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 		return err
 	}
 	defer ep.Close()
-	sink, err := ep.api.NewSink(ep.config(log, o.rate, o.concurrency))
+	cfg := ep.config(log, o.rate, o.concurrency)
+	cfg.Schema = m.Schema()
+	sink, err := ep.api.NewSink(cfg)
 	if err != nil {
 		return err
 	}
