@@ -92,3 +92,43 @@ func ExampleMapping_Bind() {
 	// testdata/customers.tamio.yaml:17:20: column "full_name" is not in the source (did you mean "fullname"?)
 	// testdata/customers.tamio.yaml:23:16: column "phone_raw" is nested (list/struct); crmsync reads only flat columns
 }
+
+// A mapping fills typed fields: a list, a bool, a number, a date, a
+// nested field, and null() to clear a phone.
+func ExampleProgram_Apply_typed() {
+	shop := &pipeline.Schema{API: "shop", MatchField: "email", Fields: []pipeline.Field{
+		{Name: "email", Kind: pipeline.KindEmail, RequiredOnCreate: true},
+		{Name: "phone", Kind: pipeline.KindPhone, Clear: pipeline.ClearNull},
+		{Name: "tags", Kind: pipeline.KindList, Clear: pipeline.ClearNull},
+		{Name: "consent", Kind: pipeline.KindBool},
+		{Name: "points", Kind: pipeline.KindInt},
+		{Name: "born", Kind: pipeline.KindDate, Clear: pipeline.ClearNull},
+		{Name: "address.city", Clear: pipeline.ClearNull},
+	}}
+	m, err := mappings.Load("testdata/customers.typed.yaml", shop)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	prog, _ := m.Bind([]string{"id", "email", "tel", "opt_out", "tags", "opt_in", "points", "dob", "city"}, nil)
+	row := &pipeline.Row{Num: 1, Values: []string{"C-9", " Ana@Example.com", "030 1234567", "Y",
+		"vip; gold;;", "Y", "42", "30/04/1990", " Berlin "}}
+	var rec pipeline.Record
+	if rej := prog.Apply(row, &rec); rej != nil {
+		fmt.Println(rej)
+		return
+	}
+	for i, f := range shop.Fields {
+		fmt.Printf("%s: %s\n", f.Name, pipeline.DisplayValue(rec.Values[i]))
+	}
+	fmt.Println(shop.Validate(&rec, m.Mapped()) == nil)
+	// Output:
+	// email: ana@example.com
+	// phone: null
+	// tags: ["vip","gold"]
+	// consent: true
+	// points: 420
+	// born: 1990-04-30
+	// address.city: Berlin
+	// true
+}
