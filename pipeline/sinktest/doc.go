@@ -36,10 +36,8 @@
 // # Time
 //
 // Most behaviours take well under a second of work each and run in
-// parallel. RetryAfter waits out the emulator's Retry-After (idle, beside
-// the others); for an emulator that limits by minute-long windows it can
-// only provoke a 429 by spending a window's quota, which it does only
-// without -short. RateLimit measures a sink's request rate against the
+// parallel. RetryAfter waits out the emulator's Retry-After, idle, beside
+// the others. RateLimit measures a sink's request rate against the
 // emulator's limit over about ten seconds: it runs alone, after the
 // others, and only without -short (testing.Short), since timings on a
 // loaded machine are the one thing here that is not deterministic. Their
