@@ -92,3 +92,28 @@ func BenchmarkCSVRead(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkApplyTyped maps a row onto typed fields (a list from split, a
+// condition for a bool, arithmetic for an int, a date, null() in a
+// ternary): the cost the widened kinds add.
+func BenchmarkApplyTyped(b *testing.B) {
+	shop := &pipeline.Schema{API: "shop", Fields: []pipeline.Field{
+		{Name: "email", Kind: pipeline.KindEmail},
+		{Name: "phone", Kind: pipeline.KindPhone, Clear: pipeline.ClearNull},
+		{Name: "tags", Kind: pipeline.KindList, Clear: pipeline.ClearNull},
+		{Name: "consent", Kind: pipeline.KindBool},
+		{Name: "points", Kind: pipeline.KindInt},
+		{Name: "born", Kind: pipeline.KindDate, Clear: pipeline.ClearNull},
+		{Name: "address.city", Clear: pipeline.ClearNull},
+	}}
+	m, err := Load("testdata/customers.typed.yaml", shop)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := m.Bind([]string{"id", "email", "tel", "opt_out", "tags", "opt_in", "points", "dob", "city"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchApply(b, p, &pipeline.Row{Num: 1, Values: []string{"C-9", " Ana@Example.com", "030 1234567", "N",
+		"vip; gold;;", "Y", "42", "30/04/1990", " Berlin "}})
+}
