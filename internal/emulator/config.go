@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -16,6 +18,30 @@ import (
 // --config`): the emulator declares the file's struct and maps it onto
 // its options; the kit decodes strictly and words every error as
 // path:line: message.
+
+// LoadConfig reads the configuration file at path for an emulator's
+// LoadConfig: it decodes the file strictly into a new F (see
+// [DecodeConfig]) and gives it to options, which maps it onto the
+// emulator's options and checks them as the server would. An error of
+// options is worded path:line: message by [PlaceError]; the file's
+// errors are [os.ReadFile]'s and DecodeConfig's. On error the options are
+// the zero value.
+func LoadConfig[F, O any](path string, options func(F) (O, error)) (O, error) {
+	var zero O
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return zero, err
+	}
+	var f F
+	if err := DecodeConfig(path, data, &f); err != nil {
+		return zero, err
+	}
+	o, err := options(f)
+	if err != nil {
+		return zero, PlaceError(path, data, err)
+	}
+	return o, nil
+}
 
 // SettingError is a check failing on one setting of an emulator's
 // options, named as the configuration file names it, so that
@@ -145,5 +171,39 @@ func (w *Whole) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	*w = Whole(v)
+	return nil
+}
+
+// FaultsConfig is the faults setting of a configuration file, the same in
+// every emulator's:
+//
+//	faults: {seed: 1, error_rate: 0.05, latency: 20ms, drop_rate: 0.01, lost_answer_rate: 0.01}
+//
+// It is read as it stands; the options check ([Faults.Validate]) says
+// what is out of range.
+type FaultsConfig struct {
+	Seed           int64    `yaml:"seed"`
+	ErrorRate      float64  `yaml:"error_rate"`
+	Latency        Duration `yaml:"latency"`
+	DropRate       float64  `yaml:"drop_rate"`
+	LostAnswerRate float64  `yaml:"lost_answer_rate"`
+}
+
+// Faults returns the setting as the server takes it.
+func (f FaultsConfig) Faults() Faults {
+	return Faults{Seed: f.Seed, ErrorRate: f.ErrorRate, Latency: time.Duration(f.Latency),
+		DropRate: f.DropRate, LostAnswerRate: f.LostAnswerRate}
+}
+
+// CheckWebhooks refuses a webhook that is not an absolute http(s) URL,
+// as a [SettingError] of element i of the setting "webhooks", so that an
+// options check fails at start rather than at the first delivery.
+func CheckWebhooks(urls []string) error {
+	for i, w := range urls {
+		u, err := url.Parse(w)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return At("webhooks", i, fmt.Errorf("webhook %q is not an http(s) URL", w))
+		}
+	}
 	return nil
 }
