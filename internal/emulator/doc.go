@@ -19,15 +19,21 @@
 //     creation stamps that follow the insertion order;
 //     [IsUniqueViolation].
 //   - [Keyring]: bearer keys with names and a permission (or scope) set,
-//     [BearerToken], and a [Limiter] per key: a [TokenBucket] (tamio) or
-//     a fixed [Window] (tiquo), both reporting a [Quota] from which either
-//     header style is written.
+//     [BearerToken], and a [Limiter] per key: a [TokenBucket] (tamio), a
+//     fixed [Window] (tiquo, COUNT) or Django REST framework's
+//     [SlidingLog] (Revnue, one shared by an account's keys), each
+//     reporting a [Quota] from which either header style is written.
 //   - [Counters] and [RequestStats]: requests by endpoint, outcome and key,
 //     for GET /_sandbox/stats.
 //   - [Webhooks]: a queue and a sender per URL, retries with backoff, an
 //     optional per-attempt signing hook, drops counted when a queue is
 //     full.
 //   - [ReadBody], [WriteJSON] and [BodyError]: JSON bodies in and out.
+//   - [LoadConfig], [DecodeConfig], [FaultsConfig], [CheckWebhooks] and
+//     [At]: the generic half of a sandbox configuration file, its errors
+//     worded path:line: message.
+//   - [FoldKey]: the case-insensitive key of a UNIQUE column or a search,
+//     equal exactly when strings.EqualFold is.
 //
 // # Order of a request
 //

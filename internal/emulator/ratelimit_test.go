@@ -86,3 +86,64 @@ func TestQuotaHeaders(t *testing.T) {
 		t.Errorf("refused: %v", h)
 	}
 }
+
+// TestSlidingLog allows limit requests in any period, refuses the next
+// until the oldest is a period old, rounds the wait up to whole seconds,
+// and does not log refused requests.
+func TestSlidingLog(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 12, 0, 30, 0, time.UTC)
+	l := NewSlidingLog(3, time.Minute)
+	for _, step := range []struct {
+		at        time.Duration
+		allowed   bool
+		retry     time.Duration
+		remaining int
+	}{
+		{0, true, 0, 2},
+		{10 * time.Second, true, 0, 1},
+		{20 * time.Second, true, 0, 0},
+		{30 * time.Second, false, 30 * time.Second, 0},
+		{30*time.Second + 500*time.Millisecond, false, 30 * time.Second, 0}, // 29.5 s, rounded up
+		{59*time.Second + 500*time.Millisecond, false, time.Second, 0},      // half a second, rounded up
+		{59*time.Second + 999*time.Millisecond, false, time.Second, 0},
+		{60 * time.Second, true, 0, 0}, // the first is a minute old: gone
+		{61 * time.Second, false, 9 * time.Second, 0},
+		{69*time.Second + 100*time.Millisecond, false, time.Second, 0},
+		{70 * time.Second, true, 0, 0},
+		{80 * time.Second, true, 0, 0},
+		{80 * time.Second, false, 40 * time.Second, 0},
+		{200 * time.Second, true, 0, 2}, // everything has left the minute
+		{200 * time.Second, true, 0, 1},
+		{200 * time.Second, true, 0, 0},
+		{200 * time.Second, false, 60 * time.Second, 0},
+	} {
+		q := l.Take(t0.Add(step.at))
+		if q.Allowed != step.allowed || q.RetryAfter != step.retry || q.Limit != 3 || q.Remaining != step.remaining {
+			t.Errorf("at %v: %+v, want allowed %v retry %v remaining %d", step.at, q, step.allowed, step.retry, step.remaining)
+		}
+	}
+	// Reset is when the newest logged request leaves the minute, refused
+	// or not.
+	l = NewSlidingLog(3, time.Minute)
+	for _, at := range []time.Duration{0, 10 * time.Second, 20 * time.Second, 30 * time.Second} {
+		if q, want := l.Take(t0.Add(at)), t0.Add(min(at, 20*time.Second)+time.Minute); !q.Reset.Equal(want) {
+			t.Errorf("at %v: reset %v, want %v", at, q.Reset, want)
+		}
+	}
+}
+
+// TestSlidingLogAllowsASteadyRate checks that a client pacing itself at
+// exactly the limit is never refused: the sliding period holds limit
+// requests and the oldest leaves as the next arrives.
+func TestSlidingLogAllowsASteadyRate(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewSlidingLog(1200, time.Minute)
+	for i := range 5000 {
+		if q := l.Take(t0.Add(time.Duration(i) * 50 * time.Millisecond)); !q.Allowed {
+			t.Fatalf("request %d at 20 a second refused, retry %v", i, q.RetryAfter)
+		}
+	}
+	if q := l.Take(t0.Add(4999 * 50 * time.Millisecond)); q.Allowed {
+		t.Error("a request beyond the steady rate was allowed")
+	}
+}
