@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"modernc.org/sqlite"
 
@@ -277,6 +278,66 @@ func (s *Store) PrepareWrite(query string) (*sql.Stmt, error) { return s.keep(s.
 
 // PrepareRead prepares a statement on the read pool; Close closes it.
 func (s *Store) PrepareRead(query string) (*sql.Stmt, error) { return s.keep(s.r.Prepare(query)) }
+
+// Statement is one statement for [Store.PrepareAll] to prepare.
+type Statement struct {
+	// Dst receives the prepared statement.
+	Dst **sql.Stmt
+	// Query is the SQL.
+	Query string
+	// Read prepares it on the read pool ([Store.PrepareRead]), for reads
+	// outside writes; else on the write connection ([Store.PrepareWrite]),
+	// for write closures through tx.StmtContext.
+	Read bool
+}
+
+// PrepareAll prepares each statement into its Dst: the statements an
+// emulator runs on every request, prepared once because parsing one
+// costs more than running it on a row. Called once, right after
+// OpenStore. On the first failure it closes the store, statements and
+// all, and returns the error naming the file: the store is not to be
+// used after that.
+func (s *Store) PrepareAll(stmts []Statement) error {
+	for _, p := range stmts {
+		prepare := s.PrepareWrite
+		if p.Read {
+			prepare = s.PrepareRead
+		}
+		st, err := prepare(p.Query)
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("open %s: %w", s.name, err)
+		}
+		*p.Dst = st
+	}
+	return nil
+}
+
+// ExecAll runs each statement in tx, in order, and returns the first
+// error: the CREATE statements of a schema, in a Migrate.
+func ExecAll(ctx context.Context, tx *sql.Tx, stmts ...string) error {
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CountRows counts the rows of table for a stats answer, on the read pool
+// and within five seconds: the count, or -1 when it cannot be had (the
+// store is closed), which is logged. table is the emulator's own name,
+// never a client's. Safe from any goroutine, after Close too.
+func (s *Store) CountRows(table string) int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var n int64
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		s.log.Warn("cannot count "+table, "error", err)
+		return -1
+	}
+	return n
+}
 
 func (s *Store) keep(st *sql.Stmt, err error) (*sql.Stmt, error) {
 	if err != nil {

@@ -17,15 +17,9 @@ import (
 // itemSchema is a parent and a child table, so that a write can leave
 // part of its work behind when it fails.
 func itemSchema(ctx context.Context, tx *sql.Tx, from int) error {
-	for _, q := range []string{
+	return ExecAll(ctx, tx,
 		`CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, body TEXT NOT NULL DEFAULT '')`,
-		`CREATE TABLE IF NOT EXISTS notes (item TEXT NOT NULL, text TEXT NOT NULL)`,
-	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return err
-		}
-	}
-	return nil
+		`CREATE TABLE IF NOT EXISTS notes (item TEXT NOT NULL, text TEXT NOT NULL)`)
 }
 
 func openItems(t testing.TB, path string, o StoreOptions) *Store {
@@ -315,4 +309,76 @@ func TestStoreRefusesAnotherEmulatorsFile(t *testing.T) {
 		t.Fatalf("alpha cannot reopen its own file: %v", err)
 	}
 	s.Close()
+}
+
+// TestStorePrepareAll prepares statements on both sides: the write ones
+// run inside writes, the read ones on the read pool, which is read-only;
+// a statement that does not prepare closes the store and names its file.
+func TestStorePrepareAll(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "items.db")
+	s := openItems(t, path, StoreOptions{})
+	var wInsert, rGet, rInsert *sql.Stmt
+	err := s.PrepareAll([]Statement{
+		{Dst: &wInsert, Query: "INSERT INTO items (email) VALUES (?) RETURNING id"},
+		{Dst: &rGet, Query: "SELECT id FROM items WHERE email = ?", Read: true},
+		{Dst: &rInsert, Query: "INSERT INTO items (email) VALUES (?)", Read: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := Do(ctx, s, func(ctx context.Context, tx *sql.Tx) (int64, error) {
+		var id int64
+		err := tx.StmtContext(ctx, wInsert).QueryRowContext(ctx, "a@example.com").Scan(&id)
+		return id, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int64
+	if err := rGet.QueryRowContext(ctx, "a@example.com").Scan(&got); err != nil || got != id {
+		t.Errorf("read back %d, %v; want %d", got, err, id)
+	}
+	if _, err := rInsert.ExecContext(ctx, "b@example.com"); err == nil {
+		t.Error("a statement prepared on the read pool wrote")
+	}
+
+	bad := openItems(t, filepath.Join(t.TempDir(), "bad.db"), StoreOptions{})
+	var first, second *sql.Stmt
+	err = bad.PrepareAll([]Statement{
+		{Dst: &first, Query: "SELECT id FROM items", Read: true},
+		{Dst: &second, Query: "SELECT id FROM no_such_table"},
+	})
+	if err == nil || !strings.Contains(err.Error(), "bad.db") || !strings.Contains(err.Error(), "no_such_table") {
+		t.Fatalf("a statement that does not prepare: %v", err)
+	}
+	if second != nil {
+		t.Error("Dst set for a statement that did not prepare")
+	}
+	if _, err := addItem(ctx, bad, "c@example.com"); !errors.Is(err, ErrStoreClosed) {
+		t.Errorf("a write after PrepareAll failed: %v, want ErrStoreClosed", err)
+	}
+}
+
+// TestStoreCountRows counts a table for the stats, and answers -1 once
+// the store is closed instead of failing the stats.
+func TestStoreCountRows(t *testing.T) {
+	for _, path := range []string{filepath.Join(t.TempDir(), "items.db"), ""} {
+		s := openItems(t, path, StoreOptions{})
+		if n := s.CountRows("items"); n != 0 {
+			t.Errorf("%s: %d items in a new store", DBName(path), n)
+		}
+		for _, e := range []string{"a", "b", "c"} {
+			if _, err := addItem(context.Background(), s, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, m := s.CountRows("items"), s.CountRows("notes"); n != 3 || m != 3 {
+			t.Errorf("%s: %d items, %d notes; want 3 each", DBName(path), n, m)
+		}
+		s.Close()
+		if n := s.CountRows("items"); n != -1 {
+			t.Errorf("%s: %d items after Close, want -1", DBName(path), n)
+		}
+	}
 }
