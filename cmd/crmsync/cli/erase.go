@@ -58,8 +58,9 @@ const eraseChunkSize = 50
 const eraseExitCodesHelp = `
 EXIT STATUS
   0    all done, including nothing left to erase (the log says already_absent)
-  1    fatal error (unreachable target, 401/403), or a customer still held
-       after its delete (outcome failed in the log)
+  1    fatal error (unreachable target, 401/403, an API crmsync cannot delete
+       from, a match value several customers share: name them by id), or a
+       customer still held after its delete (outcome failed in the log)
   2    usage error (bad flags, a subjects file without an id or match column,
        a --state file that does not exist)
   4    aborted: more customers to delete than --max-delete; nothing deleted

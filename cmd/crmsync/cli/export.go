@@ -54,8 +54,9 @@ type exportOptions struct {
 const exportExitCodesHelp = `
 EXIT STATUS
   0    all done (subjects the CRM does not hold are listed in not_found.csv)
-  1    fatal error (unreachable target, 401/403, disk, another run using --out);
-       --out is left as it was
+  1    fatal error (unreachable target, 401/403, disk, another run using --out,
+       a match value several customers share: name them by id); --out is left
+       as it was
   2    usage error (bad flags, a subjects file without an id or match column,
        or an --out holding files that no crmsync export wrote)
   130  interrupted by SIGINT or SIGTERM; --out is left as it was`
