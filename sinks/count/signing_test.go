@@ -247,7 +247,8 @@ func TestRetryAfterHonoured(t *testing.T) {
 
 // TestPacedAtTheDocumentedRate: without a rate the sink says COUNT's 100
 // a minute and paces just under it; a rate given (a raised limit) is
-// taken instead. It cannot delete, and finds by email.
+// taken instead. It cannot delete (and says so two ways), and finds by
+// email.
 func TestPacedAtTheDocumentedRate(t *testing.T) {
 	a := startAccount(t, counttest.Options{})
 	api, err := count.NewAPI(count.Options{BaseURL: a.url, Credentials: a.creds()})
@@ -264,6 +265,9 @@ func TestPacedAtTheDocumentedRate(t *testing.T) {
 	p := s.Properties()
 	if p.Rate != 100.0/60 || p.CanDelete || !p.FindByMatch || p.BulkCreate {
 		t.Errorf("properties %+v", p)
+	}
+	if _, ok := s.(pipeline.Deleter); ok {
+		t.Error("the sink implements pipeline.Deleter, and COUNT cannot delete")
 	}
 	s, _ = count.New(count.Options{BaseURL: a.url, Credentials: a.creds(), Rate: 20})
 	if p := s.Properties(); p.Rate != 20 {
