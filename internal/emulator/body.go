@@ -52,19 +52,33 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 
 // BodyError is a request body that cannot be read: Status is the HTTP
 // status to answer (415, 413 or 400) and Error the message for the
-// client; the emulator wraps it in its own envelope.
+// client; the emulator wraps it in its own envelope, or words its own
+// message from Limit or Err.
 type BodyError struct {
 	Status int
 	Msg    string
+	// Limit is the size cap a 413's body went over, in bytes; else 0.
+	Limit int64
+	// Err is what failed a 400's read; else nil.
+	Err error
 }
 
 func (e *BodyError) Error() string { return e.Msg }
+func (e *BodyError) Unwrap() error { return e.Err }
 
 // ReadBody reads a request body meant to be JSON into buf, after checking
-// that the Content-Type, if any, is application/json. The size limit is
-// the one [Server] set on r.Body. Errors are *BodyError. Called by
-// handlers, once per request.
+// its Content-Type ([CheckContentType]); see [ReadRaw]. Errors are
+// *BodyError. Called by handlers, once per request.
 func ReadBody(r *http.Request, buf *bytes.Buffer) error {
+	if err := CheckContentType(r); err != nil {
+		return err
+	}
+	return ReadRaw(r, buf)
+}
+
+// CheckContentType returns a *BodyError 415 unless the request's
+// Content-Type, if any, is application/json.
+func CheckContentType(r *http.Request) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
@@ -72,13 +86,24 @@ func ReadBody(r *http.Request, buf *bytes.Buffer) error {
 				Msg: "Content-Type must be application/json, not " + ct}
 		}
 	}
+	return nil
+}
+
+// ReadRaw reads the request body as it was sent into buf, checking
+// nothing of it: for an API that must see the exact bytes before any
+// check of them answers (a signature over the body comes before the 415
+// or 400 of a bad one). The size cap is the one [Server] set on r.Body,
+// for [ServerOptions.WriteFault] as for handlers. Errors are *BodyError:
+// 413 over the cap, else 400. Called once per request.
+func ReadRaw(r *http.Request, buf *bytes.Buffer) error {
 	if _, err := buf.ReadFrom(r.Body); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return &BodyError{Status: http.StatusRequestEntityTooLarge,
+			return &BodyError{Status: http.StatusRequestEntityTooLarge, Limit: tooLarge.Limit,
 				Msg: "the request body is larger than " + sizeText(tooLarge.Limit)}
 		}
-		return &BodyError{Status: http.StatusBadRequest, Msg: "cannot read the request body: " + err.Error()}
+		return &BodyError{Status: http.StatusBadRequest, Err: err,
+			Msg: "cannot read the request body: " + err.Error()}
 	}
 	return nil
 }

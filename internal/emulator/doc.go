@@ -28,7 +28,9 @@
 //   - [Webhooks]: a queue and a sender per URL, retries with backoff, an
 //     optional per-attempt signing hook, drops counted when a queue is
 //     full.
-//   - [ReadBody], [WriteJSON] and [BodyError]: JSON bodies in and out.
+//   - [ReadBody], [WriteJSON] and [BodyError]: JSON bodies in and out;
+//     [ReadRaw] and [CheckContentType] apart, for an API that checks a
+//     signature over the body before the body itself.
 //   - [LoadConfig], [DecodeConfig], [FaultsConfig], [CheckWebhooks] and
 //     [At]: the generic half of a sandbox configuration file, its errors
 //     worded path:line: message.

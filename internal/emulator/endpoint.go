@@ -28,9 +28,9 @@ type Call struct {
 // ServeMux pattern ("POST /v2/customers/create"), name its name in the
 // stats, write whether it changes data (only writes lose answers).
 // Every request goes through, in this order: the fault draw and the
-// latency; a dropped connection or an injected 5xx (neither reaches h);
-// the body size cap; h; a lost answer (h ran, its answer is discarded and
-// the connection cut). Answers are counted by status before they leave,
+// latency; the body size cap; a dropped connection or an injected 5xx
+// (neither reaches h); h; a lost answer (h ran, its answer is discarded
+// and the connection cut). Answers are counted by status before they leave,
 // so that a client holding its answer finds it in the stats. Called while
 // setting up, before [Server.Serve].
 func (s *Server) Endpoint(pattern, name string, write bool, h Handler) {
@@ -49,6 +49,12 @@ func (s *Server) Endpoint(pattern, name string, write bool, h Handler) {
 				t.Stop()
 			}
 		}
+		if s.maxBody > 0 {
+			// Before WriteFault too, which may read the body (to check a
+			// signature); given w itself, which the size cap tells to
+			// close the connection after the answer.
+			r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		}
 		switch d.Fault {
 		case Drop:
 			s.stats.Count(name, "dropped", "")
@@ -62,11 +68,6 @@ func (s *Server) Endpoint(pattern, name string, write bool, h Handler) {
 			s.log.Debug("error injected (fault)", "route", name, "status", d.Status)
 			s.o.WriteFault(rec, r, &rec.call, d.Status)
 			return
-		}
-		if s.maxBody > 0 {
-			// Given w itself, which the size cap tells to close the
-			// connection after the answer.
-			r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 		}
 		if d.Fault == Lose {
 			h(&discard{}, r, &rec.call)
