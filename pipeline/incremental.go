@@ -163,6 +163,10 @@ func (r *Run) crmFields(rec *Record, created bool, old map[string]string, crmOld
 				v = was
 			} else if crmOld != nil {
 				v = crmOld[f]
+			} else if field.CreateOnly {
+				// Neither the state nor the sink knows what the CRM
+				// holds: claiming the row's value would be a guess.
+				continue
 			}
 		}
 		out[field.Name] = v

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -79,6 +80,10 @@ func (o *checkOptions) run(ctx context.Context) error {
 	for _, w := range m.Warnings() {
 		fmt.Fprintf(o.stdout, "warning: %s\n", w)
 	}
+	if names := createOnlyMapped(schema, m.Mapped()); len(names) > 0 {
+		fmt.Fprintf(o.stdout, "note: %s sets %s only when it creates a customer; for a customer it already holds, these values are not sent\n",
+			m.API(), strings.Join(names, ", "))
+	}
 	if m, err = o.tgt.referencesFor(ctx, o.g.log.newLogger(os.Stderr), m, o.stdout, o.src.path != ""); err != nil {
 		return err
 	}
@@ -124,6 +129,18 @@ func (o *checkOptions) run(ctx context.Context) error {
 		return &exitError{code: ExitRejects, err: fmt.Errorf("%d of %d rows would be rejected", c.Rejected, c.Read)}
 	}
 	return nil
+}
+
+// createOnlyMapped names the mapped fields the target takes on create
+// only.
+func createOnlyMapped(s *pipeline.Schema, mapped []bool) []string {
+	var names []string
+	for i := range s.Fields {
+		if i < len(mapped) && mapped[i] && s.Fields[i].CreateOnly {
+			names = append(names, s.Fields[i].Name)
+		}
+	}
+	return names
 }
 
 func countTrue(b []bool) int {

@@ -24,8 +24,8 @@ var _ pipeline.Sink = (*predictSink)(nil)
 
 func (s *predictSink) Schema() *pipeline.Schema { return s.schema }
 
-// Limits gives a batch size of a real bulk endpoint; the reject counts do
-// not depend on it.
+// Properties give a batch size of a real bulk endpoint; the reject counts
+// do not depend on it.
 func (s *predictSink) Properties() pipeline.Properties {
 	return pipeline.Properties{BulkCreate: true, MaxBatch: 500}
 }
@@ -37,6 +37,12 @@ func (s *predictSink) Apply(ctx context.Context, changes []pipeline.Change, resu
 		return err
 	}
 	for i := range changes {
+		// Every sink checks a create before sending it; on an empty
+		// account every row is one.
+		if rej := s.schema.ValidateCreate(changes[i].Record); rej != nil {
+			results[i] = pipeline.Result{Outcome: pipeline.OutcomeRejected, Reject: rej}
+			continue
+		}
 		results[i] = pipeline.Result{Outcome: pipeline.OutcomeCreated}
 	}
 	return nil
