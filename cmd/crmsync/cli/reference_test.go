@@ -158,7 +158,7 @@ func TestTeammatesCommand(t *testing.T) {
 	if res := runBinary(t, srv.APIKey, "teammates", "--target", srv.URL, "--api-key-env", keyEnv, "--api", "nocrm"); res.code != cli.ExitUsage {
 		t.Errorf("an unknown api: exit %d, want %d", res.code, cli.ExitUsage)
 	}
-	if res := runBinary(t, srv.APIKey, "teammates"); res.code != cli.ExitUsage || !strings.Contains(res.stderr, "--target") {
+	if res := runBinary(t, srv.APIKey, "teammates", "--api", "tamio"); res.code != cli.ExitUsage || !strings.Contains(res.stderr, "--target") {
 		t.Errorf("no target: exit %d, want %d\n%s", res.code, cli.ExitUsage, res.stderr)
 	}
 }
