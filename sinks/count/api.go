@@ -142,9 +142,10 @@ func (a *API) customer(raw json.RawMessage) (pipeline.Customer, error) {
 	return pipeline.Customer{ID: id, Values: a.schema.Values(obj), Raw: raw}, nil
 }
 
-// Walk implements pipeline.Reader: every customer, 100 a page, pages
-// numbered from 1, until a page comes back short or the customers listed
-// reach the total the first page announced. A guard stops the walk, with
+// Walk implements pipeline.Reader: every customer, 100 a page (or the
+// page size COUNT answers, if smaller), pages numbered from 1 in creation
+// order, until a page comes back short or the customers listed reach the
+// total the first page announced. A guard stops the walk, with
 // a fatal error, when a page repeats one before it or the pages list more
 // customers than announced (allowing for customers created meanwhile).
 func (a *API) Walk(ctx context.Context, fn func([]pipeline.Customer) error) error {
@@ -169,7 +170,13 @@ func (a *API) Walk(ctx context.Context, fn func([]pipeline.Customer) error) erro
 				return err
 			}
 		}
-		if len(cs) < maxLimit || guard.Listed() >= int64(p.Total) {
+		// A server that caps the page below what was asked says so in
+		// pagination.limit: a page as long as that is not the last.
+		size := maxLimit
+		if p.Limit > 0 && p.Limit < size {
+			size = p.Limit
+		}
+		if len(cs) < size || guard.Listed() >= int64(p.Total) {
 			return nil
 		}
 	}

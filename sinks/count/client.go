@@ -68,6 +68,8 @@ func (c Credentials) check() error {
 // answered not_found, and rowsink.ErrMatchTaken when it answered
 // email_exists.
 type APIError struct {
+	// Status is the answer's HTTP status; 0 for the email_exists the
+	// connector concludes from find-by-email before an update.
 	Status  int
 	Code    string // code; "" when the body had none
 	Message string // message, without any credential
@@ -86,7 +88,10 @@ type FieldError struct {
 
 func (e *APIError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "count %s %s: %d", e.Method, e.Path, e.Status)
+	fmt.Fprintf(&b, "count %s %s:", e.Method, e.Path)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, " %d", e.Status)
+	}
 	if e.Code != "" {
 		fmt.Fprintf(&b, " %s", e.Code)
 	}

@@ -171,7 +171,7 @@ func TestCredentialsNeverLeak(t *testing.T) {
 }
 
 // TestWalkPages: the reader lists every customer once over pages of 100,
-// and Get and Find read one.
+// or of the smaller size a server answers, and Get and Find read one.
 func TestWalkPages(t *testing.T) {
 	a := startAccount(t, counttest.Options{})
 	for i := range 230 {
@@ -200,6 +200,23 @@ func TestWalkPages(t *testing.T) {
 	if n := len(a.front.requests()); n != 3 {
 		t.Errorf("%d requests for 3 pages", n)
 	}
+	// A server that caps pages at 50 says so in pagination.limit.
+	a.front.set(func(w http.ResponseWriter, r *http.Request, _ []byte, api http.Handler) bool {
+		if q := r.URL.Query(); r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/customers") && q.Get("limit") == "100" {
+			q.Set("limit", "50")
+			r.URL.RawQuery = q.Encode()
+		}
+		return false
+	})
+	listed := 0
+	err = r.Walk(t.Context(), func(page []pipeline.Customer) error {
+		listed += len(page)
+		return nil
+	})
+	if err != nil || listed != 230 {
+		t.Errorf("walk of pages capped at 50: %v, %d customers", err, listed)
+	}
+	a.front.set(nil)
 	found, err := r.Find(t.Context(), "ADA7@EXAMPLE.COM")
 	if err != nil || len(found) != 1 || !ids[found[0].ID] {
 		t.Fatalf("Find: %v %v", found, err)

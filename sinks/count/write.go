@@ -98,7 +98,7 @@ func (a *API) checkEmailFree(ctx context.Context, id, email string) error {
 	}
 	for _, c := range holders {
 		if c.ID != id {
-			return pipeline.Permanent(&APIError{Status: http.StatusConflict, Code: codeEmailExists, Field: "email",
+			return pipeline.Permanent(&APIError{Code: codeEmailExists, Field: "email",
 				Message: "find-by-email found another customer with the new email, so the update was not sent",
 				Method:  http.MethodGet, Path: findRoute})
 		}
