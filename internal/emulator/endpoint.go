@@ -3,6 +3,7 @@ package emulator
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -87,7 +88,7 @@ func (s *Server) Endpoint(pattern, name string, write bool, h Handler) {
 
 // Fallback registers the handler of requests no route takes ("/"), such
 // as an unknown path or a method the path does not have (see
-// [Server.Allow]). Its answers are counted as route "unmatched", with
+// [Server.Unrouted]). Its answers are counted as route "unmatched", with
 // c.Key as h sets it; it is never faulted.
 func (s *Server) Fallback(h Handler) {
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -118,6 +119,45 @@ func (s *Server) Allow(r *http.Request) []string {
 		}
 	}
 	return allow
+}
+
+// Unrouted is why no endpoint takes a request, for a [Server.Fallback]
+// to answer in the API's envelope.
+type Unrouted struct {
+	// Status is 405 when endpoints take the request's path with other
+	// methods, else 404.
+	Status int
+	// Method and Path are the request's.
+	Method, Path string
+	// Allow are the methods endpoints take the path with, for a 405.
+	Allow []string
+}
+
+// Unrouted tells why no endpoint takes r. Called from a Fallback.
+func (s *Server) Unrouted(r *http.Request) Unrouted {
+	u := Unrouted{Status: http.StatusNotFound, Method: r.Method, Path: r.URL.Path, Allow: s.Allow(r)}
+	if len(u.Allow) > 0 {
+		u.Status = http.StatusMethodNotAllowed
+	}
+	return u
+}
+
+// SetAllow sets the Allow header of a 405 ("GET, PUT"); a 404 has none.
+// Called before the answer is written, when the API answers the 405
+// (not, say, its 429 instead).
+func (u Unrouted) SetAllow(h http.Header) {
+	if u.Status == http.StatusMethodNotAllowed {
+		h.Set("Allow", strings.Join(u.Allow, ", "))
+	}
+}
+
+// Message words the answer for the client: "no such endpoint: /v1/x",
+// or "DELETE is not allowed here; use GET or PUT".
+func (u Unrouted) Message() string {
+	if u.Status == http.StatusMethodNotAllowed {
+		return u.Method + " is not allowed here; use " + strings.Join(u.Allow, " or ")
+	}
+	return "no such endpoint: " + u.Path
 }
 
 // recorder counts an answer when its status is written.

@@ -86,12 +86,13 @@ func startItems(t *testing.T, o ServerOptions, limit int) *items {
 	em.srv.Endpoint("POST /v1/items", "POST /items", true, em.guard(em.write, em.create))
 	em.srv.Endpoint("GET /v1/items", "GET /items", false, em.guard(em.read, em.count))
 	em.srv.Fallback(func(w http.ResponseWriter, r *http.Request, c *Call) {
-		if allow := em.srv.Allow(r); len(allow) > 0 {
-			w.Header().Set("Allow", strings.Join(allow, ", "))
-			answerError(w, &itemsError{status: 405, code: "method_not_allowed", msg: r.Method})
-			return
+		u := em.srv.Unrouted(r)
+		code := "not_found"
+		if u.Status == 405 {
+			code = "method_not_allowed"
 		}
-		answerError(w, &itemsError{status: 404, code: "not_found", msg: r.URL.Path})
+		u.SetAllow(w.Header())
+		answerError(w, &itemsError{status: u.Status, code: code, msg: u.Message()})
 	})
 	em.srv.Sandbox("GET /_sandbox/stats", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, 200, em.srv.Stats())
@@ -380,5 +381,33 @@ func TestServerCloseDrains(t *testing.T) {
 	}
 	if err := em.srv.Close(time.Second); err != nil {
 		t.Errorf("second close: %v", err)
+	}
+}
+
+// TestServerUnrouted answers what no endpoint takes: a 405 with Allow for
+// a path endpoints have with other methods, a 404 without for any other,
+// each with the kit's wording.
+func TestServerUnrouted(t *testing.T) {
+	em := startItems(t, ServerOptions{}, 0)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow, msg   string
+	}{
+		{"DELETE", "/v1/items", 405, "GET, POST", "DELETE is not allowed here; use GET or POST"},
+		{"PATCH", "/v1/items", 405, "GET, POST", "PATCH is not allowed here; use GET or POST"},
+		{"GET", "/v1/items/7", 404, "", "no such endpoint: /v1/items/7"},
+		{"POST", "/v2/items", 404, "", "no such endpoint: /v2/items"},
+		{"GET", "/", 404, "", "no such endpoint: /"},
+	} {
+		rp := must(t, tc.method, em.srv.URL+tc.path, "sk_rw", "")
+		e, _ := rp.body["error"].(map[string]any)
+		if rp.status != tc.status || rp.header.Get("Allow") != tc.allow || e["message"] != tc.msg {
+			t.Errorf("%s %s: %d Allow %q %v, want %d Allow %q %q", tc.method, tc.path, rp.status,
+				rp.header.Get("Allow"), rp.body, tc.status, tc.allow, tc.msg)
+		}
+	}
+	if got := em.srv.Stats().Requests["unmatched"]; got["405"] != 2 || got["404"] != 3 {
+		t.Errorf("unmatched counted %v", got)
 	}
 }
