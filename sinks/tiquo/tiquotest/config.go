@@ -1,10 +1,6 @@
 package tiquotest
 
-import (
-	"os"
-
-	"crmsync/internal/emulator"
-)
+import "crmsync/internal/emulator"
 
 // LoadConfig reads a sandbox configuration file:
 //
@@ -23,34 +19,27 @@ import (
 // [NewServer] would check it; Addr, DBPath and Logger are left for the
 // caller.
 func LoadConfig(path string) (Options, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Options{}, err
-	}
-	var c struct {
+	type file struct {
 		Keys []struct {
 			Token  string   `yaml:"token"`
 			Name   string   `yaml:"name"`
 			Scopes []string `yaml:"scopes"`
 		} `yaml:"keys"`
-		RateLimit emulator.Whole `yaml:"rate_limit"`
-		Webhooks  []string       `yaml:"webhooks"`
-		Faults    faultsYAML     `yaml:"faults"`
+		RateLimit emulator.Whole        `yaml:"rate_limit"`
+		Webhooks  []string              `yaml:"webhooks"`
+		Faults    emulator.FaultsConfig `yaml:"faults"`
 	}
-	if err := emulator.DecodeConfig(path, data, &c); err != nil {
-		return Options{}, err
-	}
-	var o Options
-	for _, k := range c.Keys {
-		o.Keys = append(o.Keys, Key{Token: k.Token, Name: k.Name, Scopes: k.Scopes})
-	}
-	o.RateLimit = int(c.RateLimit)
-	o.Webhooks = c.Webhooks
-	o.Faults = c.Faults.faults()
-	// Checked on a copy: the caller gets the file's values, not the
-	// defaults, so that NewServer still applies them.
-	if _, err := o.withDefaults(); err != nil {
-		return Options{}, emulator.PlaceError(path, data, err)
-	}
-	return o, nil
+	return emulator.LoadConfig(path, func(c file) (Options, error) {
+		var o Options
+		for _, k := range c.Keys {
+			o.Keys = append(o.Keys, Key{Token: k.Token, Name: k.Name, Scopes: k.Scopes})
+		}
+		o.RateLimit = int(c.RateLimit)
+		o.Webhooks = c.Webhooks
+		o.Faults = c.Faults.Faults()
+		// Checked on a copy: the caller gets the file's values, not the
+		// defaults, so that NewServer still applies them.
+		_, err := o.withDefaults()
+		return o, err
+	})
 }

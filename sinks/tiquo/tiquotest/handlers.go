@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+
+	"crmsync/internal/emulator"
 )
 
 // Paging bounds of GET /customers.
@@ -84,7 +86,7 @@ func (s *Server) parseList(r *http.Request) (listQuery, *apiError) {
 		if len(emails) != 1 || emails[0] == "" {
 			return q, invalid("email", "must be given once and not be empty")
 		}
-		q.emailKey = emailKey(emails[0])
+		q.emailKey = emulator.FoldKey(emails[0])
 	}
 	return q, nil
 }

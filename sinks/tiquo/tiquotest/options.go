@@ -95,7 +95,7 @@ func (o Options) withDefaults() (Options, error) {
 	if err := o.Faults.Validate(); err != nil {
 		return o, emulator.At("faults", -1, err)
 	}
-	if err := checkWebhooks(o.Webhooks); err != nil {
+	if err := emulator.CheckWebhooks(o.Webhooks); err != nil {
 		return o, err
 	}
 	if o.Logger == nil {

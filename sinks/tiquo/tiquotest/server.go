@@ -1,7 +1,6 @@
 package tiquotest
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -225,13 +224,13 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, c *emulator.C
 		s.answer(w, c, 0, nil, aerr)
 		return
 	}
-	e := &apiError{status: http.StatusNotFound, code: codeNotFound, msg: "no such endpoint: " + r.URL.Path}
-	if allow := s.http.Allow(r); len(allow) > 0 {
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		e = &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed,
-			msg: r.Method + " is not allowed here; use " + strings.Join(allow, " or ")}
+	u := s.http.Unrouted(r)
+	code := codeNotFound
+	if u.Status == http.StatusMethodNotAllowed {
+		code = codeMethodNotAllowed
 	}
-	s.answer(w, c, 0, nil, e)
+	u.SetAllow(w.Header())
+	s.answer(w, c, 0, nil, &apiError{status: u.Status, code: code, msg: u.Message()})
 }
 
 // readRequest reads the request body into a pooled buffer; release gives
@@ -288,16 +287,7 @@ type Stats struct {
 
 // Stats returns the counters; the same data as GET /_sandbox/stats.
 func (s *Server) Stats() Stats {
-	st := Stats{RequestStats: s.http.Stats(), Webhooks: s.hooks.Stats()}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	n, err := s.st.count(ctx)
-	if err != nil {
-		s.log.Warn("cannot count customers", "error", err)
-		n = -1
-	}
-	st.Customers = n
-	return st
+	return Stats{RequestStats: s.http.Stats(), Customers: s.st.CountRows("customers"), Webhooks: s.hooks.Stats()}
 }
 
 func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {

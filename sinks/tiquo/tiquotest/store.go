@@ -14,8 +14,9 @@ import (
 
 const schemaVersion = 1
 
-// The schema. email_key is the email as emailKey folds it, which makes
-// emails unique case-insensitively (SQLite's own NOCASE folds ASCII only).
+// The schema. email_key is the email as emulator.FoldKey folds it, which
+// makes emails unique case-insensitively (SQLite's own NOCASE folds ASCII
+// only) and is what the list's email filter matches.
 // seq is AUTOINCREMENT so that a deleted customer's number is never given
 // again: the list is in seq order, and a cursor naming a deleted customer
 // (kept in deleted_customers) still marks a place in it.
@@ -82,25 +83,14 @@ func openStore(path string, log *slog.Logger) (*store, error) {
 		return nil, err
 	}
 	st := &store{Store: db}
-	for _, p := range []struct {
-		dst   **sql.Stmt
-		query string
-		read  bool
-	}{
-		{&st.rGet, selectByID, true},
-		{&st.wGet, selectByID, false},
-		{&st.wTaken, emailTaken, false},
-		{&st.wInsert, insertCustomer, false},
-		{&st.wUpdate, updateCustomer, false},
-	} {
-		prepare := db.PrepareWrite
-		if p.read {
-			prepare = db.PrepareRead
-		}
-		if *p.dst, err = prepare(p.query); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open %s: %w", db.Name(), err)
-		}
+	if err := db.PrepareAll([]emulator.Statement{
+		{Dst: &st.rGet, Query: selectByID, Read: true},
+		{Dst: &st.wGet, Query: selectByID},
+		{Dst: &st.wTaken, Query: emailTaken},
+		{Dst: &st.wInsert, Query: insertCustomer},
+		{Dst: &st.wUpdate, Query: updateCustomer},
+	}); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -110,12 +100,7 @@ func migrate(ctx context.Context, tx *sql.Tx, from int) error {
 	if from >= schemaVersion {
 		return nil
 	}
-	for _, q := range schema {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return err
-		}
-	}
-	return nil
+	return emulator.ExecAll(ctx, tx, schema...)
 }
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -186,7 +171,7 @@ func (c *customer) columns() ([]any, error) {
 	if c.MarketingConsent != nil {
 		consent = *c.MarketingConsent
 	}
-	return []any{c.FirstName, c.LastName, c.Email, emailKey(c.Email), opt(c.Phone), opt(c.DateOfBirth),
+	return []any{c.FirstName, c.LastName, c.Email, emulator.FoldKey(c.Email), opt(c.Phone), opt(c.DateOfBirth),
 		addr, string(tags), opt(c.Notes), opt(c.PreferredLocationID), consent, opt(c.CompanyID)}, nil
 }
 
@@ -202,7 +187,7 @@ func (s *store) getTx(ctx context.Context, tx *sql.Tx, id string) (*customer, er
 // email.
 func (s *store) taken(ctx context.Context, tx *sql.Tx, email string, seq int64) (bool, error) {
 	var one int
-	err := tx.StmtContext(ctx, s.wTaken).QueryRowContext(ctx, emailKey(email), seq).Scan(&one)
+	err := tx.StmtContext(ctx, s.wTaken).QueryRowContext(ctx, emulator.FoldKey(email), seq).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -364,10 +349,4 @@ func (s *store) list(ctx context.Context, q listQuery) ([]*customer, bool, error
 		return out[:q.limit], true, nil
 	}
 	return out, false, nil
-}
-
-func (s *store) count(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.Reader().QueryRowContext(ctx, "SELECT count(*) FROM customers").Scan(&n)
-	return n, err
 }

@@ -251,27 +251,3 @@ func validEmail(s string) bool {
 	}
 	return true
 }
-
-// emailKey is the form in which emails are compared: each character
-// replaced by the smallest of its Unicode simple case folds, so that two
-// emails have the same key exactly when strings.EqualFold says they are
-// equal. It is what makes emails unique case-insensitively and what the
-// email filter of the list matches.
-func emailKey(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z':
-			r -= 'a' - 'A'
-		case r >= utf8.RuneSelf:
-			m := r
-			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-				m = min(m, f)
-			}
-			r = m
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
