@@ -24,19 +24,19 @@ const (
 // basePath is where the API is mounted; the signed path leaves it out.
 const basePath = "/partners"
 
-// readRaw reads the body as it was sent, capped at maxBody, into buf:
-// the signature covers these exact bytes, whatever they are, so it is
-// read before anything checks them.
-func readRaw(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) *apiError {
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBody)); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return &apiError{status: http.StatusRequestEntityTooLarge, code: codeValidation,
-				msg: "The request body is larger than " + strconv.FormatInt(tooLarge.Limit>>10, 10) + " KiB"}
-		}
-		return invalid("Cannot read the request body: %v", err)
+// readRaw reads the body as it was sent, capped by the kit at maxBody,
+// into buf: the signature covers these exact bytes, whatever they are, so
+// it is read before anything checks them.
+func readRaw(r *http.Request, buf *bytes.Buffer) *apiError {
+	var be *emulator.BodyError
+	if err := emulator.ReadRaw(r, buf); !errors.As(err, &be) {
+		return nil
 	}
-	return nil
+	if be.Status == http.StatusRequestEntityTooLarge {
+		return &apiError{status: http.StatusRequestEntityTooLarge, code: codeValidation,
+			msg: "The request body is larger than " + strconv.FormatInt(be.Limit>>10, 10) + " KiB"}
+	}
+	return invalid("Cannot read the request body: %v", be.Err)
 }
 
 // stringToSign is what x-signature signs: METHOD:path:timestamp:bodyHash,

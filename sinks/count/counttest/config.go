@@ -1,10 +1,6 @@
 package counttest
 
-import (
-	"os"
-
-	"crmsync/internal/emulator"
-)
+import "crmsync/internal/emulator"
 
 // LoadConfig reads a sandbox configuration file:
 //
@@ -22,34 +18,27 @@ import (
 // [NewServer] would check it; Addr, DBPath, Logger and Now are left for
 // the caller.
 func LoadConfig(path string) (Options, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Options{}, err
-	}
-	var c struct {
+	type file struct {
 		Clients []struct {
 			Token        string `yaml:"token"`
 			ClientID     string `yaml:"client_id"`
 			ClientSecret string `yaml:"client_secret"`
 			Name         string `yaml:"name"`
 		} `yaml:"clients"`
-		RateLimit emulator.Whole `yaml:"rate_limit"`
-		Faults    faultsYAML     `yaml:"faults"`
+		RateLimit emulator.Whole        `yaml:"rate_limit"`
+		Faults    emulator.FaultsConfig `yaml:"faults"`
 	}
-	if err := emulator.DecodeConfig(path, data, &c); err != nil {
-		return Options{}, err
-	}
-	var o Options
-	for _, k := range c.Clients {
-		o.Clients = append(o.Clients, Client{Token: k.Token, ClientID: k.ClientID,
-			ClientSecret: k.ClientSecret, Name: k.Name})
-	}
-	o.RateLimit = int(c.RateLimit)
-	o.Faults = c.Faults.faults()
-	// Checked on a copy: the caller gets the file's values, not the
-	// defaults, so that NewServer still applies them.
-	if _, err := o.withDefaults(); err != nil {
-		return Options{}, emulator.PlaceError(path, data, err)
-	}
-	return o, nil
+	return emulator.LoadConfig(path, func(c file) (Options, error) {
+		var o Options
+		for _, k := range c.Clients {
+			o.Clients = append(o.Clients, Client{Token: k.Token, ClientID: k.ClientID,
+				ClientSecret: k.ClientSecret, Name: k.Name})
+		}
+		o.RateLimit = int(c.RateLimit)
+		o.Faults = c.Faults.Faults()
+		// Checked on a copy: the caller gets the file's values, not the
+		// defaults, so that NewServer still applies them.
+		_, err := o.withDefaults()
+		return o, err
+	})
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"crmsync/internal/emulator"
 )
 
 // Paging bounds of GET /customers.
@@ -50,7 +52,7 @@ type pagination struct {
 // client's paging bug shows.
 func parseList(r *http.Request) (listQuery, *apiError) {
 	v := r.URL.Query()
-	q := listQuery{page: 1, limit: defaultLimit, column: "seq", search: foldKey(v.Get("search"))}
+	q := listQuery{page: 1, limit: defaultLimit, column: "seq", search: emulator.FoldKey(v.Get("search"))}
 	var errs []fieldError
 	whole := func(name string, dst *int, hi int) {
 		raw := v.Get(name)

@@ -2,10 +2,8 @@ package counttest
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -117,7 +115,7 @@ func (s *Server) api(h handler) emulator.Handler {
 	return func(w http.ResponseWriter, r *http.Request, c *emulator.Call) {
 		buf := emulator.GetBuffer()
 		defer emulator.PutBuffer(buf)
-		if aerr := s.admit(w, r, c, buf); aerr != nil {
+		if aerr := s.admit(r, c, buf); aerr != nil {
 			s.answer(w, c, 0, nil, aerr)
 			return
 		}
@@ -128,8 +126,8 @@ func (s *Server) api(h handler) emulator.Handler {
 
 // admit reads the body into buf, authenticates the request, names its
 // client in c and takes its share of the client's rate limit.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *emulator.Call, buf *bytes.Buffer) *apiError {
-	if aerr := readRaw(w, r, buf); aerr != nil {
+func (s *Server) admit(r *http.Request, c *emulator.Call, buf *bytes.Buffer) *apiError {
+	if aerr := readRaw(r, buf); aerr != nil {
 		return aerr
 	}
 	_, p, aerr := s.authenticate(r, buf.Bytes())
@@ -170,7 +168,7 @@ func (s *Server) answer(w http.ResponseWriter, c *emulator.Call, status int, bod
 func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, c *emulator.Call, status int) {
 	buf := emulator.GetBuffer()
 	defer emulator.PutBuffer(buf)
-	if aerr := s.admit(w, r, c, buf); aerr != nil && aerr.status == http.StatusTooManyRequests {
+	if aerr := s.admit(r, c, buf); aerr != nil && aerr.status == http.StatusTooManyRequests {
 		s.answer(w, c, 0, nil, aerr)
 		return
 	}
@@ -182,22 +180,23 @@ func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, c *emulator.
 // with another method (a DELETE of a customer: COUNT documents none),
 // else 404. Neither is authenticated nor limited.
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, c *emulator.Call) {
-	e := &apiError{status: http.StatusNotFound, code: codeNotFound, msg: "No such endpoint: " + r.URL.Path}
-	if allow := s.http.Allow(r); len(allow) > 0 {
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		e = &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed,
-			msg: r.Method + " is not allowed here; use " + strings.Join(allow, " or ")}
+	u := s.http.Unrouted(r)
+	code := codeNotFound
+	if u.Status == http.StatusMethodNotAllowed {
+		code = codeMethodNotAllowed
 	}
-	s.answer(w, c, 0, nil, e)
+	u.SetAllow(w.Header())
+	// COUNT's messages begin with a capital; a 405's does already.
+	msg := u.Message()
+	s.answer(w, c, 0, nil, &apiError{status: u.Status, code: code, msg: strings.ToUpper(msg[:1]) + msg[1:]})
 }
 
 // jsonBody checks that a body sent with a Content-Type says JSON. A wrong
-// one is a 400, the status COUNT documents for a bad request.
+// one is a 400, the status COUNT documents for a bad request, not the
+// kit's 415.
 func jsonBody(r *http.Request) *apiError {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return invalid("Content-Type must be application/json, not %s", ct)
-		}
+	if err := emulator.CheckContentType(r); err != nil {
+		return invalid("%s", err)
 	}
 	return nil
 }
@@ -238,16 +237,7 @@ type Stats struct {
 
 // Stats returns the counters; the same data as GET /_sandbox/stats.
 func (s *Server) Stats() Stats {
-	st := Stats{RequestStats: s.http.Stats()}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	n, err := s.st.count(ctx)
-	if err != nil {
-		s.log.Warn("cannot count customers", "error", err)
-		n = -1
-	}
-	st.Customers = n
-	return st
+	return Stats{RequestStats: s.http.Stats(), Customers: s.st.CountRows("customers")}
 }
 
 func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {

@@ -16,7 +16,7 @@ import (
 const schemaVersion = 1
 
 // The schema. email_key and name_key are the email and the name as
-// foldKey folds them: email_key makes emails unique case-insensitively
+// emulator.FoldKey folds them: email_key makes emails unique case-insensitively
 // (SQLite's NOCASE folds ASCII only), and both are what search matches.
 // COUNT documents no delete, so seq is the creation order of every
 // customer ever made.
@@ -74,26 +74,15 @@ func openStore(path string, log *slog.Logger) (*store, error) {
 		return nil, err
 	}
 	st := &store{Store: db}
-	for _, p := range []struct {
-		dst   **sql.Stmt
-		query string
-		read  bool
-	}{
-		{&st.rGet, selectByID, true},
-		{&st.rByEmail, selectByEmail, true},
-		{&st.wGet, selectByID, false},
-		{&st.wTaken, emailTaken, false},
-		{&st.wInsert, insertRow, false},
-		{&st.wUpdate, updateRow, false},
-	} {
-		prepare := db.PrepareWrite
-		if p.read {
-			prepare = db.PrepareRead
-		}
-		if *p.dst, err = prepare(p.query); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open %s: %w", db.Name(), err)
-		}
+	if err := db.PrepareAll([]emulator.Statement{
+		{Dst: &st.rGet, Query: selectByID, Read: true},
+		{Dst: &st.rByEmail, Query: selectByEmail, Read: true},
+		{Dst: &st.wGet, Query: selectByID},
+		{Dst: &st.wTaken, Query: emailTaken},
+		{Dst: &st.wInsert, Query: insertRow},
+		{Dst: &st.wUpdate, Query: updateRow},
+	}); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -103,8 +92,7 @@ func migrate(ctx context.Context, tx *sql.Tx, from int) error {
 	if from >= schemaVersion {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, schema)
-	return err
+	return emulator.ExecAll(ctx, tx, schema)
 }
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -181,7 +169,7 @@ func (c *customer) columns() ([]any, error) {
 		}
 		return *p
 	}
-	return []any{c.Customer, foldKey(c.Customer), c.Email, foldKey(c.Email), opt(c.MainPhone),
+	return []any{c.Customer, emulator.FoldKey(c.Customer), c.Email, emulator.FoldKey(c.Email), opt(c.MainPhone),
 		opt(c.Website), c.Status, billing, shipping}, nil
 }
 
@@ -197,7 +185,7 @@ func (s *store) getTx(ctx context.Context, tx *sql.Tx, id string) (*customer, er
 // email.
 func (s *store) taken(ctx context.Context, tx *sql.Tx, email string, seq int64) (bool, error) {
 	var one int
-	err := tx.StmtContext(ctx, s.wTaken).QueryRowContext(ctx, foldKey(email), seq).Scan(&one)
+	err := tx.StmtContext(ctx, s.wTaken).QueryRowContext(ctx, emulator.FoldKey(email), seq).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -247,7 +235,7 @@ func (s *store) get(ctx context.Context, id string) (*customer, error) {
 // byEmail returns the customer whose email folds to the same key as
 // email, or nil.
 func (s *store) byEmail(ctx context.Context, email string) (*customer, error) {
-	c, err := scanCustomer(s.rByEmail.QueryRowContext(ctx, foldKey(email)))
+	c, err := scanCustomer(s.rByEmail.QueryRowContext(ctx, emulator.FoldKey(email)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -289,10 +277,4 @@ func (s *store) update(ctx context.Context, id string, in *input, now int64) (*c
 		}
 		return &c, err
 	})
-}
-
-func (s *store) count(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.Reader().QueryRowContext(ctx, "SELECT count(*) FROM customers").Scan(&n)
-	return n, err
 }
