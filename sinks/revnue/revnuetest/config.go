@@ -1,10 +1,6 @@
 package revnuetest
 
-import (
-	"os"
-
-	"crmsync/internal/emulator"
-)
+import "crmsync/internal/emulator"
 
 // LoadConfig reads a sandbox configuration file:
 //
@@ -31,11 +27,7 @@ import (
 // read path:line: message. The result is checked as [NewServer] would
 // check it; Addr, DBPath and Logger are left for the caller.
 func LoadConfig(path string) (Options, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Options{}, err
-	}
-	var c struct {
+	type file struct {
 		Tokens []struct {
 			Token string `yaml:"token"`
 			Name  string `yaml:"name"`
@@ -55,33 +47,30 @@ func LoadConfig(path string) (Options, error) {
 				Type string         `yaml:"type"`
 			} `yaml:"fields"`
 		} `yaml:"template"`
-		Faults faultsYAML `yaml:"faults"`
+		Faults emulator.FaultsConfig `yaml:"faults"`
 	}
-	if err := emulator.DecodeConfig(path, data, &c); err != nil {
-		return Options{}, err
-	}
-	var o Options
-	for _, t := range c.Tokens {
-		o.Tokens = append(o.Tokens, Token{Token: t.Token, Name: t.Name})
-	}
-	o.RateLimit = int(c.RateLimit)
-	for _, id := range c.Companies {
-		o.Companies = append(o.Companies, int64(id))
-	}
-	for _, cat := range c.Categories {
-		o.Categories = append(o.Categories, Category{ID: int64(cat.ID), Name: cat.Name})
-	}
-	if t := c.Template; t != nil {
-		o.Template = &Template{ID: int64(t.ID), Name: t.Name}
-		for _, f := range t.Fields {
-			o.Template.Fields = append(o.Template.Fields, TemplateField{ID: int64(f.ID), Key: f.Key, Type: f.Type})
+	return emulator.LoadConfig(path, func(c file) (Options, error) {
+		var o Options
+		for _, t := range c.Tokens {
+			o.Tokens = append(o.Tokens, Token{Token: t.Token, Name: t.Name})
 		}
-	}
-	o.Faults = c.Faults.faults()
-	// Checked on a copy: the caller gets the file's values, not the
-	// defaults, so that NewServer still applies them.
-	if _, err := o.withDefaults(); err != nil {
-		return Options{}, emulator.PlaceError(path, data, err)
-	}
-	return o, nil
+		o.RateLimit = int(c.RateLimit)
+		for _, id := range c.Companies {
+			o.Companies = append(o.Companies, int64(id))
+		}
+		for _, cat := range c.Categories {
+			o.Categories = append(o.Categories, Category{ID: int64(cat.ID), Name: cat.Name})
+		}
+		if t := c.Template; t != nil {
+			o.Template = &Template{ID: int64(t.ID), Name: t.Name}
+			for _, f := range t.Fields {
+				o.Template.Fields = append(o.Template.Fields, TemplateField{ID: int64(f.ID), Key: f.Key, Type: f.Type})
+			}
+		}
+		o.Faults = c.Faults.Faults()
+		// Checked on a copy: the caller gets the file's values, not the
+		// defaults, so that NewServer still applies them.
+		_, err := o.withDefaults()
+		return o, err
+	})
 }

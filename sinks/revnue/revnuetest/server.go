@@ -1,12 +1,10 @@
 package revnuetest
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -60,7 +58,7 @@ func NewServer(opts Options) (*Server, error) {
 		s.categories[c.ID] = c.Name
 	}
 	// One log for every token: the limit is the account's.
-	account := newSlidingLog(o.RateLimit, time.Minute)
+	account := emulator.NewSlidingLog(o.RateLimit, time.Minute)
 	s.keys, err = emulator.NewKeyring(kitKeys(o.Tokens), nil, func() emulator.Limiter { return account })
 	if err != nil {
 		st.Close()
@@ -194,8 +192,8 @@ func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, c *emulator.
 // REST framework does; any other path is a 404, as Django's router
 // answers before authentication.
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, c *emulator.Call) {
-	allow := s.http.Allow(r)
-	if len(allow) == 0 {
+	u := s.http.Unrouted(r)
+	if u.Status == http.StatusNotFound {
 		s.answer(w, c, 0, nil, notFound())
 		return
 	}
@@ -203,9 +201,8 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, c *emulator.C
 		s.answer(w, c, 0, nil, aerr)
 		return
 	}
-	w.Header().Set("Allow", strings.Join(allow, ", "))
-	s.answer(w, c, 0, nil, &apiError{status: http.StatusMethodNotAllowed,
-		detail: "Method \"" + r.Method + "\" not allowed."})
+	u.SetAllow(w.Header())
+	s.answer(w, c, 0, nil, &apiError{status: u.Status, detail: "Method \"" + r.Method + "\" not allowed."})
 }
 
 // readRequest reads the request body into a pooled buffer; release gives
@@ -262,16 +259,7 @@ type Stats struct {
 
 // Stats returns the counters; the same data as GET /_sandbox/stats.
 func (s *Server) Stats() Stats {
-	st := Stats{RequestStats: s.http.Stats()}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	n, err := s.st.count(ctx)
-	if err != nil {
-		s.log.Warn("cannot count customers", "error", err)
-		n = -1
-	}
-	st.Customers = n
-	return st
+	return Stats{RequestStats: s.http.Stats(), Customers: s.st.CountRows("customers")}
 }
 
 func (s *Server) serveStats(w http.ResponseWriter, _ *http.Request) {

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"unicode"
-	"unicode/utf8"
 
 	"crmsync/internal/emulator"
 )
@@ -17,9 +15,10 @@ const schemaVersion = 1
 
 // The schema. A customer is kept as its checked write shape in JSON
 // (record), beside the columns the API looks customers up by: company for
-// the list, name_key for the uniqueness of names across the account. id
-// is AUTOINCREMENT so that an id is never given twice, and the list pages
-// in id order.
+// the list, name_key (the name as emulator.FoldKey folds it, so that
+// "ACME GmbH" and "Acme GmbH" are one name) for the uniqueness of names
+// across the account. id is AUTOINCREMENT so that an id is never given
+// twice, and the list pages in id order.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS customers (
 		id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -61,27 +60,16 @@ func openStore(path string, log *slog.Logger) (*store, error) {
 		return nil, err
 	}
 	st := &store{Store: db}
-	for _, p := range []struct {
-		dst   **sql.Stmt
-		query string
-		read  bool
-	}{
-		{&st.rGet, selectByID, true},
-		{&st.rCount, countCompany, true},
-		{&st.rPage, pageCompany, true},
-		{&st.wExists, existsID, false},
-		{&st.wTaken, nameTakenBy, false},
-		{&st.wInsert, insertRecord, false},
-		{&st.wUpdate, updateRecord, false},
-	} {
-		prepare := db.PrepareWrite
-		if p.read {
-			prepare = db.PrepareRead
-		}
-		if *p.dst, err = prepare(p.query); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open %s: %w", db.Name(), err)
-		}
+	if err := db.PrepareAll([]emulator.Statement{
+		{Dst: &st.rGet, Query: selectByID, Read: true},
+		{Dst: &st.rCount, Query: countCompany, Read: true},
+		{Dst: &st.rPage, Query: pageCompany, Read: true},
+		{Dst: &st.wExists, Query: existsID},
+		{Dst: &st.wTaken, Query: nameTakenBy},
+		{Dst: &st.wInsert, Query: insertRecord},
+		{Dst: &st.wUpdate, Query: updateRecord},
+	}); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -91,12 +79,7 @@ func migrate(ctx context.Context, tx *sql.Tx, from int) error {
 	if from >= schemaVersion {
 		return nil
 	}
-	for _, q := range schema {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return err
-		}
-	}
-	return nil
+	return emulator.ExecAll(ctx, tx, schema...)
 }
 
 // nameTaken is the 400 of a name another customer of the account holds.
@@ -107,7 +90,7 @@ func nameTaken() *apiError {
 // takenBy returns the id of the customer holding a name, or 0.
 func (s *store) takenBy(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
 	var id int64
-	err := tx.StmtContext(ctx, s.wTaken).QueryRowContext(ctx, nameKey(name)).Scan(&id)
+	err := tx.StmtContext(ctx, s.wTaken).QueryRowContext(ctx, emulator.FoldKey(name)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -129,7 +112,7 @@ func (s *store) create(ctx context.Context, r *record) (int64, error) {
 			return 0, err
 		}
 		var id int64
-		err := tx.StmtContext(ctx, s.wInsert).QueryRowContext(ctx, r.Company, nameKey(r.Name), string(data)).Scan(&id)
+		err := tx.StmtContext(ctx, s.wInsert).QueryRowContext(ctx, r.Company, emulator.FoldKey(r.Name), string(data)).Scan(&id)
 		return id, err
 	})
 }
@@ -156,7 +139,7 @@ func (s *store) replace(ctx context.Context, id int64, r *record) error {
 			}
 			return err
 		}
-		_, err = tx.StmtContext(ctx, s.wUpdate).ExecContext(ctx, r.Company, nameKey(r.Name), string(data), id)
+		_, err = tx.StmtContext(ctx, s.wUpdate).ExecContext(ctx, r.Company, emulator.FoldKey(r.Name), string(data), id)
 		return err
 	})
 }
@@ -222,26 +205,4 @@ func (s *store) page(ctx context.Context, company int64, offset, limit int) (int
 		out = append(out, stored{id, r})
 	}
 	return n, out, rows.Err()
-}
-
-func (s *store) count(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.Reader().QueryRowContext(ctx, "SELECT count(*) FROM customers").Scan(&n)
-	return n, err
-}
-
-// nameKey is the form in which names are compared: each character
-// replaced by the smallest of its Unicode simple case folds, so that two
-// names have the same key exactly when strings.EqualFold says they are
-// equal ("ACME GmbH" and "Acme GmbH"). Names are unique by it.
-func nameKey(s string) string {
-	buf := make([]byte, 0, len(s))
-	for _, r := range s {
-		m := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			m = min(m, f)
-		}
-		buf = utf8.AppendRune(buf, m)
-	}
-	return string(buf)
 }
