@@ -1,7 +1,6 @@
 package tamiotest
 
 import (
-	"os"
 	"time"
 
 	"crmsync/internal/emulator"
@@ -28,11 +27,7 @@ import (
 // The result is checked as [NewServer] would check it; Addr, DBPath and
 // Logger are left for the caller.
 func LoadConfig(path string) (Options, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Options{}, err
-	}
-	var c struct {
+	type file struct {
 		Keys []struct {
 			Token       string   `yaml:"token"`
 			Name        string   `yaml:"name"`
@@ -44,42 +39,27 @@ func LoadConfig(path string) (Options, error) {
 			Email string `yaml:"email"`
 			Name  string `yaml:"name"`
 		} `yaml:"teammates"`
-		RateLimit float64           `yaml:"rate_limit"`
-		RateBurst int               `yaml:"rate_burst"`
-		BulkDelay emulator.Duration `yaml:"bulk_delay"`
-		Webhooks  []string          `yaml:"webhooks"`
-		Faults    struct {
-			Seed           int64             `yaml:"seed"`
-			ErrorRate      float64           `yaml:"error_rate"`
-			Latency        emulator.Duration `yaml:"latency"`
-			DropRate       float64           `yaml:"drop_rate"`
-			LostAnswerRate float64           `yaml:"lost_answer_rate"`
-		} `yaml:"faults"`
+		RateLimit float64               `yaml:"rate_limit"`
+		RateBurst int                   `yaml:"rate_burst"`
+		BulkDelay emulator.Duration     `yaml:"bulk_delay"`
+		Webhooks  []string              `yaml:"webhooks"`
+		Faults    emulator.FaultsConfig `yaml:"faults"`
 	}
-	if err := emulator.DecodeConfig(path, data, &c); err != nil {
-		return Options{}, err
-	}
-	var o Options
-	for _, k := range c.Keys {
-		o.Keys = append(o.Keys, Key{Token: k.Token, Name: k.Name, Permissions: k.Permissions, Customers: k.Customers})
-	}
-	for _, t := range c.Teammates {
-		o.Teammates = append(o.Teammates, Teammate{ID: t.ID, Email: t.Email, Name: t.Name})
-	}
-	o.RateLimit, o.RateBurst = c.RateLimit, c.RateBurst
-	o.BulkDelay = time.Duration(c.BulkDelay)
-	o.Webhooks = c.Webhooks
-	o.Faults = Faults{
-		Seed:           c.Faults.Seed,
-		ErrorRate:      c.Faults.ErrorRate,
-		Latency:        time.Duration(c.Faults.Latency),
-		DropRate:       c.Faults.DropRate,
-		LostAnswerRate: c.Faults.LostAnswerRate,
-	}
-	// Checked on a copy: the caller gets the file's values, not the
-	// defaults, so that NewServer still applies them.
-	if _, err := o.withDefaults(); err != nil {
-		return Options{}, emulator.PlaceError(path, data, err)
-	}
-	return o, nil
+	return emulator.LoadConfig(path, func(c file) (Options, error) {
+		var o Options
+		for _, k := range c.Keys {
+			o.Keys = append(o.Keys, Key{Token: k.Token, Name: k.Name, Permissions: k.Permissions, Customers: k.Customers})
+		}
+		for _, t := range c.Teammates {
+			o.Teammates = append(o.Teammates, Teammate{ID: t.ID, Email: t.Email, Name: t.Name})
+		}
+		o.RateLimit, o.RateBurst = c.RateLimit, c.RateBurst
+		o.BulkDelay = time.Duration(c.BulkDelay)
+		o.Webhooks = c.Webhooks
+		o.Faults = c.Faults.Faults()
+		// Checked on a copy: the caller gets the file's values, not the
+		// defaults, so that NewServer still applies them.
+		_, err := o.withDefaults()
+		return o, err
+	})
 }

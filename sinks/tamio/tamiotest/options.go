@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -161,11 +160,8 @@ func (o Options) withDefaults() (Options, error) {
 	if err := o.Faults.Validate(); err != nil {
 		return o, emulator.At("faults", -1, err)
 	}
-	for i, w := range o.Webhooks {
-		u, err := url.Parse(w)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return o, emulator.At("webhooks", i, fmt.Errorf("webhook %q is not an http(s) URL", w))
-		}
+	if err := emulator.CheckWebhooks(o.Webhooks); err != nil {
+		return o, err
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

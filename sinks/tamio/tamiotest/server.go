@@ -279,13 +279,13 @@ func readObject(r *http.Request) (object, *apiError) {
 // unmatched answers requests no route takes: 405 when the path exists
 // with another method, else 404.
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, _ *emulator.Call) {
-	e := &apiError{status: http.StatusNotFound, code: codeNotFound, index: -1, msg: "no such endpoint: " + r.URL.Path}
-	if allow := s.api.Allow(r); len(allow) > 0 {
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		e = &apiError{status: http.StatusMethodNotAllowed, code: codeValidation, index: -1,
-			msg: r.Method + " is not allowed here; use " + strings.Join(allow, " or ")}
+	u := s.api.Unrouted(r)
+	code := codeNotFound
+	if u.Status == http.StatusMethodNotAllowed {
+		code = codeValidation
 	}
-	writeAnswer(w, nil, e)
+	u.SetAllow(w.Header())
+	writeAnswer(w, nil, &apiError{status: u.Status, code: code, index: -1, msg: u.Message()})
 }
 
 func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {

@@ -148,10 +148,8 @@ func openStore(path string, log *slog.Logger) (*store, error) {
 	db, err := emulator.OpenStore(emulator.StoreOptions{Path: path, Version: schemaVersion, Application: "tamio", Logger: log,
 		Migrate: func(ctx context.Context, tx *sql.Tx, _ int) error {
 			// Every statement is IF NOT EXISTS: version 1 is the only one.
-			for _, q := range schema {
-				if _, err := tx.ExecContext(ctx, q); err != nil {
-					return err
-				}
+			if err := emulator.ExecAll(ctx, tx, schema...); err != nil {
+				return err
 			}
 			var last sql.NullInt64
 			if err := tx.QueryRowContext(ctx, "SELECT max(created_ns) FROM customers").Scan(&last); err != nil {
@@ -164,34 +162,18 @@ func openStore(path string, log *slog.Logger) (*store, error) {
 		return nil, err
 	}
 	s.db, s.r = db, db.Reader()
-	if err := s.prepare(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", db.Name(), err)
+	if err := db.PrepareAll([]emulator.Statement{
+		{Dst: &s.wGet, Query: selectByID},
+		{Dst: &s.wUpdate, Query: updateCustomer},
+		{Dst: &s.wUpdateUnindexed, Query: updateUnindexed},
+		{Dst: &s.wInsert, Query: insertCustomer},
+		{Dst: &s.wImport, Query: importCustomer},
+		{Dst: &s.wAddress, Query: insertAddress},
+		{Dst: &s.rGet, Query: selectByID, Read: true},
+	}); err != nil {
+		return nil, err
 	}
 	return s, nil
-}
-
-func (s *store) prepare() error {
-	for _, p := range []struct {
-		prep func(string) (*sql.Stmt, error)
-		dst  **sql.Stmt
-		q    string
-	}{
-		{s.db.PrepareWrite, &s.wGet, selectByID},
-		{s.db.PrepareWrite, &s.wUpdate, updateCustomer},
-		{s.db.PrepareWrite, &s.wUpdateUnindexed, updateUnindexed},
-		{s.db.PrepareWrite, &s.wInsert, insertCustomer},
-		{s.db.PrepareWrite, &s.wImport, importCustomer},
-		{s.db.PrepareWrite, &s.wAddress, insertAddress},
-		{s.db.PrepareRead, &s.rGet, selectByID},
-	} {
-		st, err := p.prep(p.q)
-		if err != nil {
-			return err
-		}
-		*p.dst = st
-	}
-	return nil
 }
 
 // close closes the database and the statements.
@@ -640,12 +622,6 @@ func (s *store) list(ctx context.Context, q *listQuery) (int64, []*customer, err
 // used, so there is no fixed set to prepare up front.
 func (s *store) readStmt(ctx context.Context, q string) (*sql.Stmt, func(), error) {
 	return s.db.ReadStmt(ctx, q)
-}
-
-func (s *store) count(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM customers").Scan(&n)
-	return n, err
 }
 
 // Bulk jobs live in the database from the moment they are accepted, so
