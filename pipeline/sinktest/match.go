@@ -208,14 +208,15 @@ func testRefused(t *testing.T, s *suite) {
 	}
 	slices.Sort(names)
 	e := s.start(t, crm.SandboxOptions{})
-	values := s.gen.records(0, 9)
+	// Each refused record between two good ones.
+	values := s.gen.records(0, max(9, 2*len(names)+1))
 	mapped := s.gen.mapped()
 	for _, name := range names {
 		mapped[s.conn.Schema.Index(name)] = true
 	}
 	bad := map[int]string{}
 	for k, name := range names {
-		i := 1 + (2*k)%8
+		i := 2*k + 1
 		values[i][s.conn.Schema.Index(name)] = s.gen.hints.Refused[name]
 		bad[i] = name
 	}

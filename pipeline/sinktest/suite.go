@@ -25,8 +25,8 @@ type behaviour struct {
 
 // behaviours is the suite, in the order it reports.
 var behaviours = []behaviour{
-	// RetryAfter first: it may wait out a minute-long window, idle, while
-	// the others run.
+	// RetryAfter first: most of its time is waits, idle, while the
+	// others run.
 	{name: "RetryAfter", run: testRetryAfter},
 	{name: "Create", run: testCreate},
 	{name: "ReadBack", run: testReadBack},
@@ -69,10 +69,12 @@ type suite struct {
 
 // RunConnector runs the conformance suite against a registered connector:
 // each behaviour is a subtest with an emulator of its own, started with
-// conn.StartSandbox on a SQLite file in t.TempDir. The untimed behaviours
-// run in parallel; RetryAfter and RateLimit run after them, alone, and
-// only without -short. A behaviour the connector's schema or properties
-// say does not apply (no groups, no delete) skips, saying why.
+// conn.StartSandbox on a SQLite file in t.TempDir. The behaviours run in
+// parallel, but RateLimit, which measures time: it runs after them, alone,
+// and only without -short. A behaviour the connector's schema or
+// properties say does not apply (no groups, no delete) skips, saying why.
+// The Summary lists what ran and what skipped, so that a caller can tell
+// a connector the suite did not exercise at all.
 //
 // It fails the test, rather than skipping, when the connector cannot be
 // run at all (no sandbox, hints that do not fit its schema).
