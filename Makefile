@@ -50,7 +50,8 @@ bench: build
 ## it until it finishes, on a first load and on days of changes; then check
 ## the CRM, the rejects and the state against the source, print the figures
 ## and fail on any difference. tamio gets 20,000 rows; tiquo, which makes a
-## request per row where tamio's bulk endpoints make one per thousand, 5,000.
+## request or two per row where tamio's bulk endpoints make one per thousand,
+## 3,000.
 ## Flags: CHAOSAPI=tiquo for one API; CHAOSFLAGS='-rows 20000 -kills 10 -seed 1 -v'.
 CHAOSAPI ?= tamio,tiquo
 chaos: build

@@ -42,7 +42,7 @@ func main() {
 	flag.StringVar(&cfg.Bin, "bin", "bin/crmsync", "the crmsync binary")
 	names := flag.String("api", "tamio", "the CRM APIs whose emulators the runs write to, comma-separated (tamio, tiquo); several run at once")
 	flag.StringVar(&cfg.Mapping, "mapping", "", "the mapping file, its lookup tables beside it, for a single -api (default: samples/customers.tamio.yaml for tamio, internal/chaos/customers.tiquo.yaml for tiquo)")
-	flag.IntVar(&cfg.Rows, "rows", 0, "rows of the first day's export (default: 20000 for tamio; 5000 for tiquo, which makes a request per row)")
+	flag.IntVar(&cfg.Rows, "rows", 0, "rows of the first day's export (default: 20000 for tamio; 3000 for tiquo, which makes a request or two per row)")
 	flag.IntVar(&cfg.Kills, "kills", 10, "the fewest runs to kill with SIGKILL")
 	flag.Float64Var(&cfg.ChangeShare, "change", 0.25, "share of the valid rows renamed on each day after the first")
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the data, the faults and the kill moments (0: from the clock; the table shows it, to rerun with the same data, faults and kill points)")
