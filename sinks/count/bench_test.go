@@ -91,7 +91,9 @@ func BenchmarkPacedUpdates(b *testing.B) {
 		wg.Wait()
 		took := time.Since(start)
 		after := a.srv.Stats()
-		diff := func(route, status string) int64 { return after.Requests[route][status] - before.Requests[route][status] }
+		diff := func(route, status string) int64 {
+			return after.Requests[route][status] - before.Requests[route][status]
+		}
 		puts := diff("PUT /customers/{uuid}", "200")
 		finds := diff("GET /customers/find-by-email", "404") + diff("GET /customers/find-by-email", "200")
 		refused := after.ByStatus["429"] - before.ByStatus["429"]
