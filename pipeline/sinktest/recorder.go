@@ -61,6 +61,14 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// CloseIdleConnections closes the idle connections of the transport
+// underneath, for http.Client.CloseIdleConnections.
+func (r *recorder) CloseIdleConnections() {
+	if c, ok := r.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // Calls returns a copy of the calls so far, in the order they were
 // answered.
 func (r *recorder) Calls() []call {
