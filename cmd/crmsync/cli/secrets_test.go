@@ -215,14 +215,14 @@ func TestNoSecretsInLogsOrOutputs(t *testing.T) {
 	emails = append(emails, absent)
 	writeCSVFile(t, subjects, [][]string{{"email"}, {probeEmail(2)}, {probeEmail(4)}, {probeEmail(9)}, {absent}})
 	exp1 := filepath.Join(dir, "export-subjects")
-	res = runBinary(t, probeKey, "--log-format", "json", "-v", "export", "--target", srv.URL, "--api-key-env", keyEnv,
+	res = runBinary(t, probeKey, "--log-format", "json", "-v", "export", "--api", "tamio", "--target", srv.URL, "--api-key-env", keyEnv,
 		"--subjects", subjects, "--out", exp1, "--progress", "none")
 	if res.code != cli.ExitOK {
 		t.Fatalf("export: exit %d\n%s", res.code, res.stderr)
 	}
 	checkOutput(t, "export --subjects", res, emails)
 	exp2 := filepath.Join(dir, "export-all")
-	res = runBinary(t, probeKey, "--log-format", "text", "-v", "export", "--target", srv.URL, "--api-key-env", keyEnv,
+	res = runBinary(t, probeKey, "--log-format", "text", "-v", "export", "--api", "tamio", "--target", srv.URL, "--api-key-env", keyEnv,
 		"--all", "--format", "csv", "--out", exp2, "--progress", "none")
 	if res.code != cli.ExitOK {
 		t.Fatalf("export --all: exit %d\n%s", res.code, res.stderr)
@@ -255,7 +255,7 @@ func TestNoSecretsInLogsOrOutputs(t *testing.T) {
 	erasures := filepath.Join(dir, "erasures")
 	for i, extra := range [][]string{{"--dry-run"}, nil} {
 		format := []string{"text", "json"}[i]
-		args := append([]string{"--log-format", format, "-v", "erase", "--target", srv.URL, "--api-key-env", keyEnv,
+		args := append([]string{"--log-format", format, "-v", "erase", "--api", "tamio", "--target", srv.URL, "--api-key-env", keyEnv,
 			"--subjects", erase, "--state", statePath, "--out", erasures}, extra...)
 		res = runBinary(t, probeKey, args...)
 		if res.code != cli.ExitOK {
