@@ -14,7 +14,7 @@
 // account must hold) is left unmapped unless [Hints] give values for it;
 // hints are data, never code that knows an API.
 //
-// package crm/all runs the suite for every connector crm/all links in, so
+// The test of package crm/all runs the suite for every connector it links in, so
 // a connector cannot be registered without passing it:
 //
 //	func TestConformance(t *testing.T) {
