@@ -20,11 +20,10 @@ func WriteConfig(t testing.TB, text string) string {
 }
 
 // ConfigError is a configuration file an emulator's LoadConfig must
-// refuse: YAML is the file, Want what the error says after the file's
-// path (":3: unknown setting \"x\"").
-type ConfigError struct {
-	Name, YAML, Want string
-}
+// refuse: the case's name, the file, and what the error says after the
+// file's path (":3: unknown setting \"x\""). An array rather than a
+// struct, so that an emulator's table of them reads as a table.
+type ConfigError [3]string
 
 // CheckLoadConfig checks what every emulator's LoadConfig promises: a
 // file setting nothing gives the zero options (so that NewServer applies
@@ -37,13 +36,14 @@ func CheckLoadConfig[O any](t testing.TB, load func(path string) (O, error), bad
 		t.Errorf("empty file: %+v, %v", o, err)
 	}
 	for _, tc := range bad {
-		p := WriteConfig(t, tc.YAML)
+		name, yaml, want := tc[0], tc[1], tc[2]
+		p := WriteConfig(t, yaml)
 		_, err := load(p)
-		if err == nil || !strings.HasPrefix(err.Error(), p+tc.Want) {
-			t.Errorf("%s: error %v, want one starting %q", tc.Name, err, p+tc.Want)
+		if err == nil || !strings.HasPrefix(err.Error(), p+want) {
+			t.Errorf("%s: error %v, want one starting %q", name, err, p+want)
 		}
 		if err != nil && strings.Contains(err.Error(), "struct") {
-			t.Errorf("%s: error %v spells out a Go type", tc.Name, err)
+			t.Errorf("%s: error %v spells out a Go type", name, err)
 		}
 	}
 	if _, err := load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {

@@ -199,17 +199,11 @@ func replayThings(tb testing.TB, seeded bool) func(f emulator.Faults) emutest.Re
 		}
 		th := startThings(tb, f)
 		c := thingsClient(tb, th).OneShot()
-		status := func(a *emutest.Answer, err error) (int, error) {
-			if err != nil {
-				return 0, err
-			}
-			return a.Status, nil
-		}
 		return emutest.Replayed{
-			Create: func(i int) (int, error) {
-				return status(c.Send("POST", "/things", map[string]any{"name": fmt.Sprint("t", i)}))
+			Create: func(i int) (*emutest.Answer, error) {
+				return c.Send("POST", "/things", map[string]any{"name": fmt.Sprint("t", i)})
 			},
-			List:     func() (int, error) { return status(c.Send("GET", "/things", nil)) },
+			List:     func() (*emutest.Answer, error) { return c.Send("GET", "/things", nil) },
 			Requests: func() map[string]map[string]int64 { return th.http.Stats().Requests },
 		}
 	}

@@ -14,9 +14,9 @@ import (
 type Replayed struct {
 	// Create sends the i'th create, each of another record, through a
 	// one-shot client ([Client.OneShot]); List sends a list. Each returns
-	// the answer's status, or an error for a cut connection.
-	Create func(i int) (int, error)
-	List   func() (int, error)
+	// the answer, or an error for a cut connection.
+	Create func(i int) (*Answer, error)
+	List   func() (*Answer, error)
 	// Requests are the server's request counters (Stats().Requests).
 	Requests func() map[string]map[string]int64
 }
@@ -34,17 +34,17 @@ func CheckReplay(t testing.TB, create, list string, start func(f emulator.Faults
 		r := start(emulator.Faults{Seed: seed, ErrorRate: 0.2, DropRate: 0.2, LostAnswerRate: 0.2})
 		var out []string
 		for i := range 60 {
-			var status int
+			var a *Answer
 			var err error
 			if i%2 == 0 {
-				status, err = r.Create(i)
+				a, err = r.Create(i)
 			} else {
-				status, err = r.List()
+				a, err = r.List()
 			}
 			if err != nil {
 				out = append(out, "cut")
 			} else {
-				out = append(out, strconv.Itoa(status))
+				out = append(out, strconv.Itoa(a.Status))
 			}
 		}
 		return out, r.Requests()

@@ -59,9 +59,9 @@ func TestAuthAndScopes(t *testing.T) {
 			if tc.key == "-" {
 				cc = c.withKey("")
 			}
-			cc.auth = tc.auth
+			cc.Authorization = tc.auth
 			a := cc.do(tc.method, tc.path, tc.body)
-			if a.status != tc.status || a.code() != tc.code {
+			if a.Status != tc.status || a.code() != tc.code {
 				t.Errorf("%v, want %d %s", a, tc.status, tc.code)
 			}
 		})

@@ -2,10 +2,8 @@ package tiquotest_test
 
 import (
 	"fmt"
-	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"crmsync/sinks/tiquo/tiquotest"
 )
@@ -15,8 +13,7 @@ import (
 // the rate a bench against the emulator can ask for.
 func BenchmarkPatch(b *testing.B) {
 	s := start(b, tiquotest.Options{RateLimit: 1 << 30})
-	c := newClient(b, s)
-	c.hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	c := &client{newClient(b, s).Pooled(64)}
 	var ids []string
 	for i := range 256 {
 		ids = append(ids, c.create(full(fmt.Sprintf("bench%d@example.com", i)))["id"].(string))
@@ -29,7 +26,7 @@ func BenchmarkPatch(b *testing.B) {
 			i := n.Add(1)
 			a, err := c.send("PATCH", "/customers/"+ids[i%int64(len(ids))],
 				map[string]any{"notes": fmt.Sprint("run ", i), "address": map[string]any{"city": "Berlin"}})
-			if err != nil || a.status != 200 {
+			if err != nil || a.Status != 200 {
 				b.Errorf("PATCH: %v %v", a, err)
 				return
 			}

@@ -1,28 +1,17 @@
 package tiquotest_test
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/tiquo/tiquotest"
 )
 
-func writeFile(t *testing.T, text string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "sandbox.yaml")
-	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestLoadConfig(t *testing.T) {
 	t.Parallel()
-	p := writeFile(t, `
+	p := emutest.WriteConfig(t, `
 keys:
   - token: sk_test_rehearsal
     name: rehearsal
@@ -60,19 +49,11 @@ faults:
 	if s.APIKey != "sk_test_rehearsal" {
 		t.Errorf("APIKey %q", s.APIKey)
 	}
-	if a := c.ok(200, "GET", "/customers", nil); a.header.Get("X-RateLimit-Limit") != "100" {
-		t.Errorf("limit header %q", a.header.Get("X-RateLimit-Limit"))
+	if a := c.ok(200, "GET", "/customers", nil); a.Header.Get("X-RateLimit-Limit") != "100" {
+		t.Errorf("limit header %q", a.Header.Get("X-RateLimit-Limit"))
 	}
-	if a := c.withKey("sk_test_reader").do("POST", "/customers", person("x@example.com")); a.status != 403 {
+	if a := c.withKey("sk_test_reader").do("POST", "/customers", person("x@example.com")); a.Status != 403 {
 		t.Errorf("reader key created: %v", a)
-	}
-}
-
-func TestLoadConfigEmptyFile(t *testing.T) {
-	t.Parallel()
-	o, err := tiquotest.LoadConfig(writeFile(t, "# nothing set\n"))
-	if err != nil || !reflect.DeepEqual(o, tiquotest.Options{}) {
-		t.Errorf("empty file: %+v, %v", o, err)
 	}
 }
 
@@ -81,7 +62,7 @@ func TestLoadConfigEmptyFile(t *testing.T) {
 // setting rather than a Go type.
 func TestLoadConfigErrors(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ name, yaml, want string }{
+	emutest.CheckLoadConfig(t, tiquotest.LoadConfig, []emutest.ConfigError{
 		{"unknown key", "keys: []\nrate_limt: 5\n", `:2: unknown setting "rate_limt"`},
 		{"tamio permissions", "keys:\n  - token: a\n    permissions: [view]\n", `:3: unknown setting "permissions"`},
 		{"unknown scope", "keys:\n  - token: a\n  - token: b\n    scopes: [customers:admin]\n", `:3: key 1 (key2): unknown permission "customers:admin"`},
@@ -95,21 +76,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"rates adding past 1", "faults: {error_rate: 0.6, drop_rate: 0.6}\n", ":1: faults: error_rate + drop_rate"},
 		{"webhook URL", "webhooks:\n  - http://127.0.0.1/ok\n  - ftp://example.com\n", `:3: webhook "ftp://example.com"`},
 		{"not YAML", "keys: [\n", ":1: "},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := writeFile(t, tc.yaml)
-			_, err := tiquotest.LoadConfig(p)
-			if err == nil || !strings.HasPrefix(err.Error(), p+tc.want) {
-				t.Errorf("error %v, want one starting %q", err, p+tc.want)
-			}
-			if err != nil && strings.Contains(err.Error(), "struct") {
-				t.Errorf("error %v spells out a Go type", err)
-			}
-		})
-	}
-	if _, err := tiquotest.LoadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
-		t.Error("a missing file loaded")
-	}
+	})
 }
 
 func TestNewServerRejectsBadOptions(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/tiquo/tiquotest"
 )
 
@@ -65,7 +66,7 @@ func TestCreateDefaults(t *testing.T) {
 	c := newClient(t, s)
 	before := time.Now().Add(-time.Second)
 	a := c.ok(201, "POST", "/customers", person("new@example.com"))
-	if got := keysInOrder(t, a.raw); !slices.Equal(got, customerKeys) {
+	if got := keysInOrder(t, a.Raw); !slices.Equal(got, customerKeys) {
 		t.Errorf("customer keys\n got %v\nwant %v", got, customerKeys)
 	}
 	cu := a.data()
@@ -112,7 +113,7 @@ func TestCreateEveryField(t *testing.T) {
 		}
 	}
 	// Read-only fields in a create are ignored.
-	cu = c.create(with(with(with(person("ro@example.com"), "loyaltyPoints", 999), "id", "cust_mine"),
+	cu = c.create(emutest.With(emutest.With(emutest.With(person("ro@example.com"), "loyaltyPoints", 999), "id", "cust_mine"),
 		"createdAt", "2001-01-01T00:00:00Z"))
 	if cu["loyaltyPoints"] != float64(0) || cu["id"] == "cust_mine" || strings.HasPrefix(cu["createdAt"].(string), "2001") {
 		t.Errorf("read-only fields taken from a create: %v", cu)
@@ -129,7 +130,7 @@ func TestValidation(t *testing.T) {
 	kept := c.get(id)
 	base := person("bad@example.com")
 	without := func(k string) map[string]any {
-		m := with(base, "x", nil)
+		m := emutest.With(base, "x", nil)
 		delete(m, "x")
 		delete(m, k)
 		return m
@@ -141,49 +142,49 @@ func TestValidation(t *testing.T) {
 		field  string
 	}{
 		{"firstName missing", "", without("firstName"), "firstName"},
-		{"firstName empty", "", with(base, "firstName", ""), "firstName"},
-		{"firstName null", "", with(base, "firstName", nil), "firstName"},
-		{"firstName number", "", with(base, "firstName", 5), "firstName"},
+		{"firstName empty", "", emutest.With(base, "firstName", ""), "firstName"},
+		{"firstName null", "", emutest.With(base, "firstName", nil), "firstName"},
+		{"firstName number", "", emutest.With(base, "firstName", 5), "firstName"},
 		{"lastName missing", "", without("lastName"), "lastName"},
-		{"lastName empty", "", with(base, "lastName", ""), "lastName"},
-		{"lastName object", "", with(base, "lastName", map[string]any{}), "lastName"},
+		{"lastName empty", "", emutest.With(base, "lastName", ""), "lastName"},
+		{"lastName object", "", emutest.With(base, "lastName", map[string]any{}), "lastName"},
 		{"email missing", "", without("email"), "email"},
-		{"email empty", "", with(base, "email", ""), "email"},
-		{"email null", "", with(base, "email", nil), "email"},
-		{"email array", "", with(base, "email", []any{"a@b.co"}), "email"},
-		{"email without @", "", with(base, "email", "nope"), "email"},
-		{"email without tld", "", with(base, "email", "a@localhost"), "email"},
-		{"email one-letter tld", "", with(base, "email", "a@example.c"), "email"},
-		{"email numeric tld", "", with(base, "email", "a@example.123"), "email"},
-		{"email without local", "", with(base, "email", "@example.com"), "email"},
-		{"email with space", "", with(base, "email", "a b@example.com"), "email"},
-		{"email two @", "", with(base, "email", "a@b@example.com"), "email"},
-		{"email empty label", "", with(base, "email", "a@example..com"), "email"},
-		{"email trailing dot", "", with(base, "email", "a@example.com."), "email"},
-		{"email hyphen label", "", with(base, "email", "a@-example.com"), "email"},
-		{"email display name", "", with(base, "email", "Ann <a@example.com>"), "email"},
-		{"dateOfBirth Feb 30", "", with(base, "dateOfBirth", "1990-02-30"), "dateOfBirth"},
-		{"dateOfBirth Feb 29 non-leap", "", with(base, "dateOfBirth", "2001-02-29"), "dateOfBirth"},
-		{"dateOfBirth month 13", "", with(base, "dateOfBirth", "1990-13-01"), "dateOfBirth"},
-		{"dateOfBirth short", "", with(base, "dateOfBirth", "1990-5-15"), "dateOfBirth"},
-		{"dateOfBirth compact", "", with(base, "dateOfBirth", "19900515"), "dateOfBirth"},
-		{"dateOfBirth with time", "", with(base, "dateOfBirth", "1990-05-15T00:00:00Z"), "dateOfBirth"},
-		{"dateOfBirth empty", "", with(base, "dateOfBirth", ""), "dateOfBirth"},
-		{"dateOfBirth number", "", with(base, "dateOfBirth", 19900515), "dateOfBirth"},
-		{"marketingConsent string", "", with(base, "marketingConsent", "true"), "marketingConsent"},
-		{"marketingConsent number", "", with(base, "marketingConsent", 1), "marketingConsent"},
-		{"tags string", "", with(base, "tags", "vip"), "tags"},
-		{"tags object", "", with(base, "tags", map[string]any{"a": "b"}), "tags"},
-		{"tags number element", "", with(base, "tags", []any{"a", 1}), "tags"},
-		{"tags null element", "", with(base, "tags", []any{"a", nil}), "tags"},
-		{"address string", "", with(base, "address", "123 Main St"), "address"},
-		{"address array", "", with(base, "address", []any{"a"}), "address"},
-		{"address part number", "", with(base, "address", map[string]any{"postalCode": 62701}), "address.postalCode"},
-		{"address part bool", "", with(base, "address", map[string]any{"line1": true}), "address.line1"},
-		{"phone number", "", with(base, "phone", 1234567), "phone"},
-		{"notes array", "", with(base, "notes", []any{}), "notes"},
-		{"preferredLocationId object", "", with(base, "preferredLocationId", map[string]any{}), "preferredLocationId"},
-		{"companyId bool", "", with(base, "companyId", false), "companyId"},
+		{"email empty", "", emutest.With(base, "email", ""), "email"},
+		{"email null", "", emutest.With(base, "email", nil), "email"},
+		{"email array", "", emutest.With(base, "email", []any{"a@b.co"}), "email"},
+		{"email without @", "", emutest.With(base, "email", "nope"), "email"},
+		{"email without tld", "", emutest.With(base, "email", "a@localhost"), "email"},
+		{"email one-letter tld", "", emutest.With(base, "email", "a@example.c"), "email"},
+		{"email numeric tld", "", emutest.With(base, "email", "a@example.123"), "email"},
+		{"email without local", "", emutest.With(base, "email", "@example.com"), "email"},
+		{"email with space", "", emutest.With(base, "email", "a b@example.com"), "email"},
+		{"email two @", "", emutest.With(base, "email", "a@b@example.com"), "email"},
+		{"email empty label", "", emutest.With(base, "email", "a@example..com"), "email"},
+		{"email trailing dot", "", emutest.With(base, "email", "a@example.com."), "email"},
+		{"email hyphen label", "", emutest.With(base, "email", "a@-example.com"), "email"},
+		{"email display name", "", emutest.With(base, "email", "Ann <a@example.com>"), "email"},
+		{"dateOfBirth Feb 30", "", emutest.With(base, "dateOfBirth", "1990-02-30"), "dateOfBirth"},
+		{"dateOfBirth Feb 29 non-leap", "", emutest.With(base, "dateOfBirth", "2001-02-29"), "dateOfBirth"},
+		{"dateOfBirth month 13", "", emutest.With(base, "dateOfBirth", "1990-13-01"), "dateOfBirth"},
+		{"dateOfBirth short", "", emutest.With(base, "dateOfBirth", "1990-5-15"), "dateOfBirth"},
+		{"dateOfBirth compact", "", emutest.With(base, "dateOfBirth", "19900515"), "dateOfBirth"},
+		{"dateOfBirth with time", "", emutest.With(base, "dateOfBirth", "1990-05-15T00:00:00Z"), "dateOfBirth"},
+		{"dateOfBirth empty", "", emutest.With(base, "dateOfBirth", ""), "dateOfBirth"},
+		{"dateOfBirth number", "", emutest.With(base, "dateOfBirth", 19900515), "dateOfBirth"},
+		{"marketingConsent string", "", emutest.With(base, "marketingConsent", "true"), "marketingConsent"},
+		{"marketingConsent number", "", emutest.With(base, "marketingConsent", 1), "marketingConsent"},
+		{"tags string", "", emutest.With(base, "tags", "vip"), "tags"},
+		{"tags object", "", emutest.With(base, "tags", map[string]any{"a": "b"}), "tags"},
+		{"tags number element", "", emutest.With(base, "tags", []any{"a", 1}), "tags"},
+		{"tags null element", "", emutest.With(base, "tags", []any{"a", nil}), "tags"},
+		{"address string", "", emutest.With(base, "address", "123 Main St"), "address"},
+		{"address array", "", emutest.With(base, "address", []any{"a"}), "address"},
+		{"address part number", "", emutest.With(base, "address", map[string]any{"postalCode": 62701}), "address.postalCode"},
+		{"address part bool", "", emutest.With(base, "address", map[string]any{"line1": true}), "address.line1"},
+		{"phone number", "", emutest.With(base, "phone", 1234567), "phone"},
+		{"notes array", "", emutest.With(base, "notes", []any{}), "notes"},
+		{"preferredLocationId object", "", emutest.With(base, "preferredLocationId", map[string]any{}), "preferredLocationId"},
+		{"companyId bool", "", emutest.With(base, "companyId", false), "companyId"},
 		// The first bad field in the documented order, whatever the body's order.
 		{"first bad field", "", `{"companyId": 1, "email": "x", "firstName": ""}`, "firstName"},
 		{"first bad field after names", "", `{"tags": 1, "dateOfBirth": "x", "firstName": "A", "lastName": "B", "email": "a@b.co"}`, "dateOfBirth"},
@@ -207,7 +208,7 @@ func TestValidation(t *testing.T) {
 				method, path = "PATCH", "/customers/"+id
 			}
 			a := c.do(method, path, tc.body)
-			if a.status != 400 || a.code() != "validation_error" || a.field() != tc.field {
+			if a.Status != 400 || a.code() != "validation_error" || a.field() != tc.field {
 				t.Errorf("%v, want 400 validation_error on %s", a, tc.field)
 			}
 		})
@@ -231,7 +232,7 @@ func TestNotJSON(t *testing.T) {
 		`{"firstName":"A"}{"b":2}`, `{"firstName":"A",}`, `{firstName: "A"}`} {
 		for _, req := range []struct{ method, path string }{{"POST", "/customers"}, {"PATCH", "/customers/" + id}} {
 			a := c.do(req.method, req.path, body)
-			if a.status != 400 || a.code() != "validation_error" {
+			if a.Status != 400 || a.code() != "validation_error" {
 				t.Errorf("%s %q: %v", req.method, body, a)
 			}
 		}
@@ -244,15 +245,15 @@ func TestValidValues(t *testing.T) {
 	s := start(t, tiquotest.Options{})
 	c := newClient(t, s)
 	for i, body := range []map[string]any{
-		with(person("o'brien+tag@mail.example.co.uk"), "dateOfBirth", "2000-02-29"),
+		emutest.With(person("o'brien+tag@mail.example.co.uk"), "dateOfBirth", "2000-02-29"),
 		person("user@例え.テスト"),
 		person("a@xn--p1ai.xn--p1ai"),
-		with(person("b@example.com"), "marketingConsent", false),
-		with(person("c@example.com"), "tags", []any{}),
-		with(person("d@example.com"), "tags", nil),
-		with(person("e@example.com"), "address", map[string]any{"city": "Berlin", "unknown": 1}),
-		with(person("f@example.com"), "website", "ignored: unknown fields are"),
-		with(person("g@example.com"), "notes", ""),
+		emutest.With(person("b@example.com"), "marketingConsent", false),
+		emutest.With(person("c@example.com"), "tags", []any{}),
+		emutest.With(person("d@example.com"), "tags", nil),
+		emutest.With(person("e@example.com"), "address", map[string]any{"city": "Berlin", "unknown": 1}),
+		emutest.With(person("f@example.com"), "website", "ignored: unknown fields are"),
+		emutest.With(person("g@example.com"), "notes", ""),
 	} {
 		cu := c.create(body)
 		for k, v := range body {
@@ -291,7 +292,7 @@ func TestEmailExists(t *testing.T) {
 	bobBefore := c.get(bob)
 
 	conflict := func(a *answer) bool {
-		return a.status == 409 && a.code() == "email_exists" && a.field() == "email"
+		return a.Status == 409 && a.code() == "email_exists" && a.field() == "email"
 	}
 	for _, tc := range []struct {
 		name     string
@@ -311,7 +312,7 @@ func TestEmailExists(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := c.do(tc.method, tc.path, tc.body)
-			if conflict(a) != tc.conflict || (!tc.conflict && a.status >= 300) {
+			if conflict(a) != tc.conflict || (!tc.conflict && a.Status >= 300) {
 				t.Errorf("%v (want conflict %v)", a, tc.conflict)
 			}
 		})
@@ -384,10 +385,10 @@ func TestMergePatch(t *testing.T) {
 			id := orig["id"].(string)
 			body := tc.body
 			if m, ok := body.(map[string]any); ok && m["email"] != nil {
-				body = with(m, "email", fmt.Sprintf(m["email"].(string), i))
+				body = emutest.With(m, "email", fmt.Sprintf(m["email"].(string), i))
 			}
 			got := c.patch(id, body)
-			want := with(orig, "updatedAt", got["updatedAt"])
+			want := emutest.With(orig, "updatedAt", got["updatedAt"])
 			for k, v := range tc.want {
 				if k == "email" {
 					v = fmt.Sprintf(v.(string), i)
@@ -464,7 +465,7 @@ func TestNotFound(t *testing.T) {
 				body = map[string]any{"notes": "x"}
 			}
 			a := c.do(m, "/customers/"+bad, body)
-			if a.status != 404 || a.code() != "not_found" {
+			if a.Status != 404 || a.code() != "not_found" {
 				t.Errorf("%s %.40s: %v", m, bad, a)
 			}
 		}
@@ -483,10 +484,10 @@ func TestDelete(t *testing.T) {
 	if d := a.data(); d["id"] != id || d["deleted"] != true {
 		t.Errorf("delete answer %v", a)
 	}
-	if a := c.do("GET", "/customers/"+id, nil); a.status != 404 {
+	if a := c.do("GET", "/customers/"+id, nil); a.Status != 404 {
 		t.Errorf("deleted customer read: %v", a)
 	}
-	if a := c.do("DELETE", "/customers/"+id, nil); a.status != 404 || a.code() != "not_found" {
+	if a := c.do("DELETE", "/customers/"+id, nil); a.Status != 404 || a.code() != "not_found" {
 		t.Errorf("second delete: %v", a)
 	}
 	if n := s.Stats().Customers; n != 0 {

@@ -2,23 +2,13 @@ package tiquotest_test
 
 import (
 	"fmt"
-	"net/http"
-	"slices"
 	"strconv"
 	"testing"
-	"time"
 
+	"crmsync/internal/emulator"
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/tiquo/tiquotest"
 )
-
-// oneShot returns a client with a new connection per request: Go's
-// transport silently retries an idempotent request whose reused
-// connection was closed, which would hide the cuts under test.
-func oneShot(t testing.TB, s *tiquotest.Server) *client {
-	c := newClient(t, s)
-	c.hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	return c
-}
 
 // TestFaultLostAnswer loses the answers of a create, a PATCH and a DELETE:
 // each was applied, and the create is found by its email, as a sink
@@ -53,13 +43,13 @@ func TestFaultLostAnswer(t *testing.T) {
 	if len(found) != 1 || found[0]["email"] != "lost@example.com" {
 		t.Fatalf("the create whose answer was lost: %v", found)
 	}
-	if a := c.do("POST", "/customers", person("lost@example.com")); a.status != 409 {
+	if a := c.do("POST", "/customers", person("lost@example.com")); a.Status != 409 {
 		t.Errorf("retried create: %v", a)
 	}
 	if got := c.get(id)["notes"]; got != "applied" {
 		t.Errorf("the PATCH whose answer was lost: notes %v", got)
 	}
-	if a := c.do("GET", "/customers/"+gone, nil); a.status != 404 {
+	if a := c.do("GET", "/customers/"+gone, nil); a.Status != 404 {
 		t.Errorf("the DELETE whose answer was lost: %v", a)
 	}
 	st := s.Stats().Requests
@@ -82,9 +72,9 @@ func TestFaultErrors(t *testing.T) {
 	statuses := map[int]int64{}
 	for range 80 {
 		a := c.do("GET", "/customers/"+id, nil)
-		statuses[a.status]++
-		if a.status >= 500 && (a.code() != "internal_error" || (a.status == 503) != (a.header.Get("Retry-After") == "1")) {
-			t.Errorf("injected error: %v %v", a, a.header)
+		statuses[a.Status]++
+		if a.Status >= 500 && (a.code() != "internal_error" || (a.Status == 503) != (a.Header.Get("Retry-After") == "1")) {
+			t.Errorf("injected error: %v %v", a, a.Header)
 		}
 		// Every answer carries the rate limit headers, injected ones too.
 		limitHeaders(t, a)
@@ -93,10 +83,10 @@ func TestFaultErrors(t *testing.T) {
 		t.Errorf("statuses %v: want 200 and each of 500, 502, 503", statuses)
 	}
 	s.SetFaults(tiquotest.Faults{Seed: 1, ErrorRate: 1})
-	if a := c.do("POST", "/customers", person("failed@example.com")); a.status < 500 {
+	if a := c.do("POST", "/customers", person("failed@example.com")); a.Status < 500 {
 		t.Fatalf("create with error rate 1: %v", a)
 	}
-	if a := c.do("PATCH", "/customers/"+id, map[string]any{"notes": "failed"}); a.status < 500 {
+	if a := c.do("PATCH", "/customers/"+id, map[string]any{"notes": "failed"}); a.Status < 500 {
 		t.Fatalf("PATCH with error rate 1: %v", a)
 	}
 	s.SetFaults(tiquotest.Faults{})
@@ -135,11 +125,11 @@ func TestFaultDrop(t *testing.T) {
 	if _, err := c.send("GET", "/customers", nil); err == nil {
 		t.Fatal("a dropped read got an answer")
 	}
-	stats := &client{t: t, base: sandboxURL(s), hc: c.hc}
+	stats := c.sandbox(s)
 	a := stats.ok(200, "GET", "/_sandbox/stats", nil)
 	req, _ := a.data()["requests"].(map[string]any)
 	if post, _ := req["POST /customers"].(map[string]any); post["dropped"] != float64(1) {
-		t.Errorf("stats: %s", a.raw)
+		t.Errorf("stats: %s", a.Raw)
 	}
 	s.SetFaults(tiquotest.Faults{})
 	if got := c.byEmail("dropped@example.com"); len(got) != 0 {
@@ -151,42 +141,17 @@ func TestFaultDrop(t *testing.T) {
 // same faults, another seed other faults.
 func TestFaultsAreDeterministic(t *testing.T) {
 	t.Parallel()
-	run := func(seed int64) ([]string, map[string]map[string]int64) {
-		s := start(t, tiquotest.Options{Faults: tiquotest.Faults{Seed: seed, ErrorRate: 0.2, DropRate: 0.2, LostAnswerRate: 0.2}})
+	emutest.CheckReplay(t, "POST /customers", "GET /customers", func(f emulator.Faults) emutest.Replayed {
+		s := start(t, tiquotest.Options{Faults: f})
 		c := oneShot(t, s)
-		var out []string
-		for i := range 60 {
-			var a *answer
-			var err error
-			if i%2 == 0 {
-				a, err = c.send("POST", "/customers", person(fmt.Sprintf("d%d@example.com", i)))
-			} else {
-				a, err = c.send("GET", "/customers?limit=100", nil)
-			}
-			if err != nil {
-				out = append(out, "cut")
-			} else {
-				out = append(out, strconv.Itoa(a.status))
-			}
+		return emutest.Replayed{
+			Create: func(i int) (*emutest.Answer, error) {
+				return c.Send("POST", "/customers", person(fmt.Sprintf("d%d@example.com", i)))
+			},
+			List:     func() (*emutest.Answer, error) { return c.Send("GET", "/customers?limit=100", nil) },
+			Requests: func() map[string]map[string]int64 { return s.Stats().Requests },
 		}
-		return out, s.Stats().Requests
-	}
-	a, sa := run(7)
-	b, sb := run(7)
-	other, _ := run(8)
-	if !slices.Equal(a, b) || fmt.Sprint(sa) != fmt.Sprint(sb) {
-		t.Errorf("same seed, different faults:\n%v\n%v", a, b)
-	}
-	if slices.Equal(a, other) {
-		t.Errorf("seeds 7 and 8 gave the same faults: %v", a)
-	}
-	create := sa["POST /customers"]
-	if create["lost"] == 0 || create["dropped"] == 0 || create["500"]+create["502"]+create["503"] == 0 || create["201"] == 0 {
-		t.Errorf("create outcomes %v: want 201, lost, dropped and 5xx", create)
-	}
-	if sa["GET /customers"]["lost"] != 0 {
-		t.Errorf("a read was counted lost: %v", sa["GET /customers"])
-	}
+	})
 }
 
 // TestFaultsTakeRateLimit checks that a request given an injected 5xx
@@ -199,11 +164,11 @@ func TestFaultsTakeRateLimit(t *testing.T) {
 	freshMinute()
 	for i := range 2 {
 		a := c.do("GET", "/customers", nil)
-		if _, remaining, _ := limitHeaders(t, a); a.status < 500 || remaining != 1-i {
+		if _, remaining, _ := limitHeaders(t, a); a.Status < 500 || remaining != 1-i {
 			t.Errorf("request %d: %v, remaining %d", i, a, remaining)
 		}
 	}
-	if a := c.do("GET", "/customers", nil); a.status != 429 || a.code() != "rate_limited" {
+	if a := c.do("GET", "/customers", nil); a.Status != 429 || a.code() != "rate_limited" {
 		t.Errorf("third request: %v", a)
 	}
 }

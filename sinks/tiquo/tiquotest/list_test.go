@@ -19,14 +19,14 @@ func ids(cs []map[string]any) []string {
 
 // page asks for one page and returns its ids, hasMore and nextCursor.
 func (c *client) page(query string) ([]string, bool, any) {
-	c.t.Helper()
+	c.T.Helper()
 	a := c.ok(200, "GET", "/customers?"+query, nil)
-	pg, ok := a.body["pagination"].(map[string]any)
+	pg, ok := a.Body["pagination"].(map[string]any)
 	if !ok {
-		c.t.Fatalf("no pagination: %v", a)
+		c.T.Fatalf("no pagination: %v", a)
 	}
 	if _, ok := pg["nextCursor"]; !ok {
-		c.t.Fatalf("pagination without nextCursor: %v", a)
+		c.T.Fatalf("pagination without nextCursor: %v", a)
 	}
 	more, _ := pg["hasMore"].(bool)
 	return ids(a.items()), more, pg["nextCursor"]
@@ -136,9 +136,9 @@ func TestListParameters(t *testing.T) {
 	} {
 		a := c.do("GET", "/customers?"+tc.query, nil)
 		switch {
-		case tc.field == "" && a.status != 200:
+		case tc.field == "" && a.Status != 200:
 			t.Errorf("%s: %v", tc.query, a)
-		case tc.field != "" && (a.status != 400 || a.code() != "validation_error" || a.field() != tc.field):
+		case tc.field != "" && (a.Status != 400 || a.code() != "validation_error" || a.field() != tc.field):
 			t.Errorf("%s: %v, want 400 validation_error on %s", tc.query, a, tc.field)
 		}
 	}
@@ -184,7 +184,7 @@ func TestEmailFilter(t *testing.T) {
 			t.Errorf("email=%q: %v, want %v", tc.email, got, tc.want)
 		}
 		a := c.ok(200, "GET", "/customers?email="+url.QueryEscape(tc.email), nil)
-		if pg := a.body["pagination"].(map[string]any); pg["hasMore"] != false || pg["nextCursor"] != nil {
+		if pg := a.Body["pagination"].(map[string]any); pg["hasMore"] != false || pg["nextCursor"] != nil {
 			t.Errorf("email=%q: pagination %v", tc.email, pg)
 		}
 	}

@@ -22,11 +22,11 @@ func freshMinute() {
 func limitHeaders(t *testing.T, a *answer) (limit, remaining int, reset int64) {
 	t.Helper()
 	var err1, err2, err3 error
-	limit, err1 = strconv.Atoi(a.header.Get("X-RateLimit-Limit"))
-	remaining, err2 = strconv.Atoi(a.header.Get("X-RateLimit-Remaining"))
-	reset, err3 = strconv.ParseInt(a.header.Get("X-RateLimit-Reset"), 10, 64)
+	limit, err1 = strconv.Atoi(a.Header.Get("X-RateLimit-Limit"))
+	remaining, err2 = strconv.Atoi(a.Header.Get("X-RateLimit-Remaining"))
+	reset, err3 = strconv.ParseInt(a.Header.Get("X-RateLimit-Reset"), 10, 64)
 	if err1 != nil || err2 != nil || err3 != nil {
-		t.Fatalf("rate limit headers missing or malformed on %v: %v", a, a.header)
+		t.Fatalf("rate limit headers missing or malformed on %v: %v", a, a.Header)
 	}
 	return limit, remaining, reset
 }
@@ -75,7 +75,7 @@ func TestRateLimitHeadersOnEveryAnswer(t *testing.T) {
 			cc = c.withKey(tc.key)
 		}
 		a := cc.do(tc.method, tc.path, tc.body)
-		if a.status != tc.status {
+		if a.Status != tc.status {
 			t.Errorf("%s: %v, want %d", tc.name, a, tc.status)
 		}
 		limit, remaining, reset := limitHeaders(t, a)
@@ -115,17 +115,17 @@ func TestRateLimit429(t *testing.T) {
 		}
 	}
 	a := c.do("POST", "/customers", person("limited@example.com"))
-	if a.status != 429 || a.code() != "rate_limited" {
+	if a.Status != 429 || a.code() != "rate_limited" {
 		t.Fatalf("fourth request: %v", a)
 	}
 	limit, remaining, reset := limitHeaders(t, a)
-	retry, err := strconv.Atoi(a.header.Get("Retry-After"))
+	retry, err := strconv.Atoi(a.Header.Get("Retry-After"))
 	now := time.Now().Unix()
 	if limit != 3 || remaining != 0 || err != nil || retry < 1 || retry > 60 || now+int64(retry) < reset-1 || now+int64(retry) > reset+1 {
 		t.Errorf("429 headers: limit %d remaining %d reset %d Retry-After %q (now %d)", limit, remaining, reset,
-			a.header.Get("Retry-After"), now)
+			a.Header.Get("Retry-After"), now)
 	}
-	if a := c.withKey("sk_test_b").do("GET", "/customers", nil); a.status != 200 {
+	if a := c.withKey("sk_test_b").do("GET", "/customers", nil); a.Status != 200 {
 		t.Errorf("other key: %v", a)
 	}
 	st := s.Stats()

@@ -36,7 +36,7 @@ func TestRestartKeepsData(t *testing.T) {
 			t.Errorf("after restart\n got %v\nwant %v", got, want)
 		}
 	}
-	if a := c.do("POST", "/customers", person("A@example.com")); a.status != 409 {
+	if a := c.do("POST", "/customers", person("A@example.com")); a.Status != 409 {
 		t.Errorf("a taken email after restart: %v", a)
 	}
 	d := c.create(person("gone@example.com"))["id"].(string)

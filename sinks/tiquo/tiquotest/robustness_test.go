@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/tiquo/tiquotest"
 )
 
@@ -34,7 +35,7 @@ func TestGarbageNever5xx(t *testing.T) {
 	for _, body := range garbage {
 		for _, req := range []struct{ method, path string }{{"POST", "/customers"}, {"PATCH", "/customers/" + id}} {
 			a := c.do(req.method, req.path, body)
-			if a.status >= 500 {
+			if a.Status >= 500 {
 				t.Errorf("%s %.60q: %v", req.method, body, a)
 			}
 		}
@@ -43,7 +44,7 @@ func TestGarbageNever5xx(t *testing.T) {
 		"limit=abc", "limit=-1", "limit=99999999999999999999", "cursor=%ZZ", "cursor=" + strings.Repeat("x", 5000),
 		"email=%00", "email=" + url.QueryEscape(strings.Repeat("é", 3000)), "email=\xff",
 	} {
-		if a := c.do("GET", "/customers?"+q, nil); a.status >= 500 {
+		if a := c.do("GET", "/customers?"+q, nil); a.Status >= 500 {
 			t.Errorf("list?%.60s: %v", q, a)
 		}
 	}
@@ -71,7 +72,7 @@ func FuzzBodies(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.status >= 500 {
+		if a.Status >= 500 {
 			t.Errorf("%s %q: %v", method, body, a)
 		}
 	})
@@ -99,9 +100,9 @@ func TestConcurrentEmailUniqueness(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
-				case a.status < 300:
+				case a.Status < 300:
 					won++
-				case a.status == 409:
+				case a.Status == 409:
 					lost++
 				default:
 					t.Errorf("request %d: %v", i, a)
@@ -136,8 +137,8 @@ func TestBodyLimits(t *testing.T) {
 	t.Parallel()
 	s := start(t, tiquotest.Options{})
 	c := newClient(t, s)
-	big := with(person("big@example.com"), "notes", strings.Repeat("x", 1<<20))
-	if a := c.do("POST", "/customers", big); a.status != 413 || a.code() != "validation_error" {
+	big := emutest.With(person("big@example.com"), "notes", strings.Repeat("x", 1<<20))
+	if a := c.do("POST", "/customers", big); a.Status != 413 || a.code() != "validation_error" {
 		t.Errorf("body over 1 MiB: %v", a)
 	}
 	req, err := http.NewRequest("POST", s.URL+"/customers", strings.NewReader(`{"firstName":"A","lastName":"B","email":"text@example.com"}`))
@@ -146,7 +147,7 @@ func TestBodyLimits(t *testing.T) {
 	}
 	req.Header.Set("Authorization", "Bearer "+s.APIKey)
 	req.Header.Set("Content-Type", "text/plain")
-	resp, err := c.hc.Do(req)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +157,32 @@ func TestBodyLimits(t *testing.T) {
 	}
 	if n := s.Stats().Customers; n != 0 {
 		t.Errorf("%d customers stored from refused bodies", n)
+	}
+}
+
+// TestUnmatched answers what no endpoint takes in the error envelope: a
+// path tiquo has with another method is a 405 method_not_allowed naming
+// the methods in Allow, any other a 404 not_found without Allow.
+func TestUnmatched(t *testing.T) {
+	t.Parallel()
+	s := start(t, tiquotest.Options{})
+	c := newClient(t, s)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+		msg          string
+	}{
+		{"PUT", "/customers", 405, "method_not_allowed", "GET, POST", "PUT is not allowed here; use GET or POST"},
+		{"POST", "/customers/cust_1", 405, "method_not_allowed", "GET, PATCH, DELETE", "POST is not allowed here; use GET or PATCH or DELETE"},
+		{"GET", "/nothing", 404, "not_found", "", "no such endpoint: /v1/nothing"},
+	} {
+		a := c.do(tc.method, tc.path, nil)
+		_, hasAllow := a.Header["Allow"]
+		if a.Status != tc.status || a.code() != tc.code || a.Header.Get("Allow") != tc.allow || hasAllow != (tc.allow != "") ||
+			a.errorMember("message") != tc.msg {
+			t.Errorf("%s %s: %v Allow %q, want %d %s Allow %q %q", tc.method, tc.path, a, a.Header.Get("Allow"),
+				tc.status, tc.code, tc.allow, tc.msg)
+		}
 	}
 }

@@ -33,7 +33,7 @@ func TestStats(t *testing.T) {
 		"DELETE /customers/{id}": {"200": 1},
 		"unmatched":              {"404": 1},
 	}
-	sandbox := &client{t: t, base: sandboxURL(s), hc: c.hc}
+	sandbox := c.sandbox(s)
 	for range 2 {
 		sandbox.ok(200, "GET", "/_sandbox/stats", nil)
 	}

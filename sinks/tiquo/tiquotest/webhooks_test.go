@@ -1,60 +1,14 @@
 package tiquotest_test
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/tiquo/tiquotest"
 )
-
-// receiver collects the webhook events POSTed to it.
-type receiver struct {
-	mu     sync.Mutex
-	events []map[string]any
-	srv    *httptest.Server
-}
-
-func newReceiver(t *testing.T) *receiver {
-	rc := &receiver{}
-	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var ev map[string]any
-		if r.Method != "POST" || r.Header.Get("Content-Type") != "application/json" || json.Unmarshal(body, &ev) != nil {
-			t.Errorf("webhook request %s %s %q", r.Method, r.Header.Get("Content-Type"), body)
-		}
-		rc.mu.Lock()
-		rc.events = append(rc.events, ev)
-		rc.mu.Unlock()
-	}))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-// wait returns the events once n have come, failing after ten seconds or
-// when more than n come.
-func (rc *receiver) wait(t *testing.T, n int) []map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		rc.mu.Lock()
-		got := append([]map[string]any(nil), rc.events...)
-		rc.mu.Unlock()
-		if len(got) >= n || time.Now().After(deadline) {
-			if len(got) != n {
-				t.Fatalf("%d events, want %d: %v", len(got), n, got)
-			}
-			return got
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // TestWebhookEvents checks the three events, their envelope, and the
 // previousAttributes of customer.updated: the prior value of each changed
@@ -62,8 +16,8 @@ func (rc *receiver) wait(t *testing.T, n int) []map[string]any {
 // updatedAt sends no event.
 func TestWebhookEvents(t *testing.T) {
 	t.Parallel()
-	rc := newReceiver(t)
-	s := start(t, tiquotest.Options{Webhooks: []string{rc.srv.URL + "/hooks"}})
+	rc := emutest.NewReceiver(t)
+	s := start(t, tiquotest.Options{Webhooks: []string{rc.URL + "/hooks"}})
 	c := newClient(t, s)
 	created := c.create(full("hook@example.com"))
 	id := created["id"].(string)
@@ -73,7 +27,7 @@ func TestWebhookEvents(t *testing.T) {
 	recased := c.patch(id, map[string]any{"email": "Hook@Example.com", "companyId": nil})
 	c.ok(200, "DELETE", "/customers/"+id, nil)
 
-	events := rc.wait(t, 4)
+	events := rc.Wait(t, 4)
 	want := []struct {
 		typ    string
 		object map[string]any
@@ -124,10 +78,10 @@ func TestWebhookEvents(t *testing.T) {
 // id included.
 func TestWebhookSameEventEveryURL(t *testing.T) {
 	t.Parallel()
-	a, b := newReceiver(t), newReceiver(t)
-	s := start(t, tiquotest.Options{Webhooks: []string{a.srv.URL, b.srv.URL}})
+	a, b := emutest.NewReceiver(t), emutest.NewReceiver(t)
+	s := start(t, tiquotest.Options{Webhooks: []string{a.URL, b.URL}})
 	newClient(t, s).create(person("twice@example.com"))
-	ea, eb := a.wait(t, 1), b.wait(t, 1)
+	ea, eb := a.Wait(t, 1), b.Wait(t, 1)
 	if !reflect.DeepEqual(ea, eb) {
 		t.Errorf("the URLs got different events:\n%v\n%v", ea, eb)
 	}
