@@ -2,10 +2,8 @@ package revnuetest_test
 
 import (
 	"fmt"
-	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"crmsync/sinks/revnue/revnuetest"
 )
@@ -15,8 +13,7 @@ import (
 // bounds the rate a bench against the emulator can ask for.
 func BenchmarkPut(b *testing.B) {
 	s := start(b, revnuetest.Options{})
-	c := newClient(b, s)
-	c.hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	c := &client{newClient(b, s).Pooled(64)}
 	var ids []int64
 	for i := range 256 {
 		ids = append(ids, idOf(seed(b, s, s.FullCustomer(fmt.Sprintf("Bench %d", i), i))))
@@ -30,7 +27,7 @@ func BenchmarkPut(b *testing.B) {
 			k := int(i % int64(len(ids)))
 			body := s.FullCustomer(fmt.Sprintf("Bench %d", k), int(i))
 			a, err := c.send("PUT", fmt.Sprintf("/customer/%d", ids[k]), body)
-			if err != nil || a.status != 200 {
+			if err != nil || a.Status != 200 {
 				b.Errorf("PUT: %v %v", a, err)
 				return
 			}

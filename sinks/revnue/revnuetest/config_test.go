@@ -1,28 +1,17 @@
 package revnuetest_test
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/revnue/revnuetest"
 )
 
-func writeFile(t *testing.T, text string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "sandbox.yaml")
-	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestLoadConfig(t *testing.T) {
 	t.Parallel()
-	p := writeFile(t, `
+	p := emutest.WriteConfig(t, `
 tokens:
   - token: rv_test_rehearsal
     name: rehearsal
@@ -75,20 +64,12 @@ faults:
 	}
 }
 
-func TestLoadConfigEmptyFile(t *testing.T) {
-	t.Parallel()
-	o, err := revnuetest.LoadConfig(writeFile(t, "# nothing set\n"))
-	if err != nil || !reflect.DeepEqual(o, revnuetest.Options{}) {
-		t.Errorf("empty file: %+v, %v", o, err)
-	}
-}
-
 // TestLoadConfigErrors checks that each kind of mistake is reported as
 // path:line: message at the line of the mistake, and an unknown key as a
 // setting rather than a Go type.
 func TestLoadConfigErrors(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ name, yaml, want string }{
+	emutest.CheckLoadConfig(t, revnuetest.LoadConfig, []emutest.ConfigError{
 		{"unknown key", "tokens: []\nrate_limt: 5\n", `:2: unknown setting "rate_limt"`},
 		{"tiquo's keys", "keys:\n  - token: a\n", `:1: unknown setting "keys"`},
 		{"scopes on a token", "tokens:\n  - token: a\n    scopes: [x]\n", `:3: unknown setting "scopes"`},
@@ -108,21 +89,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad duration", "faults:\n  latency: soon\n", ":2: "},
 		{"rate above 1", "faults: {error_rate: 1.5}\n", ":1: faults: error_rate"},
 		{"not YAML", "tokens: [\n", ":1: "},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := writeFile(t, tc.yaml)
-			_, err := revnuetest.LoadConfig(p)
-			if err == nil || !strings.HasPrefix(err.Error(), p+tc.want) {
-				t.Errorf("error %v, want one starting %q", err, p+tc.want)
-			}
-			if err != nil && strings.Contains(err.Error(), "struct") {
-				t.Errorf("error %v spells out a Go type", err)
-			}
-		})
-	}
-	if _, err := revnuetest.LoadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
-		t.Error("a missing file loaded")
-	}
+	})
 }
 
 func TestNewServerRejectsBadOptions(t *testing.T) {

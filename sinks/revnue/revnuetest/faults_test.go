@@ -2,10 +2,11 @@ package revnuetest_test
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"testing"
 
+	"crmsync/internal/emulator"
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/revnue/revnuetest"
 )
 
@@ -37,7 +38,7 @@ func TestFaultLostAnswer(t *testing.T) {
 	if got := c.get(id); got["fax"] != nil || got["template"] != nil || got["nda_signed"] != false {
 		t.Errorf("the PUT whose answer was lost was not applied: %v", got)
 	}
-	if a := c.do("POST", "/customer/", minimal("lost create")); a.status != 400 || a.fieldError("name") == "" {
+	if a := c.do("POST", "/customer/", minimal("lost create")); a.Status != 400 || a.fieldError("name") == "" {
 		t.Errorf("retrying the lost create: %v", a)
 	}
 	st := s.Stats().Requests
@@ -58,19 +59,19 @@ func TestFaultErrors(t *testing.T) {
 	seen := map[int]int64{}
 	for range 80 {
 		a := c.do("GET", "/customer/?company=1", nil)
-		seen[a.status]++
-		if a.status >= 500 && (a.body["detail"] != "A server error occurred." || (a.status == 503) != (a.header.Get("Retry-After") == "1")) {
-			t.Errorf("injected error: %v %v", a, a.header)
+		seen[a.Status]++
+		if a.Status >= 500 && (a.Body["detail"] != "A server error occurred." || (a.Status == 503) != (a.Header.Get("Retry-After") == "1")) {
+			t.Errorf("injected error: %v %v", a, a.Header)
 		}
 	}
 	if seen[200] == 0 || seen[500] == 0 || seen[502] == 0 || seen[503] == 0 {
 		t.Errorf("statuses %v: want 200 and each of 500, 502, 503", seen)
 	}
 	s.SetFaults(revnuetest.Faults{Seed: 1, ErrorRate: 1})
-	if a := c.do("POST", "/customer/", minimal("Failed")); a.status < 500 {
+	if a := c.do("POST", "/customer/", minimal("Failed")); a.Status < 500 {
 		t.Fatalf("create with error rate 1: %v", a)
 	}
-	if a := c.do("PUT", fmt.Sprintf("/customer/%d", id), minimal("Stays")); a.status < 500 {
+	if a := c.do("PUT", fmt.Sprintf("/customer/%d", id), minimal("Stays")); a.Status < 500 {
 		t.Fatalf("PUT with error rate 1: %v", a)
 	}
 	s.SetFaults(revnuetest.Faults{})
@@ -96,11 +97,11 @@ func TestFaultDrop(t *testing.T) {
 	if a, err := c.send("POST", "/customer/", minimal("Dropped")); err == nil {
 		t.Fatalf("a dropped request got an answer: %v", a)
 	}
-	stats := &client{t: t, base: s.URL, hc: c.hc}
+	stats := c.sandbox(s)
 	a := stats.ok(200, "GET", "/_sandbox/stats", nil)
-	req, _ := a.body["requests"].(map[string]any)
+	req, _ := a.Body["requests"].(map[string]any)
 	if post, _ := req["POST /customer/"].(map[string]any); post["dropped"] != float64(1) {
-		t.Errorf("stats: %s", a.raw)
+		t.Errorf("stats: %s", a.Raw)
 	}
 	s.SetFaults(revnuetest.Faults{})
 	if s.Stats().Customers != 0 {
@@ -112,39 +113,17 @@ func TestFaultDrop(t *testing.T) {
 // same faults, another seed other faults.
 func TestFaultsAreDeterministic(t *testing.T) {
 	t.Parallel()
-	run := func(seed int64) ([]string, map[string]map[string]int64) {
-		s := start(t, revnuetest.Options{Faults: revnuetest.Faults{Seed: seed, ErrorRate: 0.2, DropRate: 0.2, LostAnswerRate: 0.2}})
+	emutest.CheckReplay(t, "POST /customer/", "GET /customer/", func(f emulator.Faults) emutest.Replayed {
+		s := start(t, revnuetest.Options{Faults: f})
 		c := oneShot(t, s)
-		var out []string
-		for i := range 60 {
-			var a *answer
-			var err error
-			if i%2 == 0 {
-				a, err = c.send("POST", "/customer/", minimal(fmt.Sprintf("Seeded %d", i)))
-			} else {
-				a, err = c.send("GET", "/customer/?company=1", nil)
-			}
-			if err != nil {
-				out = append(out, "cut")
-			} else {
-				out = append(out, strconv.Itoa(a.status))
-			}
+		return emutest.Replayed{
+			Create: func(i int) (*emutest.Answer, error) {
+				return c.Send("POST", "/customer/", minimal(fmt.Sprintf("Seeded %d", i)))
+			},
+			List:     func() (*emutest.Answer, error) { return c.Send("GET", "/customer/?company=1", nil) },
+			Requests: func() map[string]map[string]int64 { return s.Stats().Requests },
 		}
-		return out, s.Stats().Requests
-	}
-	a, sa := run(7)
-	b, sb := run(7)
-	other, _ := run(8)
-	if !slices.Equal(a, b) || fmt.Sprint(sa) != fmt.Sprint(sb) {
-		t.Errorf("same seed, different faults:\n%v\n%v", a, b)
-	}
-	if slices.Equal(a, other) {
-		t.Errorf("seeds 7 and 8 gave the same faults: %v", a)
-	}
-	create := sa["POST /customer/"]
-	if create["lost"] == 0 || create["dropped"] == 0 || create["500"]+create["502"]+create["503"] == 0 || create["201"] == 0 {
-		t.Errorf("create outcomes %v: want 201, lost, dropped and 5xx", create)
-	}
+	})
 }
 
 // TestFaultsTakeRateLimit checks that a request given an injected 5xx
@@ -155,11 +134,11 @@ func TestFaultsTakeRateLimit(t *testing.T) {
 	s := start(t, revnuetest.Options{RateLimit: 2, Faults: revnuetest.Faults{Seed: 1, ErrorRate: 1}})
 	c := oneShot(t, s)
 	for i := range 2 {
-		if a := c.do("GET", "/customer/?company=1", nil); a.status < 500 {
+		if a := c.do("GET", "/customer/?company=1", nil); a.Status < 500 {
 			t.Errorf("request %d: %v", i, a)
 		}
 	}
-	if a := c.do("GET", "/customer/?company=1", nil); a.status != 429 || a.header.Get("Retry-After") == "" {
+	if a := c.do("GET", "/customer/?company=1", nil); a.Status != 429 || a.Header.Get("Retry-After") == "" {
 		t.Errorf("third request: %v", a)
 	}
 }

@@ -28,11 +28,11 @@ func TestListPaging(t *testing.T) {
 	var pages []*answer
 	for {
 		pages = append(pages, a)
-		if a.body["count"] != float64(7) {
-			t.Errorf("count %v", a.body["count"])
+		if a.Body["count"] != float64(7) {
+			t.Errorf("count %v", a.Body["count"])
 		}
 		got = append(got, ids(a.results())...)
-		next, _ := a.body["next"].(string)
+		next, _ := a.Body["next"].(string)
 		if next == "" {
 			break
 		}
@@ -40,21 +40,21 @@ func TestListPaging(t *testing.T) {
 		if err != nil || u.Host != strings.TrimPrefix(s.URL, "http://") || u.Path != "/api/v2/customer/" {
 			t.Fatalf("next %q", next)
 		}
-		a = c.ok(200, "GET", strings.TrimPrefix(next, c.base), nil)
+		a = c.ok(200, "GET", strings.TrimPrefix(next, c.Base), nil)
 	}
 	if !slices.Equal(got, want) || len(pages) != 3 {
 		t.Errorf("paged %v in %d pages, want %v in 3", got, len(pages), want)
 	}
-	if p := pages[0].body["previous"]; p != nil {
+	if p := pages[0].Body["previous"]; p != nil {
 		t.Errorf("first page's previous %v", p)
 	}
-	if p := pages[1].body["previous"].(string); !strings.HasSuffix(p, "/api/v2/customer/?company=1&page_size=3") {
+	if p := pages[1].Body["previous"].(string); !strings.HasSuffix(p, "/api/v2/customer/?company=1&page_size=3") {
 		t.Errorf("second page's previous %q: page 1 is named without page", p)
 	}
-	if p := pages[2].body["previous"].(string); !strings.HasSuffix(p, "/api/v2/customer/?company=1&page=2&page_size=3") {
+	if p := pages[2].Body["previous"].(string); !strings.HasSuffix(p, "/api/v2/customer/?company=1&page=2&page_size=3") {
 		t.Errorf("third page's previous %q", p)
 	}
-	if n := pages[1].body["next"].(string); !strings.HasSuffix(n, "?company=1&page=3&page_size=3") {
+	if n := pages[1].Body["next"].(string); !strings.HasSuffix(n, "?company=1&page=3&page_size=3") {
 		t.Errorf("second page's next %q", n)
 	}
 	if got := ids(c.all(2)); len(got) != 7 || slices.ContainsFunc(got, func(id int64) bool { return slices.Contains(want, id) }) {
@@ -74,8 +74,8 @@ func TestListPageSize(t *testing.T) {
 	for q, n := range map[string]int{"": 100, "&page_size=500": 100, "&page_size=100": 100, "&page_size=7": 7,
 		"&page_size=0": 100, "&page_size=-3": 100, "&page_size=ten": 100, "&page=2": 30, "&page=2&page_size=1000": 30} {
 		a := c.ok(200, "GET", "/customer/?company=1"+q, nil)
-		if len(a.results()) != n || a.body["count"] != float64(130) {
-			t.Errorf("%q: %d results of %v, want %d", q, len(a.results()), a.body["count"], n)
+		if len(a.results()) != n || a.Body["count"] != float64(130) {
+			t.Errorf("%q: %d results of %v, want %d", q, len(a.results()), a.Body["count"], n)
 		}
 	}
 }
@@ -98,8 +98,8 @@ func TestListErrors(t *testing.T) {
 		"?company=1&page=last": "404 Invalid page.",
 	} {
 		a := c.do("GET", "/customer/"+q, nil)
-		got := fmt.Sprintf("%d %v", a.status, a.body["detail"])
-		if a.status == 400 {
+		got := fmt.Sprintf("%d %v", a.Status, a.Body["detail"])
+		if a.Status == 400 {
 			got = fmt.Sprintf("400 company %s", a.fieldError("company"))
 		}
 		if got != want {
@@ -108,8 +108,8 @@ func TestListErrors(t *testing.T) {
 	}
 	empty := start(t, revnuetest.Options{})
 	a := newClient(t, empty).ok(200, "GET", "/customer/?company=1&page=1", nil)
-	if strings.TrimSpace(string(a.raw)) != `{"count":0,"next":null,"previous":null,"results":[]}` {
-		t.Errorf("empty list: %s", a.raw)
+	if strings.TrimSpace(string(a.Raw)) != `{"count":0,"next":null,"previous":null,"results":[]}` {
+		t.Errorf("empty list: %s", a.Raw)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/revnue/revnuetest"
 )
 
@@ -80,10 +81,10 @@ func TestPutRefusedChangesNothing(t *testing.T) {
 	c := newClient(t, s)
 	before := c.create(s.FullCustomer("Kept", 3))
 	id := idOf(before)
-	if a := c.do("PUT", fmt.Sprintf("/customer/%d", id), with(minimal("Kept"), "fax", "123456789012345678901")); a.status != 400 {
+	if a := c.do("PUT", fmt.Sprintf("/customer/%d", id), emutest.With(minimal("Kept"), "fax", "123456789012345678901")); a.Status != 400 {
 		t.Fatalf("PUT with a long fax: %v", a)
 	}
-	if a := c.do("PUT", fmt.Sprintf("/customer/%d", id), without(s.FullCustomer("Kept", 3), "name")); a.status != 400 || a.fieldError("name") == "" {
+	if a := c.do("PUT", fmt.Sprintf("/customer/%d", id), emutest.Without(s.FullCustomer("Kept", 3), "name")); a.Status != 400 || a.fieldError("name") == "" {
 		t.Fatalf("PUT without name: %v", a)
 	}
 	if got := c.get(id); !reflect.DeepEqual(got, before) {
@@ -101,11 +102,11 @@ func TestPutUnknownCustomer(t *testing.T) {
 	for _, id := range []string{"2", "0", "-1", "abc", "1.0", "99999999999999999999", "%20"} {
 		for _, body := range []any{minimal("X"), "{broken", map[string]any{}} {
 			a := c.do("PUT", "/customer/"+id, body)
-			if a.status != 404 || a.body["detail"] != "Not found." {
+			if a.Status != 404 || a.Body["detail"] != "Not found." {
 				t.Errorf("PUT %s with %v: %v", id, body, a)
 			}
 		}
-		if a := c.do("GET", "/customer/"+id+"/", nil); a.status != 404 || a.body["detail"] != "Not found." {
+		if a := c.do("GET", "/customer/"+id+"/", nil); a.Status != 404 || a.Body["detail"] != "Not found." {
 			t.Errorf("GET %s: %v", id, a)
 		}
 	}
@@ -129,17 +130,17 @@ func TestNameUnique(t *testing.T) {
 		for _, company := range []int{1, 2} {
 			a := c.do("POST", "/customer/", map[string]any{"company": company, "name": name})
 			taken := name != "STRASSE AG" // simple folding: ß is not ss
-			if taken != (a.status == 400) || (taken && a.fieldError("name") != "A customer with this name already exists.") {
+			if taken != (a.Status == 400) || (taken && a.fieldError("name") != "A customer with this name already exists.") {
 				t.Errorf("create %q in company %d: %v (taken %v)", name, company, a, taken)
 			}
-			if a.status == 201 {
+			if a.Status == 201 {
 				// Put it back out of the way for the other company.
-				c.put(idOf(a.body), minimal(fmt.Sprintf("moved %d %d", company, idOf(a.body))))
+				c.put(idOf(a.Body), minimal(fmt.Sprintf("moved %d %d", company, idOf(a.Body))))
 			}
 		}
 	}
 	// PUT: another's name, in any case, is taken; one's own is not.
-	if a := c.do("PUT", fmt.Sprintf("/customer/%d", straße), minimal("ACME gmbh")); a.status != 400 || a.fieldError("name") == "" {
+	if a := c.do("PUT", fmt.Sprintf("/customer/%d", straße), minimal("ACME gmbh")); a.Status != 400 || a.fieldError("name") == "" {
 		t.Errorf("PUT to another's name: %v", a)
 	}
 	if got := c.put(acme, minimal("ACME GmbH"))["name"]; got != "ACME GmbH" {
@@ -150,7 +151,7 @@ func TestNameUnique(t *testing.T) {
 	}
 	// Renamed, the old name is free.
 	c.put(acme, minimal("Acme Holding"))
-	if a := c.do("POST", "/customer/", minimal("acme gmbh")); a.status != 201 {
+	if a := c.do("POST", "/customer/", minimal("acme gmbh")); a.Status != 201 {
 		t.Errorf("create with a name set free by a PUT: %v", a)
 	}
 	names := map[string]bool{}
@@ -183,7 +184,7 @@ func TestNameUniqueRace(t *testing.T) {
 				statuses <- 0
 				return
 			}
-			statuses <- a.status
+			statuses <- a.Status
 		}()
 	}
 	created := 0

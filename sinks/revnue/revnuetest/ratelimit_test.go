@@ -21,7 +21,7 @@ func TestRateLimit429(t *testing.T) {
 	s := start(t, revnuetest.Options{RateLimit: 3, Tokens: []revnuetest.Token{{Token: "rv_a", Name: "a"}, {Token: "rv_b", Name: "b"}}})
 	a, b := newClient(t, s).withToken("rv_a"), newClient(t, s).withToken("rv_b")
 	for range 5 {
-		if r := a.withToken("rv_wrong").do("GET", "/customer/?company=1", nil); r.status != 401 {
+		if r := a.withToken("rv_wrong").do("GET", "/customer/?company=1", nil); r.Status != 401 {
 			t.Fatalf("unknown token: %v", r)
 		}
 	}
@@ -30,16 +30,16 @@ func TestRateLimit429(t *testing.T) {
 	a.ok(200, "GET", "/category/?company=1", nil)
 	for _, c := range []*client{a, b} {
 		r := c.do("POST", "/customer/", minimal("Throttled"))
-		m := throttledDetail.FindStringSubmatch(fmt.Sprint(r.body["detail"]))
-		if r.status != 429 || m == nil || len(r.body) != 1 {
+		m := throttledDetail.FindStringSubmatch(fmt.Sprint(r.Body["detail"]))
+		if r.Status != 429 || m == nil || len(r.Body) != 1 {
 			t.Fatalf("over the limit: %v", r)
 		}
 		n, _ := strconv.Atoi(m[1])
-		if r.header.Get("Retry-After") != m[1] || n < 1 || n > 60 {
-			t.Errorf("Retry-After %q, detail says %s", r.header.Get("Retry-After"), m[1])
+		if r.Header.Get("Retry-After") != m[1] || n < 1 || n > 60 {
+			t.Errorf("Retry-After %q, detail says %s", r.Header.Get("Retry-After"), m[1])
 		}
 	}
-	if r := a.withToken("").do("GET", "/customer/?company=1", nil); r.status != 401 {
+	if r := a.withToken("").do("GET", "/customer/?company=1", nil); r.Status != 401 {
 		t.Errorf("no token over the limit: %v", r)
 	}
 	st := s.Stats()
@@ -58,11 +58,11 @@ func TestRateLimitDefault(t *testing.T) {
 	defer s.Close()
 	c := newClient(t, s)
 	for i := range revnuetest.DefaultRateLimit {
-		if r := c.do("GET", "/customer/?company=1", nil); r.status != 200 {
+		if r := c.do("GET", "/customer/?company=1", nil); r.Status != 200 {
 			t.Fatalf("request %d: %v", i, r)
 		}
 	}
-	if r := c.do("GET", "/customer/?company=1", nil); r.status != 429 {
+	if r := c.do("GET", "/customer/?company=1", nil); r.Status != 429 {
 		t.Errorf("request 101: %v", r)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"crmsync/internal/emulator"
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/revnue/revnuetest"
 )
 
@@ -23,7 +24,7 @@ func TestRestartKeepsData(t *testing.T) {
 	c := newClient(t, first)
 	a := c.create(first.FullCustomer("Alpha", 0))
 	b := c.create(first.FullCustomer("Beta", 1))
-	b = c.put(idOf(b), with(minimal("Beta"), "city", "Hamburg"))
+	b = c.put(idOf(b), emutest.With(minimal("Beta"), "city", "Hamburg"))
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestRestartKeepsData(t *testing.T) {
 			t.Errorf("after restart\n got %v\nwant %v", got, want)
 		}
 	}
-	if a := c.do("POST", "/customer/", minimal("ALPHA")); a.status != 400 {
+	if a := c.do("POST", "/customer/", minimal("ALPHA")); a.Status != 400 {
 		t.Errorf("a taken name after restart: %v", a)
 	}
 	d := c.create(minimal("Delta"))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/revnue/revnuetest"
 )
 
@@ -34,29 +35,29 @@ func TestAuth(t *testing.T) {
 			{"PUT", fmt.Sprintf("/customer/%d", id)}, {"PUT", "/customer/999"}, {"GET", "/category/"},
 			{"GET", "/custom-field-template/"}, {"DELETE", fmt.Sprintf("/customer/%d", id)},
 		} {
-			r, err := http.NewRequest(req.method, c.base+req.path, strings.NewReader(`{"company": 1, "name": "Intruder"}`))
+			r, err := http.NewRequest(req.method, c.Base+req.path, strings.NewReader(`{"company": 1, "name": "Intruder"}`))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tc.header != "" {
 				r.Header.Set("Authorization", tc.header)
 			}
-			resp, err := c.hc.Do(r)
+			resp, err := c.HTTP.Do(r)
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := &answer{status: resp.StatusCode, header: resp.Header}
+			a := &emutest.Answer{Status: resp.StatusCode, Header: resp.Header}
 			resp.Body.Close()
-			if a.status != 401 || a.header.Get("WWW-Authenticate") != `Bearer realm="api"` {
-				t.Errorf("%s: %s %s: %d %v", tc.name, req.method, req.path, a.status, a.header)
+			if a.Status != 401 || a.Header.Get("WWW-Authenticate") != `Bearer realm="api"` {
+				t.Errorf("%s: %s %s: %d %v", tc.name, req.method, req.path, a.Status, a.Header)
 			}
 		}
 		a := c.withToken("").do("GET", "/customer/?company=1", nil)
-		if tc.header == "" && a.body["detail"] != tc.detail {
+		if tc.header == "" && a.Body["detail"] != tc.detail {
 			t.Errorf("%s: %v", tc.name, a)
 		}
 	}
-	if a := c.withToken("rv_c").do("GET", "/customer/?company=1", nil); a.body["detail"] != "Invalid token." {
+	if a := c.withToken("rv_c").do("GET", "/customer/?company=1", nil); a.Body["detail"] != "Invalid token." {
 		t.Errorf("unknown token: %v", a)
 	}
 	if st := s.Stats(); st.Customers != 1 || st.ByKey["b"] != 1 {
@@ -72,10 +73,10 @@ func TestRoutes(t *testing.T) {
 	t.Parallel()
 	s := start(t, revnuetest.Options{})
 	c := newClient(t, s)
-	c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return errors.New("redirected") }
+	c.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return errors.New("redirected") }
 	a := c.ok(201, "POST", "/customer", minimal("No Slash"))
 	c.ok(201, "POST", "/customer/", minimal("Slash"))
-	id := idOf(a.body)
+	id := idOf(a.Body)
 	for _, path := range []string{"/customer/%d", "/customer/%d/"} {
 		c.ok(200, "GET", fmt.Sprintf(path, id), nil)
 		c.ok(200, "PUT", fmt.Sprintf(path, id), minimal("No Slash"))
@@ -85,18 +86,18 @@ func TestRoutes(t *testing.T) {
 	}
 	for _, path := range []string{fmt.Sprintf("/customer/%d", id), fmt.Sprintf("/customer/%d/", id)} {
 		a := c.do("DELETE", path, nil)
-		if a.status != 405 || a.body["detail"] != `Method "DELETE" not allowed.` || a.header.Get("Allow") != "GET, PUT" {
-			t.Errorf("DELETE %s: %v %v", path, a, a.header)
+		if a.Status != 405 || a.Body["detail"] != `Method "DELETE" not allowed.` || a.Header.Get("Allow") != "GET, PUT" {
+			t.Errorf("DELETE %s: %v %v", path, a, a.Header)
 		}
 	}
-	if a := c.do("PATCH", fmt.Sprintf("/customer/%d", id), map[string]any{"fax": "1"}); a.status != 405 {
+	if a := c.do("PATCH", fmt.Sprintf("/customer/%d", id), map[string]any{"fax": "1"}); a.Status != 405 {
 		t.Errorf("PATCH: %v", a)
 	}
-	if a := c.do("DELETE", "/customer/", nil); a.status != 405 || a.header.Get("Allow") != "GET, POST" {
-		t.Errorf("DELETE of the list: %v %v", a, a.header)
+	if a := c.do("DELETE", "/customer/", nil); a.Status != 405 || a.Header.Get("Allow") != "GET, POST" {
+		t.Errorf("DELETE of the list: %v %v", a, a.Header)
 	}
 	for _, path := range []string{"/customers/", "/customer/1/notes", "/company/"} {
-		if a := c.withToken("").do("GET", path, nil); a.status != 404 || a.body["detail"] != "Not found." {
+		if a := c.withToken("").do("GET", path, nil); a.Status != 404 || a.Body["detail"] != "Not found." {
 			t.Errorf("GET %s without a token: %v", path, a)
 		}
 	}

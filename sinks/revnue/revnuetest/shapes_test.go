@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/revnue/revnuetest"
 )
 
@@ -28,7 +29,7 @@ func TestReadShape(t *testing.T) {
 		"template": tmpl(field(4, "Gold"), field(1, 999999999999999.0), field(2, "-5"), field(3, "2030-12-31")),
 	}
 	id := idOf(c.create(body))
-	raw := c.ok(200, "GET", fmt.Sprintf("/customer/%d/", id), nil).raw
+	raw := c.ok(200, "GET", fmt.Sprintf("/customer/%d/", id), nil).Raw
 	want := fmt.Sprintf(`{"id":%d,"company":1,"name":"Shape Co","category":{"id":2,"name":"Partner"},`+
 		`"contact_person":{"name":"Ann Lee","email":"ann@shape.example","type":"executive"},`+
 		`"address_line_1":"1 Main St","address_line_2":"","city":"Seoul","state_province":"Seoul","zip_postal_code":"04524",`+
@@ -41,7 +42,7 @@ func TestReadShape(t *testing.T) {
 		t.Errorf("read shape\n got %s\nwant %s", got, want)
 	}
 	for code, name := range map[int]string{276: "Germany", 826: "United Kingdom", 840: "United States", 4: "Afghanistan", 716: "Zimbabwe"} {
-		if got := c.put(id, with(minimal("Shape Co"), "country", code))["country"]; got != name {
+		if got := c.put(id, emutest.With(minimal("Shape Co"), "country", code))["country"]; got != name {
 			t.Errorf("country %d reads %v, want %q", code, got, name)
 		}
 	}
@@ -56,7 +57,7 @@ func TestReadShapeRefusedOnWrite(t *testing.T) {
 	c := newClient(t, s)
 	read := c.create(s.FullCustomer("Round Trip", 0))
 	a := c.do("PUT", fmt.Sprintf("/customer/%d", idOf(read)), read)
-	if a.status != 400 {
+	if a.Status != 400 {
 		t.Fatalf("the read shape PUT back: %v", a)
 	}
 	want := map[string]string{
@@ -84,25 +85,25 @@ func TestCategories(t *testing.T) {
 		Categories: []revnuetest.Category{{ID: 9, Name: "Wholesale"}, {ID: 3, Name: "Retail"}, {ID: 4, Name: "Online"}}})
 	c := newClient(t, s)
 	a := c.ok(200, "GET", "/category/?company=5", nil)
-	if got := strings.TrimSpace(string(a.raw)); got != `{"count":3,"next":null,"previous":null,"results":[`+
+	if got := strings.TrimSpace(string(a.Raw)); got != `{"count":3,"next":null,"previous":null,"results":[`+
 		`{"id":3,"name":"Retail"},{"id":4,"name":"Online"},{"id":9,"name":"Wholesale"}]}` {
 		t.Errorf("categories: %s", got)
 	}
 	a = c.ok(200, "GET", "/category?company=1&page_size=2&page=2", nil)
-	if a.body["count"] != float64(3) || len(a.results()) != 1 || a.results()[0]["id"] != float64(9) ||
-		a.body["next"] != nil || !strings.HasSuffix(a.body["previous"].(string), "/api/v2/category?company=1&page_size=2") {
+	if a.Body["count"] != float64(3) || len(a.results()) != 1 || a.results()[0]["id"] != float64(9) ||
+		a.Body["next"] != nil || !strings.HasSuffix(a.Body["previous"].(string), "/api/v2/category?company=1&page_size=2") {
 		t.Errorf("second page of categories: %v", a)
 	}
 	for q, field := range map[string]string{"": "company", "?company=2": "company", "?company=x": "company"} {
-		if a := c.do("GET", "/category/"+q, nil); a.status != 400 || a.fieldError(field) == "" {
+		if a := c.do("GET", "/category/"+q, nil); a.Status != 400 || a.fieldError(field) == "" {
 			t.Errorf("categories%s: %v", q, a)
 		}
 	}
-	got := c.create(with(minimal("Categorised"), "category", 4))["category"]
+	got := c.create(emutest.With(minimal("Categorised"), "category", 4))["category"]
 	if !reflect.DeepEqual(got, map[string]any{"id": float64(4), "name": "Online"}) {
 		t.Errorf("category read back %v", got)
 	}
-	if a := c.do("POST", "/customer/", with(minimal("Default category"), "category", 1)); a.fieldError("category") == "" {
+	if a := c.do("POST", "/customer/", emutest.With(minimal("Default category"), "category", 1)); a.fieldError("category") == "" {
 		t.Errorf("a category the account lacks: %v", a)
 	}
 }

@@ -41,7 +41,7 @@ func TestStats(t *testing.T) {
 		"GET /custom-field-template/": {"200": 1},
 		"unmatched":                   {"405": 1, "404": 1},
 	}
-	stats := &client{t: t, base: s.URL, hc: c.hc}
+	stats := c.sandbox(s)
 	for range 2 {
 		stats.ok(200, "GET", "/_sandbox/stats", nil)
 	}
@@ -52,7 +52,7 @@ func TestStats(t *testing.T) {
 	if st.TotalRequests != 12 || st.ByStatus["200"] != 6 || st.ByKey["default"] != 11 || st.Customers != 3 {
 		t.Errorf("stats %+v", st)
 	}
-	top := stats.ok(200, "GET", "/_sandbox/stats", nil).body
+	top := stats.ok(200, "GET", "/_sandbox/stats", nil).Body
 	if keys := slices.Sorted(maps.Keys(top)); !slices.Equal(keys, []string{"by_key", "by_status", "customers", "requests", "total_requests"}) ||
 		top["total_requests"] != float64(12) || top["customers"] != float64(3) {
 		t.Errorf("/_sandbox/stats %v", top)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/revnue/revnuetest"
 )
 
@@ -60,19 +61,19 @@ func TestTemplateValues(t *testing.T) {
 		{"text number", 4, 5, nil, "Not a valid string."},
 	} {
 		key := []string{"", "contract_value", "seats", "renewal_date", "account_tier"}[tc.field]
-		a := c.do("POST", "/customer/", with(minimal("Template "+tc.name), "template", tmpl(field(tc.field, tc.value))))
+		a := c.do("POST", "/customer/", emutest.With(minimal("Template "+tc.name), "template", tmpl(field(tc.field, tc.value))))
 		if tc.err != "" {
 			want := "Field " + string(rune('0'+tc.field)) + " (" + key + "): " + tc.err
-			if a.status != 400 || a.fieldError("template.fields") != want || len(a.errors()) != 1 {
+			if a.Status != 400 || a.fieldError("template.fields") != want || len(a.errors()) != 1 {
 				t.Errorf("%s: %v, want 400 template.fields %q", tc.name, a, want)
 			}
 			continue
 		}
-		if a.status != 201 {
+		if a.Status != 201 {
 			t.Errorf("%s: %v, want 201", tc.name, a)
 			continue
 		}
-		got := c.get(idOf(a.body))["template"].(map[string]any)["fields"].(map[string]any)
+		got := c.get(idOf(a.Body))["template"].(map[string]any)["fields"].(map[string]any)
 		if got[key] != tc.read {
 			t.Errorf("%s: %s read back %#v, want %#v", tc.name, key, got[key], tc.read)
 		}
@@ -94,15 +95,15 @@ func TestTemplateConfigured(t *testing.T) {
 	list := c.ok(200, "GET", "/custom-field-template/?company=1", nil)
 	want := `{"count":1,"next":null,"previous":null,"results":[{"id":7,"name":"Sales","fields":[` +
 		`{"id":70,"key":"budget","type":"money"},{"id":71,"key":"kickoff","type":"date"}]}]}`
-	if strings.TrimSpace(string(list.raw)) != want {
-		t.Errorf("template list\n got %s\nwant %s", list.raw, want)
+	if strings.TrimSpace(string(list.Raw)) != want {
+		t.Errorf("template list\n got %s\nwant %s", list.Raw, want)
 	}
-	got := c.create(with(minimal("Configured"), "template", map[string]any{"id": 7, "fields": []any{field(71, "2030-01-31")}}))
+	got := c.create(emutest.With(minimal("Configured"), "template", map[string]any{"id": 7, "fields": []any{field(71, "2030-01-31")}}))
 	if tpl := got["template"].(map[string]any); tpl["id"] != float64(7) || len(tpl["fields"].(map[string]any)) != 2 ||
 		tpl["fields"].(map[string]any)["kickoff"] != "2030-01-31" || tpl["fields"].(map[string]any)["budget"] != nil {
 		t.Errorf("template read back %v", tpl)
 	}
-	if a := c.do("POST", "/customer/", with(minimal("Default ids"), "template", tmpl(field(1, 1)))); a.fieldError("template.id") == "" {
+	if a := c.do("POST", "/customer/", emutest.With(minimal("Default ids"), "template", tmpl(field(1, 1)))); a.fieldError("template.id") == "" {
 		t.Errorf("the default template's id on a configured server: %v", a)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/revnue/revnuetest"
 )
 
@@ -38,15 +39,15 @@ func field(id, value any) map[string]any { return map[string]any{"id": id, "valu
 // other.
 func writeRules() []rule {
 	base := minimal("Rule Test")
-	set := func(k string, v any) map[string]any { return with(base, k, v) }
+	set := func(k string, v any) map[string]any { return emutest.With(base, k, v) }
 	long := func(n int) string { return strings.Repeat("x", n) }
 	rules := []rule{
-		{"company missing", without(base, "company"), "company", "This field is required."},
+		{"company missing", emutest.Without(base, "company"), "company", "This field is required."},
 		{"company null", set("company", nil), "company", "This field may not be null."},
 		{"company as string", set("company", "1"), "company", "Incorrect type. Expected pk value, received str."},
 		{"company fraction", set("company", 1.5), "company", "Incorrect type. Expected pk value, received float."},
 		{"company unknown", set("company", 2), "company", `Invalid pk "2" - object does not exist.`},
-		{"name missing", without(base, "name"), "name", "This field is required."},
+		{"name missing", emutest.Without(base, "name"), "name", "This field is required."},
 		{"name null", set("name", nil), "name", "This field may not be null."},
 		{"name empty", set("name", ""), "name", "This field may not be blank."},
 		{"name white space", set("name", " \t "), "name", "This field may not be blank."},
@@ -143,7 +144,7 @@ func TestWriteRules(t *testing.T) {
 		if name, ok := body["name"].(string); ok && name == "Rule Test" {
 			// A name of its own per accepted create, so that uniqueness
 			// does not get in the way.
-			body = with(body, "name", fmt.Sprintf("Rule Test %d", i))
+			body = emutest.With(body, "name", fmt.Sprintf("Rule Test %d", i))
 		}
 		// An accepted body is PUT to the customer it created, a refused
 		// one to the target.
@@ -155,19 +156,19 @@ func TestWriteRules(t *testing.T) {
 			}
 			a := c.do(method, path, body)
 			if r.field == "" {
-				if a.status != 200 && a.status != 201 {
+				if a.Status != 200 && a.Status != 201 {
 					t.Errorf("%s %s: %v, want it accepted", method, r.name, a)
 				} else if method == "POST" {
 					created++
-					put = idOf(a.body)
+					put = idOf(a.Body)
 				}
 				continue
 			}
-			if a.status != 400 || a.body["detail"] != "Invalid input." || !strings.HasPrefix(a.fieldError(r.field), r.want) {
+			if a.Status != 400 || a.Body["detail"] != "Invalid input." || !strings.HasPrefix(a.fieldError(r.field), r.want) {
 				t.Errorf("%s %s: %v, want 400 with errors.%s %q", method, r.name, a, r.field, r.want)
 			}
 			if len(a.errors()) != 1 {
-				t.Errorf("%s %s: errors on other fields too: %s", method, r.name, a.raw)
+				t.Errorf("%s %s: errors on other fields too: %s", method, r.name, a.Raw)
 			}
 		}
 	}
@@ -192,11 +193,11 @@ func TestWriteRulesEveryErrorAtOnce(t *testing.T) {
 	want := []string{"company", "name", "category", "contact_person.email", "contact_person.type", "fax", "country", "template.fields"}
 	for _, f := range want {
 		if a.fieldError(f) == "" {
-			t.Errorf("no error for %s: %s", f, a.raw)
+			t.Errorf("no error for %s: %s", f, a.Raw)
 		}
 	}
 	if n := len(a.errors()); n != len(want) {
-		t.Errorf("%d fields in errors, want %d: %s", n, len(want), a.raw)
+		t.Errorf("%d fields in errors, want %d: %s", n, len(want), a.Raw)
 	}
 	if l, _ := a.errors()["template.fields"].([]any); len(l) != 2 {
 		t.Errorf("template.fields: %v, want both bad values", l)
@@ -212,20 +213,20 @@ func TestBodies(t *testing.T) {
 	for _, path := range []string{"/customer/", fmt.Sprintf("/customer/%d", id)} {
 		method := map[bool]string{true: "POST", false: "PUT"}[path == "/customer/"]
 		a := c.do(method, path, `{"company": 1, "name": `)
-		if d, _ := a.body["detail"].(string); a.status != 400 || !strings.HasPrefix(d, "JSON parse error - ") || len(a.errors()) != 0 {
+		if d, _ := a.Body["detail"].(string); a.Status != 400 || !strings.HasPrefix(d, "JSON parse error - ") || len(a.errors()) != 0 {
 			t.Errorf("%s broken JSON: %v", method, a)
 		}
 		a = c.do(method, path, `[{"company": 1, "name": "x"}]`)
-		if a.status != 400 || a.fieldError("non_field_errors") != "Invalid data. Expected a dictionary, but got list." {
+		if a.Status != 400 || a.fieldError("non_field_errors") != "Invalid data. Expected a dictionary, but got list." {
 			t.Errorf("%s array: %v", method, a)
 		}
 		a = c.do(method, path, `null`)
-		if a.status != 400 || a.fieldError("non_field_errors") != "Invalid data. Expected a dictionary, but got NoneType." {
+		if a.Status != 400 || a.fieldError("non_field_errors") != "Invalid data. Expected a dictionary, but got NoneType." {
 			t.Errorf("%s null: %v", method, a)
 		}
 		// An empty body is an empty object: the required fields are missing.
 		a = c.do(method, path, ``)
-		if a.status != 400 || a.fieldError("company") != "This field is required." || a.fieldError("name") != "This field is required." {
+		if a.Status != 400 || a.fieldError("company") != "This field is required." || a.fieldError("name") != "This field is required." {
 			t.Errorf("%s empty body: %v", method, a)
 		}
 	}
@@ -239,13 +240,13 @@ func TestBodies(t *testing.T) {
 		{"application/json; charset=utf-8", `{"company": 1, "name": "Typed"}`, 201},
 		{"application/json", `{"company": 1, "name": "` + strings.Repeat("x", 1<<20) + `"}`, 413},
 	} {
-		req, err := http.NewRequest("POST", c.base+"/customer/", strings.NewReader(tc.body))
+		req, err := http.NewRequest("POST", c.Base+"/customer/", strings.NewReader(tc.body))
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 		req.Header.Set("Content-Type", tc.ctype)
-		resp, err := c.hc.Do(req)
+		resp, err := c.HTTP.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,7 +258,7 @@ func TestBodies(t *testing.T) {
 		}
 	}
 	// Fields the write shape lacks, id included, are ignored.
-	got := c.create(with(with(minimal("Extra"), "id", 999), "colour", "blue"))
+	got := c.create(emutest.With(emutest.With(minimal("Extra"), "id", 999), "colour", "blue"))
 	if idOf(got) == 999 || got["colour"] != nil {
 		t.Errorf("unknown fields were taken: %v", got)
 	}
