@@ -183,23 +183,38 @@ func (p *Pacer) backoff(attempt int) time.Duration {
 }
 
 func (p *Pacer) wait(ctx context.Context) error {
-	p.mu.Lock()
-	until := p.pauseUntil
-	lim := p.limiter
-	p.mu.Unlock()
-	if d := time.Until(until); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+	took := false
+	for {
+		p.mu.Lock()
+		until := p.pauseUntil
+		lim := p.limiter
+		p.mu.Unlock()
+		if d := time.Until(until); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		if lim == nil || took {
 			return ctx.Err()
-		case <-t.C:
+		}
+		if err := lim.Wait(ctx); err != nil {
+			return err
+		}
+		took = true
+		// A 429 may have paused every caller while this one waited for its
+		// turn on the limiter: it waits out that pause too, or it would go
+		// out inside the Retry-After it was told.
+		p.mu.Lock()
+		paused := time.Now().Before(p.pauseUntil)
+		p.mu.Unlock()
+		if !paused {
+			return ctx.Err()
 		}
 	}
-	if lim != nil {
-		return lim.Wait(ctx)
-	}
-	return ctx.Err()
 }
 
 func (p *Pacer) pause(d time.Duration) {
