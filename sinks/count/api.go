@@ -108,10 +108,20 @@ func (a *API) Close() error {
 // Prepare implements rowsink.Preparer: a one-customer page proves the
 // base URL, the three credentials and the signing before anything is
 // written; and the plan says which address parts the mapping fills, so
-// that an update carries the others over (see addressBody). It is called
-// once, before any write.
+// that an update carries the others over (see addressBody). A mapping
+// that fills the contact is told, in the log, that COUNT takes it on
+// create only. It is called once, before any write.
 func (a *API) Prepare(ctx context.Context, plan pipeline.Plan) error {
 	a.mapped = plan.Mapped
+	var contact []string
+	for f := fieldContact; f < numFields && f < len(plan.Mapped); f++ {
+		if plan.Mapped[f] {
+			contact = append(contact, a.schema.Fields[f].Name)
+		}
+	}
+	if len(contact) > 0 && plan.Mode != pipeline.ModeCreate {
+		a.log.Info("the mapping fills the primary contact, which COUNT sets only when it creates a customer: a changed contact of an existing customer is not sent", "fields", contact)
+	}
 	if _, err := a.client.List(ctx, 1, 1); err != nil {
 		return fmt.Errorf("count: checking the credentials: %w", err)
 	}

@@ -98,8 +98,9 @@ func TestMirrorRefused(t *testing.T) {
 // TestSampleEndToEnd: the shipped mapping loads the head of the shipped
 // sample into a COUNT emulator given as the target URL, with the three
 // credentials from COUNT_TOKEN, COUNT_CLIENT_ID and COUNT_CLIENT_SECRET;
-// a second run writes nothing. No credential reaches the output, the
-// debug log, the reports or the state.
+// a second run writes nothing. The log says the contact is set on create
+// only. No credential reaches the output, the debug log, the reports or
+// the state.
 func TestSampleEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	srv, err := counttest.NewServer(counttest.Options{DBPath: filepath.Join(dir, "count.db"), RateLimit: noLimit,
@@ -121,6 +122,9 @@ func TestSampleEndToEnd(t *testing.T) {
 	created := int64(rows["created"].(float64))
 	if code != 0 && code != 3 || created < 140 || rows["pending"].(float64) != 0 {
 		t.Fatalf("first run: exit %d, rows %v:\n%s", code, rows, out1)
+	}
+	if !strings.Contains(out1, "the mapping fills the primary contact, which COUNT sets only when it creates a customer") {
+		t.Errorf("the run did not say that the contact is set on create only:\n%s", out1)
 	}
 	if n := srv.Stats().Customers; n != created {
 		t.Errorf("COUNT holds %d customers, the run created %d", n, created)
