@@ -56,7 +56,7 @@ func TestSigning(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bc := c.with(tc.break_)
-			bc.t = t
+			bc.T = t
 			// A write, so that a refused request shows it changed nothing,
 			// and a read with a query string, whose signature leaves it out.
 			put := bc.do("PUT", "/customers/"+id, map[string]any{"customer": "Signed Ltd", "email": "signed@example.com",
@@ -67,7 +67,7 @@ func TestSigning(t *testing.T) {
 				if tc.only != "" && a != map[string]*answer{"PUT": put, "GET": get}[tc.only] {
 					want = 200
 				}
-				if a.status != want {
+				if a.Status != want {
 					t.Fatalf("%v, want %d", a, want)
 				}
 				if want == 401 && (a.code() != "unauthorized" || !strings.Contains(a.message(), tc.says)) {
@@ -75,8 +75,8 @@ func TestSigning(t *testing.T) {
 				}
 			}
 			got := c.get(id)["website"]
-			if applied := got == "https://"+strings.ReplaceAll(tc.name, " ", "-")+".example"; applied != (put.status == 200) {
-				t.Errorf("website %v after a %d", got, put.status)
+			if applied := got == "https://"+strings.ReplaceAll(tc.name, " ", "-")+".example"; applied != (put.Status == 200) {
+				t.Errorf("website %v after a %d", got, put.Status)
 			}
 		})
 	}
@@ -89,7 +89,7 @@ func TestSigningEmptyBody(t *testing.T) {
 	t.Parallel()
 	s := start(t, counttest.Options{})
 	c := newClient(t, s)
-	if a := c.with(func(c *client) { c.emptyHash = true }).do("GET", "/customers", nil); a.status != 401 {
+	if a := c.with(func(c *client) { c.emptyHash = true }).do("GET", "/customers", nil); a.Status != 401 {
 		t.Errorf("GET signed with SHA-256 of no bytes: %v", a)
 	}
 	c.ok(200, "GET", "/customers", nil)
@@ -105,15 +105,15 @@ func TestSignatureMessageKeepsSecrets(t *testing.T) {
 	s := start(t, counttest.Options{})
 	c := newClient(t, s).with(func(c *client) { c.signQuery = true })
 	a := c.do("GET", "/customers?page=1", nil)
-	if a.status != 401 || !strings.Contains(a.message(), `"GET:/customers:`) {
+	if a.Status != 401 || !strings.Contains(a.message(), `"GET:/customers:`) {
 		t.Fatalf("%v: want the signed string in the message", a)
 	}
 	ts := a.message()[strings.Index(a.message(), `"GET:/customers:`)+len(`"GET:/customers:`):]
 	ts = ts[:strings.IndexByte(ts, ':')]
 	sec, _ := strconv.ParseInt(ts, 10, 64)
 	for _, secret := range []string{counttest.DefaultClientSecret, sign(counttest.DefaultClientSecret, "GET", "/customers", sec, nil)} {
-		if strings.Contains(string(a.raw), secret) {
-			t.Errorf("the 401 reveals %q: %s", secret, a.raw)
+		if strings.Contains(string(a.Raw), secret) {
+			t.Errorf("the 401 reveals %q: %s", secret, a.Raw)
 		}
 	}
 }
@@ -125,12 +125,12 @@ func TestSignedPathAsSent(t *testing.T) {
 	t.Parallel()
 	s := start(t, counttest.Options{})
 	c := newClient(t, s)
-	if a := c.do("GET", "/customers/a%20b", nil); a.status != 400 || a.code() != "validation_error" {
+	if a := c.do("GET", "/customers/a%20b", nil); a.Status != 400 || a.code() != "validation_error" {
 		t.Errorf("signed as sent: %v, want a 400 for the id", a)
 	}
 	ts := time.Now().Unix()
 	req := signedRequest(t, s, "GET", "/customers/a%20b", ts, sign(s.ClientSecret, "GET", "/customers/a b", ts, nil))
-	if a := roundTrip(t, req); a.status != 401 {
+	if a := roundTrip(t, req); a.Status != 401 {
 		t.Errorf("signed decoded: %v, want 401", a)
 	}
 }

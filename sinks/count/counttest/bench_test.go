@@ -2,10 +2,8 @@ package counttest_test
 
 import (
 	"fmt"
-	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"crmsync/sinks/count/counttest"
 )
@@ -18,7 +16,7 @@ import (
 func BenchmarkSignedPut(b *testing.B) {
 	s := start(b, counttest.Options{RateLimit: 1 << 30})
 	c := newClient(b, s)
-	c.hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	c.Client = c.Pooled(64)
 	var ids []string
 	for i := range 256 {
 		ids = append(ids, c.create(company("Bench", fmt.Sprintf("bench%d@example.com", i)))["id"].(string))
@@ -33,7 +31,7 @@ func BenchmarkSignedPut(b *testing.B) {
 			a, err := c.send("PUT", "/customers/"+ids[k], map[string]any{
 				"customer": "Bench", "email": fmt.Sprintf("bench%d@example.com", k),
 				"billingAddress": map[string]any{"street": fmt.Sprint(i, " Main St"), "city": "Berlin", "country": "DE"}})
-			if err != nil || a.status != 200 {
+			if err != nil || a.Status != 200 {
 				b.Errorf("PUT: %v %v", a, err)
 				return
 			}

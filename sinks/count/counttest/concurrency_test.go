@@ -28,12 +28,12 @@ func TestRacingEmails(t *testing.T) {
 			if i%2 == 1 {
 				email = "RACE@Example.com"
 			}
-			statuses[i] = c.do("POST", "/customers", company("Racer", email)).status
+			statuses[i] = c.do("POST", "/customers", company("Racer", email)).Status
 		})
 	}
 	for i, id := range ids {
 		wg.Go(func() {
-			statuses[creates+i] = c.do("PUT", "/customers/"+id, company("Mover", "Race@EXAMPLE.com")).status
+			statuses[creates+i] = c.do("PUT", "/customers/"+id, company("Mover", "Race@EXAMPLE.com")).Status
 		})
 	}
 	wg.Wait()

@@ -1,28 +1,17 @@
 package counttest_test
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/count/counttest"
 )
 
-func writeFile(t *testing.T, text string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "sandbox.yaml")
-	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestLoadConfig(t *testing.T) {
 	t.Parallel()
-	p := writeFile(t, `
+	p := emutest.WriteConfig(t, `
 clients:
   - token: count_rehearsal_token
     client_id: rehearsal
@@ -65,16 +54,8 @@ faults:
 	if got := s.Stats().ByKey; got["rehearsal"] != 1 || got["second"] != 1 {
 		t.Errorf("by client %v: want the name, else the client id", got)
 	}
-	if a := c.with(func(c *client) { c.token = counttest.DefaultToken }).do("GET", "/customers", nil); a.status != 401 {
+	if a := c.with(func(c *client) { c.token = counttest.DefaultToken }).do("GET", "/customers", nil); a.Status != 401 {
 		t.Errorf("the default token with clients configured: %v", a)
-	}
-}
-
-func TestLoadConfigEmptyFile(t *testing.T) {
-	t.Parallel()
-	o, err := counttest.LoadConfig(writeFile(t, "# nothing set\n"))
-	if err != nil || !reflect.DeepEqual(o, counttest.Options{}) {
-		t.Errorf("empty file: %+v, %v", o, err)
 	}
 }
 
@@ -83,7 +64,7 @@ func TestLoadConfigEmptyFile(t *testing.T) {
 // setting rather than a Go type.
 func TestLoadConfigErrors(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ name, yaml, want string }{
+	emutest.CheckLoadConfig(t, counttest.LoadConfig, []emutest.ConfigError{
 		{"unknown key", "clients: []\nrate_limt: 5\n", `:2: unknown setting "rate_limt"`},
 		{"tiquo keys", "keys:\n  - token: a\n", `:1: unknown setting "keys"`},
 		{"misspelt client setting", "clients:\n  - token: a\n    clientId: b\n", `:3: unknown setting "clientId"`},
@@ -98,21 +79,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad duration", "faults:\n  latency: soon\n", ":2: "},
 		{"rate above 1", "faults: {error_rate: 1.5}\n", ":1: faults: error_rate"},
 		{"not YAML", "clients: [\n", ":1: "},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := writeFile(t, tc.yaml)
-			_, err := counttest.LoadConfig(p)
-			if err == nil || !strings.HasPrefix(err.Error(), p+tc.want) {
-				t.Errorf("error %v, want one starting %q", err, p+tc.want)
-			}
-			if err != nil && strings.Contains(err.Error(), "struct") {
-				t.Errorf("error %v spells out a Go type", err)
-			}
-		})
-	}
-	if _, err := counttest.LoadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
-		t.Error("a missing file loaded")
-	}
+	})
 }
 
 func TestNewServerRejectsBadOptions(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/count/counttest"
 )
 
@@ -24,40 +25,40 @@ func TestCreateValidation(t *testing.T) {
 		fields []string
 	}{
 		{"no customer", map[string]any{"email": "a@example.com"}, []string{"customer"}},
-		{"customer null", with(ok, "customer", nil), []string{"customer"}},
-		{"customer empty", with(ok, "customer", ""), []string{"customer"}},
-		{"customer blank", with(ok, "customer", "   "), []string{"customer"}},
-		{"customer 256 characters", with(ok, "customer", long(256)), []string{"customer"}},
-		{"customer a number", with(ok, "customer", 7), []string{"customer"}},
+		{"customer null", emutest.With(ok, "customer", nil), []string{"customer"}},
+		{"customer empty", emutest.With(ok, "customer", ""), []string{"customer"}},
+		{"customer blank", emutest.With(ok, "customer", "   "), []string{"customer"}},
+		{"customer 256 characters", emutest.With(ok, "customer", long(256)), []string{"customer"}},
+		{"customer a number", emutest.With(ok, "customer", 7), []string{"customer"}},
 		{"no email", map[string]any{"customer": "A"}, []string{"email"}},
-		{"email empty", with(ok, "email", ""), []string{"email"}},
-		{"email without domain", with(ok, "email", "a@localhost"), []string{"email"}},
-		{"email without @", with(ok, "email", "a.example.com"), []string{"email"}},
-		{"email with space", with(ok, "email", "a b@example.com"), []string{"email"}},
-		{"email numeric tld", with(ok, "email", "a@example.123"), []string{"email"}},
-		{"email 256 characters", with(ok, "email", long(244)+"@example.com"), []string{"email"}},
-		{"mainPhone 51 characters", with(ok, "mainPhone", long(51)), []string{"mainPhone"}},
-		{"mainPhone a number", with(ok, "mainPhone", 5551234), []string{"mainPhone"}},
-		{"website 256 characters", with(ok, "website", long(256)), []string{"website"}},
-		{"status unknown", with(ok, "status", "archived"), []string{"status"}},
-		{"status null", with(ok, "status", nil), []string{"status"}},
-		{"status upper case", with(ok, "status", "ACTIVE"), []string{"status"}},
-		{"billingAddress a string", with(ok, "billingAddress", "1 Main St"), []string{"billingAddress"}},
-		{"shippingAddress part a number", with(ok, "shippingAddress", map[string]any{"zipCode": 12345}), []string{"shippingAddress.zipCode"}},
-		{"address part 256 characters", with(ok, "billingAddress", map[string]any{"city": long(256)}), []string{"billingAddress.city"}},
-		{"contacts an object", with(ok, "contacts", map[string]any{"name": "A"}), []string{"contacts"}},
-		{"contact without name", with(ok, "contacts", []any{map[string]any{"email": "b@example.com"}}), []string{"contacts[0].name"}},
-		{"contact bad email", with(ok, "contacts", []any{map[string]any{"name": "B", "email": "b"}}), []string{"contacts[0].email"}},
-		{"contact primary a string", with(ok, "contacts", []any{map[string]any{"name": "B"}, map[string]any{"name": "C", "primary": "yes"}}), []string{"contacts[1].primary"}},
+		{"email empty", emutest.With(ok, "email", ""), []string{"email"}},
+		{"email without domain", emutest.With(ok, "email", "a@localhost"), []string{"email"}},
+		{"email without @", emutest.With(ok, "email", "a.example.com"), []string{"email"}},
+		{"email with space", emutest.With(ok, "email", "a b@example.com"), []string{"email"}},
+		{"email numeric tld", emutest.With(ok, "email", "a@example.123"), []string{"email"}},
+		{"email 256 characters", emutest.With(ok, "email", long(244)+"@example.com"), []string{"email"}},
+		{"mainPhone 51 characters", emutest.With(ok, "mainPhone", long(51)), []string{"mainPhone"}},
+		{"mainPhone a number", emutest.With(ok, "mainPhone", 5551234), []string{"mainPhone"}},
+		{"website 256 characters", emutest.With(ok, "website", long(256)), []string{"website"}},
+		{"status unknown", emutest.With(ok, "status", "archived"), []string{"status"}},
+		{"status null", emutest.With(ok, "status", nil), []string{"status"}},
+		{"status upper case", emutest.With(ok, "status", "ACTIVE"), []string{"status"}},
+		{"billingAddress a string", emutest.With(ok, "billingAddress", "1 Main St"), []string{"billingAddress"}},
+		{"shippingAddress part a number", emutest.With(ok, "shippingAddress", map[string]any{"zipCode": 12345}), []string{"shippingAddress.zipCode"}},
+		{"address part 256 characters", emutest.With(ok, "billingAddress", map[string]any{"city": long(256)}), []string{"billingAddress.city"}},
+		{"contacts an object", emutest.With(ok, "contacts", map[string]any{"name": "A"}), []string{"contacts"}},
+		{"contact without name", emutest.With(ok, "contacts", []any{map[string]any{"email": "b@example.com"}}), []string{"contacts[0].name"}},
+		{"contact bad email", emutest.With(ok, "contacts", []any{map[string]any{"name": "B", "email": "b"}}), []string{"contacts[0].email"}},
+		{"contact primary a string", emutest.With(ok, "contacts", []any{map[string]any{"name": "B"}, map[string]any{"name": "C", "primary": "yes"}}), []string{"contacts[1].primary"}},
 		{"every field at fault", map[string]any{"customer": "", "email": "x", "mainPhone": long(51), "website": 1,
 			"status": "gone", "billingAddress": []any{}, "shippingAddress": map[string]any{"street": false},
 			"contacts": []any{"B"}},
 			[]string{"customer", "email", "mainPhone", "website", "status", "billingAddress", "shippingAddress.street", "contacts[0]"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cc := c.with(func(c *client) { c.t = t })
+			cc := c.with(func(c *client) { c.T = t })
 			a := cc.do("POST", "/customers", tc.body)
-			if a.status != 400 || a.code() != "validation_error" || !slices.Equal(a.fields(), tc.fields) {
+			if a.Status != 400 || a.code() != "validation_error" || !slices.Equal(a.fields(), tc.fields) {
 				t.Errorf("%v: want 400 validation_error on %v", a, tc.fields)
 			}
 		})
@@ -151,7 +152,7 @@ func TestEmailUnique(t *testing.T) {
 		{"create, other case", "POST", "/customers", company("Ann 3", "ANN@Example.COM")},
 		{"PUT to another's email", "PUT", "/customers/" + bob, company("Bob", "Ann@example.com")},
 	} {
-		if a := c.do(tc.method, tc.path, tc.body); a.status != 409 || a.code() != "email_exists" {
+		if a := c.do(tc.method, tc.path, tc.body); a.Status != 409 || a.code() != "email_exists" {
 			t.Errorf("%s: %v, want 409 email_exists", tc.name, a)
 		}
 	}
@@ -190,7 +191,7 @@ func TestIDs(t *testing.T) {
 		for _, m := range []string{"GET", "PUT"} {
 			a := c.do(m, "/customers/"+tc.id, company("Ids", "ids@example.com"))
 			code := map[int]string{400: "validation_error", 404: "not_found", 200: ""}[tc.want]
-			if a.status != tc.want || a.code() != code {
+			if a.Status != tc.want || a.code() != code {
 				t.Errorf("%s %s: %v, want %d %s", m, tc.id, a, tc.want, code)
 			}
 		}
@@ -214,7 +215,7 @@ func TestFindByEmail(t *testing.T) {
 		}
 	}
 	for _, q := range []string{"", "?email=", "?mail=find.me%2Btag%40example.com"} {
-		if a := c.do("GET", "/customers/find-by-email"+q, nil); a.status != 400 || a.code() != "validation_error" {
+		if a := c.do("GET", "/customers/find-by-email"+q, nil); a.Status != 400 || a.code() != "validation_error" {
 			t.Errorf("find-by-email%s: %v, want 400", q, a)
 		}
 	}

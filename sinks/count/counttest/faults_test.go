@@ -2,23 +2,14 @@ package counttest_test
 
 import (
 	"fmt"
-	"net/http"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"crmsync/internal/emulator"
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/count/counttest"
 )
-
-// oneShot returns a client with a new connection per request: Go's
-// transport silently retries an idempotent request (a PUT) whose reused
-// connection was closed, which would hide the cuts under test.
-func oneShot(t testing.TB, s *counttest.Server) *client {
-	c := newClient(t, s)
-	c.hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	return c
-}
 
 // TestFaultLostAnswer loses the answers of a create and a PUT: each was
 // applied, the create is found by its email, as a sink resolves a lost
@@ -35,7 +26,7 @@ func TestFaultLostAnswer(t *testing.T) {
 		body         any
 	}{
 		{"POST", "/customers", company("Lost", "lost@example.com")},
-		{"PUT", "/customers/" + id, with(company("Put", "put@example.com"), "website", "applied.example")},
+		{"PUT", "/customers/" + id, emutest.With(company("Put", "put@example.com"), "website", "applied.example")},
 	} {
 		if a, err := c.send(req.method, req.path, req.body); err == nil {
 			t.Fatalf("%s %s: a lost answer arrived: %v", req.method, req.path, a)
@@ -49,7 +40,7 @@ func TestFaultLostAnswer(t *testing.T) {
 	if found := c.find("LOST@example.com"); found == nil || found["customer"] != "Lost" {
 		t.Fatalf("the create whose answer was lost: %v", found)
 	}
-	if a := c.do("POST", "/customers", company("Lost", "lost@example.com")); a.status != 409 {
+	if a := c.do("POST", "/customers", company("Lost", "lost@example.com")); a.Status != 409 {
 		t.Errorf("retried create: %v", a)
 	}
 	if got := c.get(id)["website"]; got != "applied.example" {
@@ -75,19 +66,19 @@ func TestFaultErrors(t *testing.T) {
 	statuses := map[int]int64{}
 	for range 80 {
 		a := c.do("GET", "/customers/"+id, nil)
-		statuses[a.status]++
-		if a.status >= 500 && (a.code() != "internal_error" || (a.status == 503) != (a.header.Get("Retry-After") == "1")) {
-			t.Errorf("injected error: %v %v", a, a.header)
+		statuses[a.Status]++
+		if a.Status >= 500 && (a.code() != "internal_error" || (a.Status == 503) != (a.Header.Get("Retry-After") == "1")) {
+			t.Errorf("injected error: %v %v", a, a.Header)
 		}
 	}
 	if statuses[200] == 0 || statuses[500] == 0 || statuses[502] == 0 || statuses[503] == 0 {
 		t.Errorf("statuses %v: want 200 and each of 500, 502, 503", statuses)
 	}
 	s.SetFaults(counttest.Faults{Seed: 1, ErrorRate: 1})
-	if a := c.do("POST", "/customers", company("Failed", "failed@example.com")); a.status < 500 {
+	if a := c.do("POST", "/customers", company("Failed", "failed@example.com")); a.Status < 500 {
 		t.Fatalf("create with error rate 1: %v", a)
 	}
-	if a := c.do("PUT", "/customers/"+id, with(company("There", "there@example.com"), "website", "failed.example")); a.status < 500 {
+	if a := c.do("PUT", "/customers/"+id, emutest.With(company("There", "there@example.com"), "website", "failed.example")); a.Status < 500 {
 		t.Fatalf("PUT with error rate 1: %v", a)
 	}
 	s.SetFaults(counttest.Faults{})
@@ -138,43 +129,23 @@ func TestFaultDrop(t *testing.T) {
 // same faults, another seed other faults.
 func TestFaultsAreDeterministic(t *testing.T) {
 	t.Parallel()
-	run := func(seed int64) ([]string, map[string]map[string]int64) {
-		s := start(t, counttest.Options{RateLimit: 1000,
-			Faults: counttest.Faults{Seed: seed, ErrorRate: 0.2, DropRate: 0.2, LostAnswerRate: 0.2}})
+	emutest.CheckReplay(t, "POST /customers", "GET /customers", func(f emulator.Faults) emutest.Replayed {
+		s := start(t, counttest.Options{RateLimit: 1000, Faults: f})
 		c := oneShot(t, s)
-		var out []string
-		for i := range 60 {
-			var a *answer
-			var err error
-			if i%2 == 0 {
-				a, err = c.send("POST", "/customers", company("D", fmt.Sprintf("d%d@example.com", i)))
-			} else {
-				a, err = c.send("GET", "/customers?limit=100", nil)
-			}
+		kit := func(a *answer, err error) (*emutest.Answer, error) {
 			if err != nil {
-				out = append(out, "cut")
-			} else {
-				out = append(out, strconv.Itoa(a.status))
+				return nil, err
 			}
+			return a.Answer, nil
 		}
-		return out, s.Stats().Requests
-	}
-	a, sa := run(7)
-	b, sb := run(7)
-	other, _ := run(8)
-	if !slices.Equal(a, b) || fmt.Sprint(sa) != fmt.Sprint(sb) {
-		t.Errorf("same seed, different faults:\n%v\n%v", a, b)
-	}
-	if slices.Equal(a, other) {
-		t.Errorf("seeds 7 and 8 gave the same faults: %v", a)
-	}
-	create := sa["POST /customers"]
-	if create["lost"] == 0 || create["dropped"] == 0 || create["500"]+create["502"]+create["503"] == 0 || create["201"] == 0 {
-		t.Errorf("create outcomes %v: want 201, lost, dropped and 5xx", create)
-	}
-	if sa["GET /customers"]["lost"] != 0 {
-		t.Errorf("a read was counted lost: %v", sa["GET /customers"])
-	}
+		return emutest.Replayed{
+			Create: func(i int) (*emutest.Answer, error) {
+				return kit(c.send("POST", "/customers", company("D", fmt.Sprintf("d%d@example.com", i))))
+			},
+			List:     func() (*emutest.Answer, error) { return kit(c.send("GET", "/customers?limit=100", nil)) },
+			Requests: func() map[string]map[string]int64 { return s.Stats().Requests },
+		}
+	})
 }
 
 // TestFaultsTakeRateLimit checks that a signed request given an injected
@@ -186,11 +157,11 @@ func TestFaultsTakeRateLimit(t *testing.T) {
 	s := start(t, counttest.Options{Now: clk.now, RateLimit: 2, Faults: counttest.Faults{Seed: 1, ErrorRate: 1}})
 	c := oneShot(t, s).with(func(c *client) { c.now = clk.now })
 	for i := range 2 {
-		if a := c.do("PUT", "/customers/00000000-0000-4000-8000-000000000000", company("F", "f@example.com")); a.status < 500 {
+		if a := c.do("PUT", "/customers/00000000-0000-4000-8000-000000000000", company("F", "f@example.com")); a.Status < 500 {
 			t.Errorf("request %d: %v", i, a)
 		}
 	}
-	if a := c.do("GET", "/customers", nil); a.status != 429 || a.header.Get("Retry-After") != "50" {
+	if a := c.do("GET", "/customers", nil); a.Status != 429 || a.Header.Get("Retry-After") != "50" {
 		t.Errorf("third request: %v", a)
 	}
 	if got := s.Stats().ByKey["default"]; got != 3 {

@@ -6,18 +6,16 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/count/counttest"
 )
 
@@ -26,18 +24,10 @@ import (
 func start(t testing.TB, opts counttest.Options) *counttest.Server {
 	t.Helper()
 	if opts.DBPath == "" {
-		opts.DBPath = filepath.Join(t.TempDir(), "count.db")
+		opts.DBPath = emutest.TempDB(t, "count.db")
 	}
 	s, err := counttest.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return s
+	return emutest.Serve(t, s, err)
 }
 
 // clock is a settable server clock, for the timestamp window and the rate
@@ -67,13 +57,12 @@ func sign(secret, method, path string, ts int64, body []byte) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// client talks to a server the way a sink would, signing every request.
-// Its fields after hc let a test break one part of a request.
+// client talks to a server the way a sink would, signing every request;
+// every answer must be in COUNT's envelope. Its fields after Client let a
+// test break one part of a request.
 type client struct {
-	t                 testing.TB
-	base              string
+	*emutest.Client
 	token, id, secret string
-	hc                *http.Client
 	now               func() time.Time // the timestamp's clock; time.Now when nil
 	tsOffset          time.Duration    // added to the timestamp
 	signQuery         bool             // sign the path with its query string
@@ -87,8 +76,17 @@ type client struct {
 }
 
 func newClient(t testing.TB, s *counttest.Server) *client {
-	return &client{t: t, base: s.URL, token: s.Token, id: s.ClientID, secret: s.ClientSecret,
-		hc: &http.Client{Timeout: 30 * time.Second}}
+	c := emutest.NewClient(t, s.URL)
+	c.Check = checkEnvelope
+	return &client{Client: c, token: s.Token, id: s.ClientID, secret: s.ClientSecret}
+}
+
+// oneShot is a client with a new connection per request, for the fault
+// tests (see emutest.Client.OneShot).
+func oneShot(t testing.TB, s *counttest.Server) *client {
+	c := newClient(t, s)
+	c.Client = c.OneShot()
+	return c
 }
 
 // with returns a copy of c changed by f.
@@ -99,63 +97,33 @@ func (c *client) with(f func(*client)) *client {
 }
 
 // answer is a decoded response.
-type answer struct {
-	status int
-	header http.Header
-	raw    []byte
-	body   map[string]any
-}
+type answer struct{ *emutest.Answer }
 
-func (a *answer) String() string { return fmt.Sprintf("%d %s", a.status, a.raw) }
+func (a *answer) code() string { s, _ := a.Body["code"].(string); return s }
 
-func (a *answer) code() string { s, _ := a.body["code"].(string); return s }
-
-func (a *answer) message() string { s, _ := a.body["message"].(string); return s }
+func (a *answer) message() string { s, _ := a.Body["message"].(string); return s }
 
 // fields are the fields the errors of a 400 name, in order.
 func (a *answer) fields() []string {
-	l, _ := a.body["errors"].([]any)
 	out := []string{}
-	for _, e := range l {
-		m, _ := e.(map[string]any)
-		f, _ := m["field"].(string)
+	for _, e := range a.Objects("errors") {
+		f, _ := e["field"].(string)
 		out = append(out, f)
 	}
 	return out
 }
 
 // data is the data of a success answer holding one object.
-func (a *answer) data() map[string]any {
-	m, _ := a.body["data"].(map[string]any)
-	return m
-}
+func (a *answer) data() map[string]any { return a.Object("data") }
 
 // items is the data of a list answer.
-func (a *answer) items() []map[string]any {
-	l, _ := a.body["data"].([]any)
-	out := make([]map[string]any, len(l))
-	for i, v := range l {
-		out[i], _ = v.(map[string]any)
-	}
-	return out
-}
+func (a *answer) items() []map[string]any { return a.Objects("data") }
 
 // send makes a signed request; body is JSON-encoded unless it is a
 // string, which is sent as it is. Transport errors are returned, not
-// fatal, for the fault tests. Every answer must be a JSON object in the
-// envelope its status calls for.
+// fatal, for the fault tests.
 func (c *client) send(method, path string, body any) (*answer, error) {
-	var data []byte
-	switch b := body.(type) {
-	case nil:
-	case string:
-		data = []byte(b)
-	default:
-		var err error
-		if data, err = json.Marshal(b); err != nil {
-			c.t.Fatal(err)
-		}
-	}
+	data := emutest.Encode(c.T, body)
 	now := time.Now
 	if c.now != nil {
 		now = c.now
@@ -188,9 +156,9 @@ func (c *client) send(method, path string, body any) (*answer, error) {
 	if c.alter != nil {
 		data = c.alter(data)
 	}
-	req, err := http.NewRequestWithContext(context.Background(), method, c.base+path, bytes.NewReader(data))
+	req, err := http.NewRequestWithContext(context.Background(), method, c.Base+path, bytes.NewReader(data))
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
 	for _, h := range [][2]string{
 		{"Authorization", "Bearer " + c.token},
@@ -209,108 +177,87 @@ func (c *client) send(method, path string, body any) (*answer, error) {
 		}
 		req.Header.Set("Content-Type", ct)
 	}
-	resp, err := c.hc.Do(req)
+	a, err := c.Exchange(req)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	a := &answer{status: resp.StatusCode, header: resp.Header}
-	if a.raw, err = io.ReadAll(resp.Body); err != nil {
-		return nil, err
-	}
-	if err := checkEnvelope(a); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	return a, nil
+	return &answer{a}, nil
 }
 
-// checkEnvelope decodes an answer and checks it is in COUNT's envelope:
-// status "success" with message and data below 400, status "error" with
-// message and code from 400 on.
-func checkEnvelope(a *answer) error {
-	if err := json.Unmarshal(a.raw, &a.body); err != nil {
-		return fmt.Errorf("answer is not a JSON object: %v: %q", err, a.raw)
-	}
+// checkEnvelope checks COUNT's envelope: status "success" with message
+// and data below 400, status "error" with message and code from 400 on.
+func checkEnvelope(ea *emutest.Answer) error {
+	a := &answer{ea}
 	want := "success"
-	if a.status >= 400 {
+	if a.Status >= 400 {
 		want = "error"
 	}
-	if a.body["status"] != want {
-		return fmt.Errorf("envelope status %v with HTTP %d: %s", a.body["status"], a.status, a.raw)
+	if a.Body["status"] != want {
+		return fmt.Errorf("envelope status %v with HTTP %d: %s", a.Body["status"], a.Status, a.Raw)
 	}
 	if a.message() == "" {
-		return fmt.Errorf("answer without message: %s", a.raw)
+		return fmt.Errorf("answer without message: %s", a.Raw)
 	}
-	if _, ok := a.body["data"]; want == "success" && !ok {
-		return fmt.Errorf("success without data: %s", a.raw)
+	if _, ok := a.Body["data"]; want == "success" && !ok {
+		return fmt.Errorf("success without data: %s", a.Raw)
 	}
 	if want == "error" && a.code() == "" {
-		return fmt.Errorf("error without code: %s", a.raw)
+		return fmt.Errorf("error without code: %s", a.Raw)
 	}
 	return nil
 }
 
 // do is send for requests that must get an answer.
 func (c *client) do(method, path string, body any) *answer {
-	c.t.Helper()
+	c.T.Helper()
 	a, err := c.send(method, path, body)
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
 	return a
 }
 
 // ok is do for requests that must succeed with want.
 func (c *client) ok(want int, method, path string, body any) *answer {
-	c.t.Helper()
+	c.T.Helper()
 	a := c.do(method, path, body)
-	if a.status != want {
-		c.t.Fatalf("%s %s: %v, want %d", method, path, a, want)
+	if a.Status != want {
+		c.T.Fatalf("%s %s: %v, want %d", method, path, a, want)
 	}
 	return a
 }
 
 func (c *client) create(body map[string]any) map[string]any {
-	c.t.Helper()
+	c.T.Helper()
 	return c.ok(201, "POST", "/customers", body).data()
 }
 
 func (c *client) get(id string) map[string]any {
-	c.t.Helper()
+	c.T.Helper()
 	return c.ok(200, "GET", "/customers/"+id, nil).data()
 }
 
 func (c *client) put(id string, body any) map[string]any {
-	c.t.Helper()
+	c.T.Helper()
 	return c.ok(200, "PUT", "/customers/"+id, body).data()
 }
 
 // find asks find-by-email; nil for a 404.
 func (c *client) find(email string) map[string]any {
-	c.t.Helper()
+	c.T.Helper()
 	a := c.do("GET", "/customers/find-by-email?email="+url.QueryEscape(email), nil)
-	switch a.status {
+	switch a.Status {
 	case 200:
 		return a.data()
 	case 404:
 		return nil
 	}
-	c.t.Fatalf("find-by-email %s: %v", email, a)
+	c.T.Fatalf("find-by-email %s: %v", email, a)
 	return nil
 }
 
 func company(name, email string) map[string]any {
 	return map[string]any{"customer": name, "email": email}
-}
-
-// with returns a copy of m with k set to v.
-func with(m map[string]any, k string, v any) map[string]any {
-	out := make(map[string]any, len(m)+1)
-	for k, v := range m {
-		out[k] = v
-	}
-	out[k] = v
-	return out
 }
 
 // sandboxURL is the server's root, where /_sandbox/ lives.
@@ -319,16 +266,7 @@ func sandboxURL(s *counttest.Server) string { return strings.TrimSuffix(s.URL, "
 // getJSON GETs a URL without signing and decodes its JSON object.
 func getJSON(t testing.TB, u string) map[string]any {
 	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %s, %v", u, resp.Status, err)
-	}
-	return m
+	return emutest.NewClient(t, "").OK(200, "GET", u, nil).Body
 }
 
 // signedRequest is a GET made by hand, with the signature given.
@@ -348,17 +286,11 @@ func signedRequest(t testing.TB, s *counttest.Server, method, path string, ts in
 // roundTrip sends a request made by hand and checks its envelope.
 func roundTrip(t testing.TB, req *http.Request) *answer {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	c := emutest.NewClient(t, "")
+	c.Check = checkEnvelope
+	a, err := c.Exchange(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	a := &answer{status: resp.StatusCode, header: resp.Header}
-	if a.raw, err = io.ReadAll(resp.Body); err != nil {
-		t.Fatal(err)
-	}
-	if err := checkEnvelope(a); err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	return a
+	return &answer{a}
 }

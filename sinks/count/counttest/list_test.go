@@ -22,7 +22,7 @@ func names(a *answer) []string {
 func page(t *testing.T, c *client, query string, wantPage, wantLimit, wantTotal int) []string {
 	t.Helper()
 	a := c.ok(200, "GET", "/customers"+query, nil)
-	pg, _ := a.body["pagination"].(map[string]any)
+	pg, _ := a.Body["pagination"].(map[string]any)
 	if pg["page"] != float64(wantPage) || pg["limit"] != float64(wantLimit) || pg["total"] != float64(wantTotal) || len(pg) != 3 {
 		t.Errorf("%s: pagination %v, want page %d limit %d total %d", query, pg, wantPage, wantLimit, wantTotal)
 	}
@@ -63,7 +63,7 @@ func TestListPaging(t *testing.T) {
 	}
 	for _, q := range []string{"limit=0", "limit=101", "limit=-1", "limit=%2B5", "limit=ten", "limit=1.5",
 		"page=0", "page=-1", "page=1000000001", "orderBy=name", "orderBy=createdAt:desc", "orderBy=--email"} {
-		if a := c.do("GET", "/customers?"+q, nil); a.status != 400 || a.code() != "validation_error" || len(a.fields()) != 1 {
+		if a := c.do("GET", "/customers?"+q, nil); a.Status != 400 || a.code() != "validation_error" || len(a.fields()) != 1 {
 			t.Errorf("%s: %v, want a 400 naming it", q, a)
 		}
 	}

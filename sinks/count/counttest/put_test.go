@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/count/counttest"
 )
 
@@ -93,7 +94,7 @@ func TestPutRefusals(t *testing.T) {
 	t.Parallel()
 	s := start(t, counttest.Options{})
 	c := newClient(t, s)
-	before := c.create(with(company("Keep", "keep@example.com"), "website", "https://keep.example"))
+	before := c.create(emutest.With(company("Keep", "keep@example.com"), "website", "https://keep.example"))
 	id := before["id"].(string)
 	for _, tc := range []struct {
 		name   string
@@ -109,14 +110,14 @@ func TestPutRefusals(t *testing.T) {
 		{"status null", map[string]any{"customer": "Keep", "email": "keep@example.com", "website": nil, "status": nil}, []string{"status"}},
 	} {
 		a := c.do("PUT", "/customers/"+id, tc.body)
-		if a.status != 400 || a.code() != "validation_error" || !reflect.DeepEqual(a.fields(), tc.fields) {
+		if a.Status != 400 || a.code() != "validation_error" || !reflect.DeepEqual(a.fields(), tc.fields) {
 			t.Errorf("%s: %v, want 400 on %v", tc.name, a, tc.fields)
 		}
 	}
 	if got := c.get(id); !sameJSON(got, before) {
 		t.Errorf("refused PUTs changed the customer:\n%v\nwas\n%v", got, before)
 	}
-	if a := c.do("PUT", "/customers/00000000-0000-4000-8000-000000000000", company("Keep", "keep@example.com")); a.status != 404 {
+	if a := c.do("PUT", "/customers/00000000-0000-4000-8000-000000000000", company("Keep", "keep@example.com")); a.Status != 404 {
 		t.Errorf("PUT of an unknown customer: %v", a)
 	}
 }
@@ -133,10 +134,10 @@ func TestUpdatedAt(t *testing.T) {
 		body map[string]any
 		want string
 	}{
-		{company("Time", "time@example.com"), "2025-03-01T12:00:00.000Z"},                           // nothing changes
-		{with(company("Time", "time@example.com"), "website", ""), "2025-03-01T12:00:00.000Z"},      // clearing what is null
-		{with(company("Time", "time@example.com"), "status", "active"), "2025-03-01T12:00:00.000Z"}, // the value it has
-		{company("Time 2", "time@example.com"), "2025-03-01T12:00:00.001Z"},                         // same instant: forward
+		{company("Time", "time@example.com"), "2025-03-01T12:00:00.000Z"},                                   // nothing changes
+		{emutest.With(company("Time", "time@example.com"), "website", ""), "2025-03-01T12:00:00.000Z"},      // clearing what is null
+		{emutest.With(company("Time", "time@example.com"), "status", "active"), "2025-03-01T12:00:00.000Z"}, // the value it has
+		{company("Time 2", "time@example.com"), "2025-03-01T12:00:00.001Z"},                                 // same instant: forward
 		{company("Time 3", "time@example.com"), "2025-03-01T12:00:00.002Z"},
 		{company("Time 3", "TIME@example.com"), "2025-03-01T12:00:00.003Z"}, // a new spelling is a change
 	}

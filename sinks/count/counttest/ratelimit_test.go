@@ -24,21 +24,21 @@ func TestRateLimit(t *testing.T) {
 
 	for i := range 3 {
 		a := one.ok(200, "GET", "/customers", nil)
-		for h := range a.header {
+		for h := range a.Header {
 			if h == "Retry-After" || len(h) > 12 && h[:12] == "X-Ratelimit-" {
 				t.Errorf("request %d: rate limit header %s on a 200", i, h)
 			}
 		}
 	}
 	a := one.do("POST", "/customers", company("Limited", "limited@example.com"))
-	if a.status != 429 || a.code() != "rate_limit_exceeded" || a.header.Get("Retry-After") != "50" {
-		t.Fatalf("fourth request: %v, Retry-After %q; want 429 and 50", a, a.header.Get("Retry-After"))
+	if a.Status != 429 || a.code() != "rate_limit_exceeded" || a.Header.Get("Retry-After") != "50" {
+		t.Fatalf("fourth request: %v, Retry-After %q; want 429 and 50", a, a.Header.Get("Retry-After"))
 	}
 	two.ok(200, "GET", "/customers", nil)
 
 	clk.advance(49 * time.Second)
-	if a := one.do("GET", "/customers", nil); a.status != 429 || a.header.Get("Retry-After") != "1" {
-		t.Errorf("a second before the minute ends: %v, Retry-After %q", a, a.header.Get("Retry-After"))
+	if a := one.do("GET", "/customers", nil); a.Status != 429 || a.Header.Get("Retry-After") != "1" {
+		t.Errorf("a second before the minute ends: %v, Retry-After %q", a, a.Header.Get("Retry-After"))
 	}
 	clk.advance(time.Second)
 	if got := one.find("limited@example.com"); got != nil {
@@ -46,7 +46,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	one.ok(200, "GET", "/customers", nil)
 	one.ok(200, "GET", "/customers", nil)
-	if a := one.do("GET", "/customers", nil); a.status != 429 {
+	if a := one.do("GET", "/customers", nil); a.Status != 429 {
 		t.Errorf("the 404 of find-by-email did not count: %v", a)
 	}
 }
@@ -61,13 +61,13 @@ func TestRateLimitAfterAuth(t *testing.T) {
 	c := newClient(t, s).with(func(c *client) { c.now = clk.now })
 	forger := c.with(func(c *client) { c.secret = "guessed" })
 	for i := range 5 {
-		if a := forger.do("GET", "/customers", nil); a.status != 401 {
+		if a := forger.do("GET", "/customers", nil); a.Status != 401 {
 			t.Fatalf("forged request %d: %v", i, a)
 		}
 	}
 	c.ok(200, "GET", "/customers", nil)
 	c.ok(200, "GET", "/customers", nil)
-	if a := c.do("GET", "/customers", nil); a.status != 429 {
+	if a := c.do("GET", "/customers", nil); a.Status != 429 {
 		t.Errorf("third request: %v", a)
 	}
 	if got := s.Stats().ByKey; got["default"] != 3 || len(got) != 1 {

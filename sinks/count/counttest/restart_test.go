@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/count/counttest"
 )
 
@@ -21,7 +22,7 @@ func TestRestartKeepsData(t *testing.T) {
 	before := c1.create(map[string]any{"customer": "Kept", "email": "kept@example.com",
 		"billingAddress": map[string]any{"city": "Bern"}, "contacts": []any{map[string]any{"name": "Ann"}}})
 	id := before["id"].(string)
-	before = c1.put(id, with(company("Kept", "kept@example.com"), "website", "kept.example"))
+	before = c1.put(id, emutest.With(company("Kept", "kept@example.com"), "website", "kept.example"))
 	if err := s1.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func TestRestartKeepsData(t *testing.T) {
 	if got := c2.get(id); !sameJSON(got, before) {
 		t.Errorf("after restart\n%v\nwant\n%v", got, before)
 	}
-	if a := c2.do("POST", "/customers", company("Again", "KEPT@example.com")); a.status != 409 {
+	if a := c2.do("POST", "/customers", company("Again", "KEPT@example.com")); a.Status != 409 {
 		t.Errorf("email uniqueness after restart: %v", a)
 	}
 	c2.create(company("New", "new@example.com"))

@@ -32,8 +32,11 @@ func TestBadBodies(t *testing.T) {
 		bc := c.with(func(c *client) { c.contentType = tc.contentType })
 		for _, req := range [][2]string{{"POST", "/customers"}, {"PUT", "/customers/" + id}} {
 			a := bc.do(req[0], req[1], tc.body)
-			if a.status != 400 || a.code() != "validation_error" {
+			if a.Status != 400 || a.code() != "validation_error" {
 				t.Errorf("%s %s: %v, want 400 validation_error", tc.name, req[0], a)
+			}
+			if want := "Content-Type must be application/json, not " + tc.contentType; tc.contentType != "" && a.message() != want {
+				t.Errorf("%s %s: message %q, want %q", tc.name, req[0], a.message(), want)
 			}
 		}
 	}
@@ -53,7 +56,8 @@ func TestTooLarge(t *testing.T) {
 	s := start(t, counttest.Options{})
 	c := newClient(t, s)
 	body := `{"customer": "Big", "email": "big@example.com", "pad": "` + strings.Repeat("x", 1<<20) + `"}`
-	if a := c.do("POST", "/customers", body); a.status != 413 || a.code() != "validation_error" {
+	if a := c.do("POST", "/customers", body); a.Status != 413 || a.code() != "validation_error" ||
+		a.message() != "The request body is larger than 1024 KiB" {
 		t.Errorf("body over 1 MiB: %v", a)
 	}
 	if got := c.find("big@example.com"); got != nil {
@@ -73,20 +77,20 @@ func TestUnknownRoutes(t *testing.T) {
 	for _, tc := range []struct {
 		method, path string
 		status       int
-		allow        string
+		allow, msg   string
 	}{
-		{"DELETE", "/customers/" + id, 405, "GET, PUT"},
-		{"PATCH", "/customers/" + id, 405, "GET, PUT"},
-		{"DELETE", "/customers", 405, "GET, POST"},
-		{"POST", "/customers/find-by-email", 405, "GET, PUT"}, // PUT: it is a {uuid} too
-		{"GET", "/contacts", 404, ""},
-		{"GET", "/customers/" + id + "/contacts", 404, ""},
+		{"DELETE", "/customers/" + id, 405, "GET, PUT", "DELETE is not allowed here; use GET or PUT"},
+		{"PATCH", "/customers/" + id, 405, "GET, PUT", "PATCH is not allowed here; use GET or PUT"},
+		{"DELETE", "/customers", 405, "GET, POST", "DELETE is not allowed here; use GET or POST"},
+		{"POST", "/customers/find-by-email", 405, "GET, PUT", "POST is not allowed here; use GET or PUT"}, // PUT: it is a {uuid} too
+		{"GET", "/contacts", 404, "", "No such endpoint: /partners/contacts"},
+		{"GET", "/customers/" + id + "/contacts", 404, "", "No such endpoint: /partners/customers/" + id + "/contacts"},
 	} {
 		for _, cc := range []*client{c, c.with(func(c *client) { c.token = "" })} {
 			a := cc.do(tc.method, tc.path, nil)
 			code := map[int]string{404: "not_found", 405: "method_not_allowed"}[tc.status]
-			if a.status != tc.status || a.code() != code || a.header.Get("Allow") != tc.allow {
-				t.Errorf("%s %s: %v Allow %q, want %d Allow %q", tc.method, tc.path, a, a.header.Get("Allow"), tc.status, tc.allow)
+			if a.Status != tc.status || a.code() != code || a.Header.Get("Allow") != tc.allow || a.message() != tc.msg {
+				t.Errorf("%s %s: %v Allow %q, want %d Allow %q %q", tc.method, tc.path, a, a.Header.Get("Allow"), tc.status, tc.allow, tc.msg)
 			}
 		}
 	}
