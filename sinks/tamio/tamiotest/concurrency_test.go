@@ -2,7 +2,6 @@ package tamiotest_test
 
 import (
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,9 +15,9 @@ import (
 // pooled returns a client whose transport keeps enough connections for
 // many goroutines.
 func pooled(t testing.TB, s *tamiotest.Server) *client {
-	c := newClient(t, s)
-	c.hc = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	t.Cleanup(c.hc.CloseIdleConnections)
+	c := &client{newClient(t, s).Pooled(64)}
+	c.HTTP.Timeout = 60 * time.Second
+	t.Cleanup(c.HTTP.CloseIdleConnections)
 	return c
 }
 
@@ -48,7 +47,7 @@ func TestConcurrentCreatesOneCustomerPerEmail(t *testing.T) {
 				switch {
 				case err != nil:
 					t.Error(err)
-				case a.status == 200:
+				case a.Status == 200:
 					created.Add(1)
 				case a.code() == 10142:
 					exists.Add(1)
@@ -88,7 +87,7 @@ func TestConcurrentBulkCreatesWithOverlaps(t *testing.T) {
 			for i := range 100 {
 				cs = append(cs, person(mixCase(fmt.Sprintf("pool%03d@example.com", (b*37+i)%300), b)))
 			}
-			if a, err := c.send("POST", "/customers/bulk/create", map[string]any{"customers": cs}); err != nil || a.status != 200 {
+			if a, err := c.send("POST", "/customers/bulk/create", map[string]any{"customers": cs}); err != nil || a.Status != 200 {
 				t.Errorf("bulk create: %v %v", a, err)
 			}
 		})
@@ -97,7 +96,7 @@ func TestConcurrentBulkCreatesWithOverlaps(t *testing.T) {
 	for i := range 20 {
 		wg.Go(func() {
 			a, err := c.send("POST", "/customers/create", person(fmt.Sprintf("pool%03d@example.com", i*3)))
-			if err != nil || a.status != 200 && a.code() != 10142 {
+			if err != nil || a.Status != 200 && a.code() != 10142 {
 				t.Errorf("create: %v %v", a, err)
 			}
 		})
@@ -152,7 +151,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 	for _, id := range cids {
 		for _, ch := range changes {
 			wg.Go(func() {
-				if a, err := c.send("POST", "/customers/update/"+id, ch); err != nil || a.status != 200 {
+				if a, err := c.send("POST", "/customers/update/"+id, ch); err != nil || a.Status != 200 {
 					t.Errorf("update: %v %v", a, err)
 				}
 			})
@@ -182,7 +181,7 @@ func TestConcurrentEmailSwapsKeepEmailsUnique(t *testing.T) {
 		for j := range 8 {
 			wg.Go(func() {
 				a, err := c.send("POST", "/customers/update/"+id, map[string]any{"name": "T", "email": mixCase(fmt.Sprintf("s%d@example.com", (i+j)%10), j)})
-				if err != nil || a.status != 200 && a.code() != 10082 {
+				if err != nil || a.Status != 200 && a.code() != 10082 {
 					t.Errorf("update: %v %v", a, err)
 				}
 			})
@@ -211,7 +210,7 @@ func TestRestartKeepsData(t *testing.T) {
 	a := c.create(map[string]any{"name": "Kept", "email": "kept@example.com", "country": "it",
 		"billing_information": map[string]any{"name": "K", "country": "it", "address": "Via Roma 1", "city": "Roma"}})
 	c.ok("POST", "/customers/update/"+a["id"].(string), map[string]any{"name": "Kept", "priority": "high"})
-	want := c.ok("GET", "/customers/retrieve/"+a["id"].(string), nil).raw
+	want := c.ok("GET", "/customers/retrieve/"+a["id"].(string), nil).Raw
 	list := "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 	c.ok("POST", "/customers/add-to-list/"+a["id"].(string), map[string]any{"mailing_list": list})
 	if err := s.Close(); err != nil {
@@ -223,7 +222,7 @@ func TestRestartKeepsData(t *testing.T) {
 
 	s2 := start(t, tamiotest.Options{DBPath: db})
 	c2 := newClient(t, s2)
-	if got := c2.ok("GET", "/customers/retrieve/"+a["id"].(string), nil).raw; string(got) != string(want) {
+	if got := c2.ok("GET", "/customers/retrieve/"+a["id"].(string), nil).Raw; string(got) != string(want) {
 		t.Errorf("after restart:\n%s\nbefore:\n%s", got, want)
 	}
 	// Uniqueness and list memberships survived too.
@@ -271,10 +270,10 @@ func TestMemoryDatabase(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 32 {
 		wg.Go(func() {
-			if a, err := c.send("POST", "/customers/create", person(fmt.Sprintf("m%d@example.com", i%8))); err != nil || a.status != 200 && a.code() != 10142 {
+			if a, err := c.send("POST", "/customers/create", person(fmt.Sprintf("m%d@example.com", i%8))); err != nil || a.Status != 200 && a.code() != 10142 {
 				t.Errorf("create: %v %v", a, err)
 			}
-			if a, err := c.send("GET", "/customers/list?page=1&per_page=5", nil); err != nil || a.status != 200 {
+			if a, err := c.send("GET", "/customers/list?page=1&per_page=5", nil); err != nil || a.Status != 200 {
 				t.Errorf("list: %v %v", a, err)
 			}
 		})
@@ -319,7 +318,7 @@ func TestPaginationUnderInserts(t *testing.T) {
 					return
 				default:
 				}
-				if a, err := c.send("POST", "/customers/create", person(fmt.Sprintf("during%d-%d@example.com", w, i))); err != nil || a.status != 200 {
+				if a, err := c.send("POST", "/customers/create", person(fmt.Sprintf("during%d-%d@example.com", w, i))); err != nil || a.Status != 200 {
 					t.Errorf("create: %v %v", a, err)
 					return
 				}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/tamio/tamiotest"
 )
 
@@ -334,23 +335,23 @@ func TestErrors(t *testing.T) {
 			} else {
 				a = cl.do(tc.method, tc.path, tc.body)
 			}
-			if a.status != tc.status || a.code() != tc.code {
+			if a.Status != tc.status || a.code() != tc.code {
 				t.Fatalf("got %v, want %d with error_code %d", a, tc.status, tc.code)
 			}
-			if msg, _ := a.body["error"].(string); msg == "" {
+			if msg, _ := a.Body["error"].(string); msg == "" {
 				t.Errorf("no error text: %v", a)
 			}
-			if f, _ := a.body["field"].(string); f != tc.field {
+			if f, _ := a.Body["field"].(string); f != tc.field {
 				t.Errorf("field = %q, want %q: %v", f, tc.field, a)
 			}
-			idx, has := a.body["index"].(float64)
+			idx, has := a.Body["index"].(float64)
 			if tc.index < 0 && has || tc.index >= 0 && (!has || int(idx) != tc.index) {
-				t.Errorf("index = %v, want %d: %v", a.body["index"], tc.index, a)
+				t.Errorf("index = %v, want %d: %v", a.Body["index"], tc.index, a)
 			}
 			// DELETE /customers/{uuid} takes any last segment, as the
 			// real routing would.
-			if tc.status == 405 && !strings.Contains(a.header.Get("Allow"), "POST") {
-				t.Errorf("Allow = %q", a.header.Get("Allow"))
+			if tc.status == 405 && !strings.Contains(a.Header.Get("Allow"), "POST") {
+				t.Errorf("Allow = %q", a.Header.Get("Allow"))
 			}
 		})
 	}
@@ -372,19 +373,19 @@ func TestErrors(t *testing.T) {
 }
 
 func formPost(t *testing.T, c *client, path string) *answer {
-	req, err := http.NewRequest("POST", c.base+path, strings.NewReader("name=A&email=a%40example.com&country=de"))
+	req, err := http.NewRequest("POST", c.Base+path, strings.NewReader("name=A&email=a%40example.com&country=de"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := c.hc.Do(req)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	a := &answer{status: resp.StatusCode, header: resp.Header}
-	if err := json.NewDecoder(resp.Body).Decode(&a.body); err != nil {
+	a := &answer{&emutest.Answer{Status: resp.StatusCode, Header: resp.Header}}
+	if err := json.NewDecoder(resp.Body).Decode(&a.Body); err != nil {
 		t.Fatal(err)
 	}
 	return a

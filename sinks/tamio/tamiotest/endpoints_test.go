@@ -103,7 +103,7 @@ func TestDelete(t *testing.T) {
 	c := newClient(t, s)
 	id := c.create(person("gone@example.com"))["id"].(string)
 	a := c.ok("DELETE", "/customers/"+id, nil)
-	if len(a.body) != 1 {
+	if len(a.Body) != 1 {
 		t.Errorf("delete answer %v, want {status} only", a)
 	}
 	if a := c.do("GET", "/customers/retrieve/"+id, nil); a.code() != 1002 {
@@ -134,7 +134,7 @@ func TestBulkCreate(t *testing.T) {
 	first["billing_information"] = map[string]any{"name": "B", "country": "nl", "address": "Dam 1", "city": "Amsterdam"}
 
 	a := c.ok("POST", "/customers/bulk/create", map[string]any{"customers": body})
-	if len(a.body) != 1 {
+	if len(a.Body) != 1 {
 		t.Errorf("bulk answer %v, want {status} only", a)
 	}
 	// The job waits for BulkDelay: nothing is there yet.
@@ -268,8 +268,8 @@ func TestList(t *testing.T) {
 		{"page=1&per_page=10&filter=example.com&countries[]=us&teammate_id=" + tm, []string{"Carl"}, 1},
 	} {
 		a := list(tc.query)
-		if got := names(a); !slices.Equal(got, tc.want) || a.body["total_results"] != float64(tc.total) {
-			t.Errorf("%s: got %v total %v, want %v total %d", tc.query, got, a.body["total_results"], tc.want, tc.total)
+		if got := names(a); !slices.Equal(got, tc.want) || a.Body["total_results"] != float64(tc.total) {
+			t.Errorf("%s: got %v total %v, want %v total %d", tc.query, got, a.Body["total_results"], tc.want, tc.total)
 		}
 	}
 
@@ -282,15 +282,15 @@ func TestList(t *testing.T) {
 		"from=" + at(first) + "&to=" + at(last),
 		"from=" + time.Unix(first, 0).UTC().Format(time.DateOnly) + "&to=" + time.Unix(last, 0).UTC().Format(time.DateOnly),
 	} {
-		if a := list("page=1&per_page=10&include_leads=true&" + q); a.body["total_results"] != float64(5) {
-			t.Errorf("%s: %v", q, a.body["total_results"])
+		if a := list("page=1&per_page=10&include_leads=true&" + q); a.Body["total_results"] != float64(5) {
+			t.Errorf("%s: %v", q, a.Body["total_results"])
 		}
 	}
-	if a := list(fmt.Sprintf("page=1&per_page=10&include_leads=true&from=%d", last+1)); a.body["total_results"] != float64(0) {
-		t.Errorf("from after the last: %v", a.body["total_results"])
+	if a := list(fmt.Sprintf("page=1&per_page=10&include_leads=true&from=%d", last+1)); a.Body["total_results"] != float64(0) {
+		t.Errorf("from after the last: %v", a.Body["total_results"])
 	}
-	if a := list(fmt.Sprintf("page=1&per_page=10&include_leads=true&to=%d", first-1)); a.body["total_results"] != float64(0) {
-		t.Errorf("to before the first: %v", a.body["total_results"])
+	if a := list(fmt.Sprintf("page=1&per_page=10&include_leads=true&to=%d", first-1)); a.Body["total_results"] != float64(0) {
+		t.Errorf("to before the first: %v", a.Body["total_results"])
 	}
 
 	tms := c.ok("GET", "/teammates/list", nil).list("teammates")
@@ -319,7 +319,7 @@ func TestLimitedKey(t *testing.T) {
 		t.Errorf("APIKey = %q", s.APIKey)
 	}
 	a := c.ok("GET", "/customers/list?page=1&per_page=10", nil)
-	if got := ids(a); !slices.Equal(got, []string{mine}) || a.body["total_results"] != float64(1) {
+	if got := ids(a); !slices.Equal(got, []string{mine}) || a.Body["total_results"] != float64(1) {
 		t.Errorf("limited list: %v", a)
 	}
 	c.ok("POST", "/customers/update/"+mine, map[string]any{"name": "Mine"})
@@ -347,9 +347,9 @@ func TestStatsEndpoint(t *testing.T) {
 
 	// Without auth, at the root and under /v2, and not counted itself.
 	for _, url := range []string{strings.TrimSuffix(s.URL, "/v2") + "/_sandbox/stats", s.URL + "/_sandbox/stats"} {
-		cl := &client{t: t, base: url, hc: c.hc}
+		cl := c.sandbox(url)
 		a := cl.ok("GET", "", nil)
-		req := a.body["requests"].(map[string]any)
+		req := a.Body["requests"].(map[string]any)
 		tl := req["GET /teammates/list"].(map[string]any)
 		if tl["200"] != float64(1) || tl["401"] != float64(1) {
 			t.Errorf("%s: teammates counts %v", url, tl)
@@ -360,9 +360,9 @@ func TestStatsEndpoint(t *testing.T) {
 		if r := req["POST /customers/create"].(map[string]any); r["403"] != float64(1) {
 			t.Errorf("%s: create counts %v", url, r)
 		}
-		if a.body["total_requests"] != float64(4) || a.body["by_key"].(map[string]any)["loader"] != float64(3) ||
-			a.body["by_status"].(map[string]any)["200"] != float64(1) || a.body["customers"] != float64(0) {
-			t.Errorf("%s: %s", url, a.raw)
+		if a.Body["total_requests"] != float64(4) || a.Body["by_key"].(map[string]any)["loader"] != float64(3) ||
+			a.Body["by_status"].(map[string]any)["200"] != float64(1) || a.Body["customers"] != float64(0) {
+			t.Errorf("%s: %s", url, a.Raw)
 		}
 	}
 }
@@ -383,8 +383,8 @@ func TestListManyShapes(t *testing.T) {
 			q += ",zw" // every other query matches
 		}
 		a := c.ok("GET", "/customers/list?page=1&per_page=10&"+q, nil)
-		if want := float64(1 - n%2); a.body["total_results"] != want {
-			t.Fatalf("%d countries: total %v, want %v", n, a.body["total_results"], want)
+		if want := float64(1 - n%2); a.Body["total_results"] != want {
+			t.Fatalf("%d countries: total %v, want %v", n, a.Body["total_results"], want)
 		}
 	}
 }

@@ -2,24 +2,14 @@ package tamiotest_test
 
 import (
 	"fmt"
-	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"crmsync/internal/emulator"
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/tamio/tamiotest"
 )
-
-// oneShot returns a client with a new connection per request: Go's
-// transport silently retries an idempotent request whose reused
-// connection was closed, which would hide the drops under test.
-func oneShot(t testing.TB, s *tamiotest.Server) *client {
-	c := newClient(t, s)
-	c.hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	return c
-}
 
 func TestFaultErrors(t *testing.T) {
 	t.Parallel()
@@ -34,13 +24,13 @@ func TestFaultErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		statuses[a.status]++
-		if a.status >= 500 {
+		statuses[a.Status]++
+		if a.Status >= 500 {
 			if a.code() != 1005 {
 				t.Errorf("injected error: %v", a)
 			}
-			if (a.status == 503) != (a.header.Get("Retry-After") == "1") {
-				t.Errorf("%d with Retry-After %q", a.status, a.header.Get("Retry-After"))
+			if (a.Status == 503) != (a.Header.Get("Retry-After") == "1") {
+				t.Errorf("%d with Retry-After %q", a.Status, a.Header.Get("Retry-After"))
 			}
 		}
 	}
@@ -50,7 +40,7 @@ func TestFaultErrors(t *testing.T) {
 
 	// A failed write is not applied.
 	s.SetFaults(tamiotest.Faults{Seed: 1, ErrorRate: 1})
-	if a := c.do("POST", "/customers/create", person("failed@example.com")); a.status < 500 {
+	if a := c.do("POST", "/customers/create", person("failed@example.com")); a.Status < 500 {
 		t.Fatalf("create with error rate 1: %v", a)
 	}
 	s.SetFaults(tamiotest.Faults{})
@@ -75,10 +65,10 @@ func TestFaultDrop(t *testing.T) {
 		t.Fatal("a dropped read got an answer")
 	}
 	// /_sandbox/ is never faulted.
-	stats := &client{t: t, base: strings.TrimSuffix(s.URL, "/v2"), hc: c.hc}
+	stats := c.sandbox(strings.TrimSuffix(s.URL, "/v2"))
 	a := stats.ok("GET", "/_sandbox/stats", nil)
-	if !strings.Contains(string(a.raw), `"dropped":1`) {
-		t.Errorf("stats: %s", a.raw)
+	if !strings.Contains(string(a.Raw), `"dropped":1`) {
+		t.Errorf("stats: %s", a.Raw)
 	}
 	s.SetFaults(tamiotest.Faults{})
 	if got := c.allCustomers("filter=dropped"); len(got) != 0 {
@@ -117,50 +107,17 @@ func TestFaultLostAnswer(t *testing.T) {
 
 func TestFaultsAreDeterministic(t *testing.T) {
 	t.Parallel()
-	run := func(seed int64) ([]string, map[string]map[string]int64) {
-		s := start(t, tamiotest.Options{Faults: tamiotest.Faults{Seed: seed, ErrorRate: 0.2, DropRate: 0.2, LostAnswerRate: 0.2}})
+	emutest.CheckReplay(t, "POST /customers/create", "GET /customers/list", func(f emulator.Faults) emutest.Replayed {
+		s := start(t, tamiotest.Options{Faults: f})
 		c := oneShot(t, s)
-		var out []string
-		for i := range 60 {
-			var a *answer
-			var err error
-			if i%2 == 0 {
-				a, err = c.send("POST", "/customers/create", person(fmt.Sprintf("d%d@example.com", i)))
-			} else {
-				a, err = c.send("GET", "/customers/list?page=1&per_page=100", nil)
-			}
-			if err != nil {
-				out = append(out, "cut")
-			} else {
-				out = append(out, strconv.Itoa(a.status))
-			}
+		return emutest.Replayed{
+			Create: func(i int) (*emutest.Answer, error) {
+				return c.Send("POST", "/customers/create", person(fmt.Sprintf("d%d@example.com", i)))
+			},
+			List:     func() (*emutest.Answer, error) { return c.Send("GET", "/customers/list?page=1&per_page=100", nil) },
+			Requests: func() map[string]map[string]int64 { return s.Stats().Requests },
 		}
-		return out, s.Stats().Requests
-	}
-	a, sa := run(7)
-	b, sb := run(7)
-	other, _ := run(8)
-	if !slices.Equal(a, b) {
-		t.Errorf("same seed, different faults:\n%v\n%v", a, b)
-	}
-	if fmt.Sprint(sa) != fmt.Sprint(sb) {
-		t.Errorf("same seed, different stats:\n%v\n%v", sa, sb)
-	}
-	if slices.Equal(a, other) {
-		t.Errorf("seeds 7 and 8 gave the same faults: %v", a)
-	}
-	for _, want := range []string{"200", "cut"} {
-		if !slices.Contains(a, want) {
-			t.Errorf("no %s in %v", want, a)
-		}
-	}
-	create := sa["POST /customers/create"]
-	if create["lost"] == 0 || create["dropped"] == 0 || create["500"]+create["502"]+create["503"] == 0 {
-		t.Errorf("create faults %v: want lost, dropped and 5xx", create)
-	}
-	if sa["GET /customers/list"]["lost"] != 0 {
-		t.Errorf("a read was counted lost: %v", sa["GET /customers/list"])
-	}
+	})
 }
 
 func TestFaultLatency(t *testing.T) {

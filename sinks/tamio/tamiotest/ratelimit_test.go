@@ -18,7 +18,7 @@ func TestRateLimit(t *testing.T) {
 	c := newClient(t, s)
 	for i := range 3 {
 		a := c.ok("GET", "/teammates/list", nil)
-		h := a.header
+		h := a.Header
 		reset, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
 		if h.Get("X-RateLimit-Limit") != "3" || h.Get("X-RateLimit-Remaining") != strconv.Itoa(2-i) ||
 			err != nil || reset < time.Now().Unix() || reset > time.Now().Unix()+4 {
@@ -28,18 +28,18 @@ func TestRateLimit(t *testing.T) {
 	}
 	// Writes and reads share the bucket; the fourth request is refused.
 	a := c.do("POST", "/customers/create", person("limited@example.com"))
-	if a.status != 429 || a.code() != 1004 {
+	if a.Status != 429 || a.code() != 1004 {
 		t.Fatalf("fourth request: %v", a)
 	}
-	ra, err := strconv.Atoi(a.header.Get("Retry-After"))
+	ra, err := strconv.Atoi(a.Header.Get("Retry-After"))
 	if err != nil || ra < 1 {
-		t.Errorf("Retry-After %q", a.header.Get("Retry-After"))
+		t.Errorf("Retry-After %q", a.Header.Get("Retry-After"))
 	}
-	if a.header.Get("X-RateLimit-Remaining") != "0" || a.header.Get("X-RateLimit-Limit") != "3" || a.header.Get("X-RateLimit-Reset") == "" {
-		t.Errorf("429 headers %v", a.header)
+	if a.Header.Get("X-RateLimit-Remaining") != "0" || a.Header.Get("X-RateLimit-Limit") != "3" || a.Header.Get("X-RateLimit-Reset") == "" {
+		t.Errorf("429 headers %v", a.Header)
 	}
 	// Each key has its own bucket.
-	if a := c.withKey("b").do("GET", "/teammates/list", nil); a.status != 200 {
+	if a := c.withKey("b").do("GET", "/teammates/list", nil); a.Status != 200 {
 		t.Errorf("other key: %v", a)
 	}
 	// A token comes back after a second.
@@ -59,8 +59,8 @@ func TestNoRateLimitHeadersWhenOff(t *testing.T) {
 	c := newClient(t, s)
 	for range 50 {
 		a := c.ok("GET", "/teammates/list", nil)
-		if a.header.Get("X-RateLimit-Limit") != "" {
-			t.Fatalf("rate limit headers without a rate limit: %v", a.header)
+		if a.Header.Get("X-RateLimit-Limit") != "" {
+			t.Fatalf("rate limit headers without a rate limit: %v", a.Header)
 		}
 	}
 }

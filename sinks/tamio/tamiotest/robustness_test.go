@@ -37,10 +37,10 @@ func TestGarbageNever5xx(t *testing.T) {
 	for _, p := range posts {
 		for _, body := range garbage {
 			a := c.do("POST", strings.ReplaceAll(p, "{id}", id), body)
-			if a.status >= 500 {
+			if a.Status >= 500 {
 				t.Errorf("POST %s %.60q: %v", p, body, a)
 			}
-			if a.status != 200 && a.code() == 0 {
+			if a.Status != 200 && a.code() == 0 {
 				t.Errorf("POST %s %.60q: no error_code: %v", p, body, a)
 			}
 		}
@@ -51,7 +51,7 @@ func TestGarbageNever5xx(t *testing.T) {
 		"page=1&per_page=1&filter=" + strings.Repeat("x", 300), "page=1&per_page=1&countries[]=",
 		"page=1000000000&per_page=100", "page=1&per_page=1&to=2024-13-45",
 	} {
-		if a := c.do("GET", "/customers/list?"+q, nil); a.status >= 500 {
+		if a := c.do("GET", "/customers/list?"+q, nil); a.Status >= 500 {
 			t.Errorf("list?%.60s: %v", q, a)
 		}
 	}
@@ -76,7 +76,7 @@ func FuzzBodies(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.status >= 500 {
+		if a.Status >= 500 {
 			t.Errorf("POST %s %q: %v", p, body, a)
 		}
 	})

@@ -1,9 +1,7 @@
 package tamiotest_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,66 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"crmsync/internal/emulator/emutest"
 	"crmsync/sinks/tamio/tamiotest"
 	"github.com/google/uuid"
 )
 
-// receiver collects the webhook events POSTed to it.
-type receiver struct {
-	mu     sync.Mutex
-	events []map[string]any
-	raws   [][]byte
-	srv    *httptest.Server
-}
-
-func newReceiver(t *testing.T) *receiver {
-	rc := &receiver{}
-	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var ev map[string]any
-		if r.Method != "POST" || r.Header.Get("Content-Type") != "application/json" || json.Unmarshal(body, &ev) != nil {
-			t.Errorf("webhook request %s %s %q", r.Method, r.Header.Get("Content-Type"), body)
-		}
-		rc.mu.Lock()
-		rc.events = append(rc.events, ev)
-		rc.raws = append(rc.raws, body)
-		rc.mu.Unlock()
-	}))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) wait(t *testing.T, n int) []map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		rc.mu.Lock()
-		got := append([]map[string]any(nil), rc.events...)
-		rc.mu.Unlock()
-		if len(got) >= n || time.Now().After(deadline) {
-			if len(got) != n {
-				t.Fatalf("%d events, want %d: %v", len(got), n, got)
-			}
-			return got
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// eventually polls cond for up to 10 seconds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 func TestWebhookEvents(t *testing.T) {
 	t.Parallel()
-	rc := newReceiver(t)
-	s := start(t, tamiotest.Options{Webhooks: []string{rc.srv.URL + "/hooks"}, BulkDelay: time.Millisecond})
+	rc := emutest.NewReceiver(t)
+	s := start(t, tamiotest.Options{Webhooks: []string{rc.URL + "/hooks"}, BulkDelay: time.Millisecond})
 	c := newClient(t, s)
 	id := c.create(person("hook@example.com"))["id"].(string)
 	c.ok("POST", "/customers/update/"+id, map[string]any{"name": "Changed"})
@@ -80,14 +27,14 @@ func TestWebhookEvents(t *testing.T) {
 	c.ok("POST", "/customers/bulk/create", map[string]any{"customers": []any{person("imported@example.com")}})
 	waitIdle(t, s)
 
-	events := rc.wait(t, 4)
+	events := rc.Wait(t, 4)
 	want := []struct{ typ, source, name, email string }{
 		{"customer.created", "api", "Test", "hook@example.com"},
 		{"customer.updated", "api", "Changed", "hook@example.com"},
 		{"customer.removed", "api", "Changed", "hook@example.com"},
 		{"customer.created", "import", "Test", "imported@example.com"},
 	}
-	endpoint := uuid.NewSHA1(uuid.NameSpaceURL, []byte(rc.srv.URL+"/hooks")).String()
+	endpoint := uuid.NewSHA1(uuid.NameSpaceURL, []byte(rc.URL+"/hooks")).String()
 	eventIDs := map[string]bool{}
 	for i, ev := range events {
 		cu := ev["data"].(map[string]any)["customer"].(map[string]any)
@@ -113,7 +60,7 @@ func TestWebhookEvents(t *testing.T) {
 		}
 	}
 	// The receiver has the fourth event before the sender has its answer.
-	eventually(t, "the fourth delivery to be counted", func() bool { return s.Stats().Webhooks.Delivered == 4 })
+	emutest.Eventually(t, "the fourth delivery to be counted", func() bool { return s.Stats().Webhooks.Delivered == 4 })
 	if st := s.Stats().Webhooks; st.Attempts != 4 || st.Failed != 0 || st.Dropped != 0 {
 		t.Errorf("webhook stats %+v", st)
 	}
@@ -137,7 +84,7 @@ func TestWebhookRetries(t *testing.T) {
 	s := start(t, tamiotest.Options{Webhooks: []string{flaky.URL, broken.URL}})
 	c := newClient(t, s)
 	c.create(person("retry@example.com"))
-	eventually(t, "delivery and failure", func() bool {
+	emutest.Eventually(t, "delivery and failure", func() bool {
 		st := s.Stats().Webhooks
 		return st.Delivered == 1 && st.Failed == 1
 	})
@@ -182,7 +129,7 @@ func TestWebhookQueueFull(t *testing.T) {
 		t.Errorf("dropped %d of 1005 events with a queue of 1000 and one in flight", st.Dropped)
 	}
 	unblock()
-	eventually(t, "the queue to drain", func() bool {
+	emutest.Eventually(t, "the queue to drain", func() bool {
 		st := s.Stats().Webhooks
 		return st.Delivered+st.Dropped == 1005
 	})
