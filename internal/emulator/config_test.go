@@ -112,16 +112,8 @@ func writeConfig(t *testing.T, text string) string {
 // faults block as every emulator spells it, and each kind of mistake
 // worded path:line: message at its line.
 func TestLoadConfig(t *testing.T) {
-	p := writeConfig(t, `# a rehearsal
-rate_limit: 100
-webhooks: [http://127.0.0.1:9/hooks]
-faults:
-  seed: 42
-  error_rate: 0.05
-  latency: 20ms
-  drop_rate: 0.01
-  lost_answer_rate: 0.02
-`)
+	p := writeConfig(t, "# a rehearsal\nrate_limit: 100\nwebhooks: [http://127.0.0.1:9/hooks]\n"+
+		"faults: {seed: 42, error_rate: 0.05, latency: 20ms, drop_rate: 0.01, lost_answer_rate: 0.02}\n")
 	o, err := loadSandbox(p)
 	want := Faults{Seed: 42, ErrorRate: 0.05, Latency: 20 * time.Millisecond, DropRate: 0.01, LostAnswerRate: 0.02}
 	if err != nil || o.RateLimit != 100 || o.Faults != want || len(o.Webhooks) != 1 {

@@ -56,6 +56,37 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestCheckRefused passes options that do not start and reports, and
+// closes, a server that starts.
+func TestCheckRefused(t *testing.T) {
+	var started *things
+	newServer := func(f emulator.Faults) (*things, error) {
+		th, err := newThings(emutest.TempDB(t, "things.db"), f)
+		if err == nil {
+			started = th
+		}
+		return th, err
+	}
+	if msgs := record(t, func(tb testing.TB) {
+		emutest.CheckRefused(tb, newServer, map[string]emulator.Faults{
+			"rate above 1": {ErrorRate: 1.5}, "negative latency": {Latency: -1}})
+	}); len(msgs) != 0 || started != nil {
+		t.Errorf("refused options: reported %q, started %v", msgs, started)
+	}
+	msgs := record(t, func(tb testing.TB) {
+		emutest.CheckRefused(tb, newServer, map[string]emulator.Faults{"no faults": {}})
+	})
+	if len(msgs) != 1 || msgs[0] != "no faults: accepted" {
+		t.Errorf("a server that starts: reported %q", msgs)
+	}
+	if started == nil {
+		t.Fatal("no server started")
+	}
+	if n := started.st.CountRows("things"); n != -1 {
+		t.Error("the server that started was left open")
+	}
+}
+
 // TestClient sends JSON and checks every answer: the token or the raw
 // Authorization, the Content-Type of a body, the envelope check, answers
 // that are not JSON, and Do and OK failing on what they must.

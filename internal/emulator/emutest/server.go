@@ -43,3 +43,16 @@ func Serve[S io.Closer](t testing.TB, s S, err error) S {
 	})
 	return s
 }
+
+// CheckRefused checks that newServer refuses each of bad, the options of
+// a server that must not start (a bad key, a rate out of range, an
+// address that cannot be listened on), closing any that starts.
+func CheckRefused[O any, S io.Closer](t testing.TB, newServer func(O) (S, error), bad map[string]O) {
+	t.Helper()
+	for name, o := range bad {
+		if s, err := newServer(o); err == nil {
+			s.Close()
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -84,17 +84,12 @@ func TestLoadConfigErrors(t *testing.T) {
 
 func TestNewServerRejectsBadOptions(t *testing.T) {
 	t.Parallel()
-	for name, o := range map[string]counttest.Options{
+	emutest.CheckRefused(t, counttest.NewServer, map[string]counttest.Options{
 		"duplicate client id": {Clients: []counttest.Client{{Token: "a", ClientID: "x", ClientSecret: "s"}, {Token: "b", ClientID: "x", ClientSecret: "s"}}},
 		"no secret":           {Clients: []counttest.Client{{Token: "a", ClientID: "x"}}},
 		"negative rate":       {RateLimit: -1},
 		"fault rate":          {Faults: counttest.Faults{DropRate: 2}},
 		"db path with ?":      {DBPath: "a?b.db"},
 		"address":             {Addr: "127.0.0.1:notaport"},
-	} {
-		if s, err := counttest.NewServer(o); err == nil {
-			s.Close()
-			t.Errorf("%s: accepted", name)
-		}
-	}
+	})
 }

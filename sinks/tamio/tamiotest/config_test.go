@@ -95,18 +95,13 @@ func TestLoadConfigErrors(t *testing.T) {
 
 func TestNewServerRejectsBadOptions(t *testing.T) {
 	t.Parallel()
-	for name, o := range map[string]tamiotest.Options{
+	emutest.CheckRefused(t, tamiotest.NewServer, map[string]tamiotest.Options{
 		"duplicate token": {Keys: []tamiotest.Key{{Token: "a"}, {Token: "a"}}},
 		"negative rate":   {RateLimit: -1},
 		"fault rate":      {Faults: tamiotest.Faults{DropRate: 2}},
 		"db path with ?":  {DBPath: "a?b.db"},
 		"teammate email":  {Teammates: []tamiotest.Teammate{{ID: "2f1c0a4e-8b7d-4c3e-a1f2-0b9c8d7e6f50", Email: "jo"}}},
-	} {
-		if s, err := tamiotest.NewServer(o); err == nil {
-			s.Close()
-			t.Errorf("%s: accepted", name)
-		}
-	}
+	})
 }
 
 // TestLoadConfigErrorsNameTheLine checks that every kind of mistake in a
