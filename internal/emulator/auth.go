@@ -64,6 +64,18 @@ func CheckKeys(keys []Key, perms []string) ([]Key, error) {
 	return out, nil
 }
 
+// CheckKeysAt is [CheckKeys] for the keys a configuration file lists
+// under setting ("keys", "tokens"): an error is a *[SettingError] of the
+// key at fault, which [PlaceError] points at its line, wrapping the
+// *[KeyError].
+func CheckKeysAt(setting string, keys []Key, perms []string) ([]Key, error) {
+	out, err := CheckKeys(keys, perms)
+	if ke, ok := err.(*KeyError); ok {
+		return nil, At(setting, ke.Index, ke)
+	}
+	return out, err
+}
+
 func containsString(set []string, s string) bool {
 	for _, v := range set {
 		if v == s {

@@ -32,6 +32,17 @@ func TestCheckKeys(t *testing.T) {
 			}
 		})
 	}
+	// As a configuration file's setting: placed at the key's line.
+	data := []byte("# rehearsal\ntokens:\n  - {token: a}\n  - {token: a, name: copy}\n")
+	_, err := CheckKeysAt("tokens", []Key{{Token: "a"}, {Token: "a", Name: "copy"}}, nil)
+	var ke *KeyError
+	if got := PlaceError("s.yaml", data, err); got == nil || got.Error() != "s.yaml:4: key 1 (copy): the token of an earlier key" ||
+		!errors.As(err, &ke) || ke.Index != 1 {
+		t.Errorf("CheckKeysAt: %v, placed %v", err, got)
+	}
+	if out, err := CheckKeysAt("tokens", []Key{{Token: "a"}}, nil); err != nil || len(out) != 1 || out[0].Name != "key1" {
+		t.Errorf("CheckKeysAt of a good key: %+v, %v", out, err)
+	}
 	in := []Key{{Token: "a", Perms: []string{"customers:read"}}, {Token: "b", Name: "loader"}}
 	out, err := CheckKeys(in, scopes)
 	if err != nil || out[0].Name != "key1" || out[1].Name != "loader" || in[0].Name != "" {
