@@ -122,13 +122,9 @@ func (o Options) withDefaults() (Options, error) {
 	if len(o.Tokens) == 0 {
 		o.Tokens = []Token{{Token: DefaultToken, Name: "default"}}
 	}
-	checked, err := emulator.CheckKeys(kitKeys(o.Tokens), nil)
+	checked, err := emulator.CheckKeysAt("tokens", kitKeys(o.Tokens), nil)
 	if err != nil {
-		var ke *emulator.KeyError
-		if errors.As(err, &ke) {
-			return o, emulator.At("tokens", ke.Index, err)
-		}
-		return o, emulator.At("tokens", -1, err)
+		return o, err
 	}
 	for i := range o.Tokens {
 		o.Tokens[i].Name = checked[i].Name

@@ -1,7 +1,6 @@
 package tamiotest
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -110,11 +109,9 @@ func (o Options) withDefaults() (Options, error) {
 	if len(o.Keys) == 0 {
 		o.Keys = []Key{{Token: DefaultKey, Name: "default", Permissions: slices.Clone(permissions)}}
 	}
-	checked, err := emulator.CheckKeys(kitKeys(o.Keys), permissions)
+	checked, err := emulator.CheckKeysAt("keys", kitKeys(o.Keys), permissions)
 	if err != nil {
-		var ke *emulator.KeyError
-		errors.As(err, &ke)
-		return o, emulator.At("keys", ke.Index, err)
+		return o, err
 	}
 	// Copied: names are filled in, and the caller's slice is not ours.
 	keys := make([]Key, len(o.Keys))

@@ -1,7 +1,6 @@
 package tiquotest
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -75,13 +74,9 @@ func (o Options) withDefaults() (Options, error) {
 	if len(o.Keys) == 0 {
 		o.Keys = []Key{{Token: DefaultKey, Name: "default", Scopes: []string{ScopeRead, ScopeWrite}}}
 	}
-	checked, err := emulator.CheckKeys(kitKeys(o.Keys), scopes)
+	checked, err := emulator.CheckKeysAt("keys", kitKeys(o.Keys), scopes)
 	if err != nil {
-		var ke *emulator.KeyError
-		if errors.As(err, &ke) {
-			return o, emulator.At("keys", ke.Index, err)
-		}
-		return o, emulator.At("keys", -1, err)
+		return o, err
 	}
 	for i := range o.Keys {
 		o.Keys[i].Name = checked[i].Name
