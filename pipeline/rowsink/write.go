@@ -144,7 +144,7 @@ func (s *Sink) update(ctx context.Context, w *work) error {
 			}
 			w.cur, old = c, c.Values
 		}
-		wr = s.replacement(w)
+		wr = s.replacement(w, send)
 	}
 	err := s.call(ctx, func() error { return s.api.Update(ctx, w.id, wr) })
 	switch {
@@ -263,11 +263,13 @@ func (s *Sink) widen(send []bool) {
 }
 
 // replacement is the write of an update that replaces the whole record
-// (Schema.UpdateReplaces): every field, the mapped ones with the record's
-// values (an empty value of a field that cannot be cleared keeps the
-// CRM's), the others with what the CRM holds, and the customer as read,
-// so that the connector can carry over what the schema does not name.
-func (s *Sink) replacement(w *work) *Write {
+// (Schema.UpdateReplaces): every field, those the update sends (send)
+// with the record's values, the others with what the CRM holds, and the
+// customer as read, so that the connector can carry over what the schema
+// does not name. A mapped field the update does not send keeps the CRM's
+// value as a partial update would: the engine's Send says it did not
+// change in the source, so a value another writer gave it since stays.
+func (s *Sink) replacement(w *work, send []bool) *Write {
 	values := make([]string, len(s.schema.Fields))
 	all := make([]bool, len(s.schema.Fields))
 	for f := range s.schema.Fields {
@@ -275,9 +277,8 @@ func (s *Sink) replacement(w *work) *Write {
 		if f < len(w.cur.Values) {
 			values[f] = w.cur.Values[f]
 		}
-		v := w.rec.Values[f]
-		if s.plan.Mapped[f] && !s.schema.Fields[f].CreateOnly && (!pipeline.IsEmpty(v) || s.schema.Fields[f].CanClear()) {
-			values[f] = v
+		if send[f] {
+			values[f] = w.rec.Values[f]
 		}
 	}
 	return &Write{Record: w.rec, Values: values, Send: all, Current: w.cur}
