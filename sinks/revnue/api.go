@@ -325,7 +325,7 @@ func (a *API) Reject(err error, _ *pipeline.Record) *pipeline.Reject {
 	var ve *valueError
 	if errors.As(err, &ve) {
 		stage := pipeline.StageAPI
-		if ve.code == CodeTemplateValue {
+		if ve.code == CodeTemplateValue || ve.code == pipeline.CodeRequired {
 			stage = pipeline.StageValidate
 		}
 		return &pipeline.Reject{Stage: stage, Code: ve.code, Field: ve.field, Message: ve.field + " " + ve.msg}

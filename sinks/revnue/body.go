@@ -35,6 +35,9 @@ func (a *API) body(w *rowsink.Write, create bool) (map[string]any, error) {
 			return nil, carryOverError(s.Fields[f].Name, "Revnue holds a value crmsync cannot write back as the integer Revnue takes (a country name without an ISO 3166-1 numeric code?)")
 		}
 	}
+	if err := checkContact(w.Values, send); err != nil {
+		return nil, err
+	}
 	b := s.Body(w.Values, send)
 	if create && b["company"] == nil {
 		b["company"] = a.company
@@ -117,4 +120,29 @@ func (a *API) templateBody(w *rowsink.Write) (any, error) {
 		}
 	}
 	return map[string]any{"id": tmpl.ID, "fields": items}, nil
+}
+
+// Positions of the contact person's name and email.
+const (
+	fieldContactName  = fieldCategory + 1
+	fieldContactEmail = fieldCategory + 2
+)
+
+// checkContact refuses, before anything is sent, a write that would leave
+// the contact person with a name and no email or an email and no name,
+// which Revnue refuses: on create the engine checks it (RequiredInGroup),
+// but an update that clears one of the two while Revnue holds the other
+// meets it only here.
+func checkContact(values []string, send []bool) error {
+	if !send[fieldContactName] && !send[fieldContactEmail] {
+		return nil
+	}
+	name, email := !pipeline.IsEmpty(values[fieldContactName]), !pipeline.IsEmpty(values[fieldContactEmail])
+	switch {
+	case name && !email:
+		return requiredError("contact_person.email", "contact_person.name")
+	case email && !name:
+		return requiredError("contact_person.name", "contact_person.email")
+	}
+	return nil
 }

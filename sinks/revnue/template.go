@@ -137,6 +137,13 @@ func templateValueError(field, format string, args ...any) error {
 	return pipeline.Permanent(&valueError{code: CodeTemplateValue, field: field, msg: fmt.Sprintf(format, args...)})
 }
 
+// requiredError is a part of the contact person Revnue requires beside
+// another part the write gives.
+func requiredError(field, beside string) error {
+	return pipeline.Permanent(&valueError{code: pipeline.CodeRequired, field: field,
+		msg: fmt.Sprintf("is empty while %s is given, and Revnue requires each when the other is given: fill it, or clear both", beside)})
+}
+
 func carryOverError(field, format string, args ...any) error {
 	return pipeline.Permanent(&valueError{code: CodeCarryOver, field: field, msg: fmt.Sprintf(format, args...)})
 }

@@ -149,3 +149,52 @@ func TestPhoneChangeErasesWithoutTheWholeRecord(t *testing.T) {
 		})
 	}
 }
+
+// Revnue requires the contact person's name and email each when the
+// other is given: an update that clears one while Revnue holds the other
+// is rejected before it is sent, naming the part missing; clearing both
+// removes the contact person.
+func TestContactPersonKeepsNameAndEmailTogether(t *testing.T) {
+	a := startAccount(t, revnuetest.Options{})
+	id := a.seed(t, a.srv.FullCustomer("ACME GmbH", 1))
+	s := revnue.Schema()
+	one := change("k", id, values(s, map[string]string{"name": "ACME GmbH", "contact_person.name": "Ann"}))
+	one.Send = mapped(s, "contact_person.name", "contact_person.email")
+	res := run(t, a.sink(t, revnue.Options{}), pipeline.Plan{Mapped: mapped(s, "name", "contact_person.name", "contact_person.email")}, []pipeline.Change{one})
+	if r := res[0]; r.Outcome != pipeline.OutcomeRejected || r.Reject.Code != pipeline.CodeRequired || r.Reject.Field != "contact_person.email" {
+		t.Errorf("clearing the email alone: %v %+v", r.Outcome, r.Reject)
+	}
+	if n := count(a.front.requests(), "PUT", ""); n != 0 {
+		t.Errorf("%d PUTs sent", n)
+	}
+	both := change("k", id, values(s, map[string]string{"name": "ACME GmbH"}))
+	both.Send = one.Send
+	res = run(t, a.sink(t, revnue.Options{}), pipeline.Plan{Mapped: mapped(s, "name", "contact_person.name", "contact_person.email", "contact_person.type")}, []pipeline.Change{both})
+	if r := res[0]; r.Outcome != pipeline.OutcomeUpdated {
+		t.Errorf("clearing both: %v %+v", r.Outcome, r.Reject)
+	}
+	if c := a.held(t, id); c["contact_person"] != nil || c["fax"] == nil {
+		t.Errorf("after clearing both: contact %v, fax %v", c["contact_person"], c["fax"])
+	}
+}
+
+// A field the mapping fills but whose source value did not change (the
+// state's Send leaves it out) keeps what Revnue holds, as it would under
+// a partial update: a sales rep's edit of the website since the last run
+// survives a run that changes the phone.
+func TestUnchangedMappedFieldKeepsRevnuesValue(t *testing.T) {
+	a := startAccount(t, revnuetest.Options{})
+	body := a.srv.FullCustomer("ACME GmbH", 1)
+	body["website"] = "https://edited.example.com"
+	id := a.seed(t, body)
+	s := revnue.Schema()
+	ch := change("k", id, values(s, map[string]string{"name": "ACME GmbH", "phone": "+49 1", "website": "https://old.example.com"}))
+	ch.Send = mapped(s, "phone")
+	res := run(t, a.sink(t, revnue.Options{}), pipeline.Plan{Mapped: mapped(s, "name", "phone", "website")}, []pipeline.Change{ch})
+	if r := res[0]; r.Outcome != pipeline.OutcomeUpdated {
+		t.Fatalf("%v %v", r.Outcome, r.Reject)
+	}
+	if c := a.held(t, id); c["website"] != "https://edited.example.com" || c["phone"] != "+49 1" {
+		t.Errorf("website %v, phone %v", c["website"], c["phone"])
+	}
+}
