@@ -58,6 +58,7 @@ type API struct {
 	tfields []*TemplateField
 
 	pages pageMap
+	reads pageReads
 	names nameIndex
 }
 

@@ -256,13 +256,3 @@ func newState(t testing.TB) *state.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
-
-// decoded is a request body as JSON.
-func decoded(t testing.TB, b []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("body %q: %v", b, err)
-	}
-	return m
-}

@@ -132,8 +132,14 @@ func idsPerPage(s span) float64 {
 // left are returned nil, for rowsink to Get, as are the ids a page read
 // shows are not in the list (deleted, or in another company). So a batch
 // costs at most two calls more than a Get each, and about one call per
-// page of ids when they lie close together.
+// page of ids when they lie close together. The batches the engine runs
+// at once share the pages they read meanwhile (see pageReads), which
+// matters when their customers lie mixed on the same pages (a first run
+// creates the customers of several batches at once, so their ids
+// interleave).
 func (a *API) Current(ctx context.Context, ids []string) ([]*pipeline.Customer, error) {
+	since := a.reads.begin()
+	defer a.reads.end(since)
 	out := make([]*pipeline.Customer, len(ids))
 	at := make(map[int64]int, len(ids))
 	order := make([]int64, 0, len(ids))
@@ -171,7 +177,7 @@ func (a *API) Current(ctx context.Context, ids []string) ([]*pipeline.Customer, 
 		}
 		read[p] = true
 		pagesRead++
-		pg, cs, err := a.page(ctx, p)
+		pg, cs, err := a.sharedPage(ctx, since, p)
 		if err != nil {
 			return nil, err
 		}
@@ -181,6 +187,7 @@ func (a *API) Current(ctx context.Context, ids []string) ([]*pipeline.Customer, 
 		for i := range cs {
 			n, _ := strconv.ParseInt(cs[i].ID, 10, 64)
 			if k, ok := at[n]; ok && !done[n] {
+				// Shared with the other calls that took the page: read only.
 				out[k] = &cs[i]
 				done[n] = true
 				found++
