@@ -124,12 +124,18 @@ func (m *Mapping) Bind(columns []string, nested []string) (*Program, error) {
 func (p *Program) Mapping() *Mapping { return p.m }
 
 // Apply maps one row into rec: rec.Values gets one value per schema field
-// (its backing array is reused when large enough), rec.Key the trimmed key
-// column, rec.Row the row. A row the mapping cannot map is rejected with
+// (its backing array is reused when large enough; given with length 0,
+// as the engine gives it, its fields are taken to be empty already),
+// rec.Key the trimmed key column, rec.Row the row. A row the mapping cannot map is rejected with
 // stage map; rec then holds what was mapped so far.
 func (p *Program) Apply(row *pipeline.Row, rec *pipeline.Record) (rej *pipeline.Reject) {
 	n := len(p.m.schema.Fields)
-	if cap(rec.Values) >= n {
+	if len(rec.Values) == 0 && cap(rec.Values) >= n {
+		// The engine's fresh batch: every field is empty already, and
+		// not touching the unmapped ones spares a wide schema's row the
+		// memory traffic.
+		rec.Values = rec.Values[:n]
+	} else if cap(rec.Values) >= n {
 		// The mapped fields are all set below (or cleared, from the one
 		// that fails on); only the others need clearing now. Clearing the
 		// whole slice was a tenth of mapping a row.

@@ -19,6 +19,12 @@ import (
 // Mapper turns a source row into a record. Apply is called from several
 // goroutines at once. The strings it puts in the record are never written
 // afterwards: validation remembers the values that passed by address.
+//
+// The engine hands Apply a record whose Values has length 0 and room for
+// every schema field, all of them empty: Apply sets its length to the
+// number of fields and fills the mapped ones, and need not clear the
+// others (a schema of many fields a mapping leaves alone then costs a row
+// no memory traffic for them).
 type Mapper interface {
 	Apply(row *Row, rec *Record) *Reject
 }
@@ -243,7 +249,10 @@ type Run struct {
 	// field, or -1 when the mapping does not fill it.
 	seenKeys, seenMatch *spillSet
 	keyHash, matchHash  hasher
-	matchField          int
+	// mappedIdx lists the fields the mapping fills, the only ones a
+	// record's per-row checks look at.
+	mappedIdx  []int
+	matchField int
 	// owners names the row that claimed each match value, for the reject
 	// of a later row that repeats it; seenMatch keeps its tags.
 	owners *ownerLog
@@ -303,6 +312,14 @@ func NewRun(opts RunOptions) (*Run, error) {
 		seenMatch:  newTaggedSpillSet(opts.SeenInMemory, opts.TempDir),
 		owners:     &ownerLog{dir: opts.TempDir},
 		matchField: s.Index(s.MatchField)}
+	for f, m := range opts.Mapped {
+		if m {
+			r.mappedIdx = append(r.mappedIdx, f)
+		}
+	}
+	if r.mappedIdx == nil {
+		r.mappedIdx = []int{}
+	}
 	r.keyHash, r.matchHash = r.seenKeys.hasher, r.seenMatch.hasher
 	if r.matchField >= 0 && !opts.Mapped[r.matchField] {
 		r.matchField = -1
@@ -638,10 +655,16 @@ func (r *Run) mapBatch(b *sourceBatch, seen passed) {
 		if r.digester != nil && r.skipUnchanged(b, i, row, rec) {
 			continue
 		}
+		rec.Values = rec.Values[:0]
 		rej := r.opts.Mapper.Apply(row, rec)
+		if len(rec.Values) != width {
+			// A mapper that left the length alone (or cut it): the
+			// fields it did not fill hold no value.
+			rec.Values = values[i*width : (i+1)*width : (i+1)*width]
+		}
 		if rej == nil {
 			rec.Row = row
-			rej = r.schema.validate(rec, r.opts.Mapped, seen)
+			rej = r.schema.validate(rec, r.opts.Mapped, r.mappedIdx, seen)
 		}
 		// A rejected row's key still counts as seen: "a key that appears
 		// twice is rejected at its second row" whatever became of the

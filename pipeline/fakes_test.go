@@ -89,6 +89,7 @@ func (copyMapper) Apply(row *pipeline.Row, rec *pipeline.Record) *pipeline.Rejec
 	if len(row.Values) != len(fakeColumns) {
 		return &pipeline.Reject{Stage: pipeline.StageMap, Code: "field_count", Message: "wrong number of values"}
 	}
+	rec.Values = rec.Values[:len(fakeSchema.Fields)]
 	rec.Key = row.Values[0]
 	if rec.Key == "" {
 		return &pipeline.Reject{Stage: pipeline.StageMap, Code: pipeline.CodeRequired, Column: "key", Message: "no key"}

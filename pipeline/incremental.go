@@ -43,7 +43,9 @@ func (r *Run) recoveredKey(row *Row) uint64 {
 // normalize puts a valid record's values in the form the target stores
 // them, so that they compare equal to what the state and the CRM hold.
 func (r *Run) normalize(rec *Record) {
-	for f, old := range rec.Values {
+	// An unmapped field holds no value: only the mapped ones are looked at.
+	for _, f := range r.mappedIdx {
+		old := rec.Values[f]
 		v := r.canonical(f, trimSpaceFast(old))
 		// Written only when it changes: a string stored while the
 		// collector runs costs a write barrier.

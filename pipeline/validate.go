@@ -38,7 +38,7 @@ const (
 // An empty value is "no value" and is never checked for its kind: whether
 // a field may be empty is the business of the Required flags alone.
 func (s *Schema) Validate(rec *Record, mapped []bool) *Reject {
-	return s.validate(rec, mapped, nil)
+	return s.validate(rec, mapped, nil, nil)
 }
 
 // passed remembers, per field, a few values that passed their check, by
@@ -57,8 +57,20 @@ type passedValue struct {
 	n int
 }
 
-func (s *Schema) validate(rec *Record, mapped []bool, seen passed) *Reject {
-	for i := range s.Fields {
+// validate checks the fields listed in only (nil: every field). The
+// engine lists the mapped fields alone: an unmapped field holds no value,
+// and a schema with many fields a mapping leaves alone (tamio's addresses)
+// costs a row nothing for them.
+func (s *Schema) validate(rec *Record, mapped []bool, only []int, seen passed) *Reject {
+	n := len(s.Fields)
+	if only != nil {
+		n = len(only)
+	}
+	for k := 0; k < n; k++ {
+		i := k
+		if only != nil {
+			i = only[k]
+		}
 		f := &s.Fields[i]
 		var v string
 		if i < len(rec.Values) {
@@ -97,46 +109,79 @@ func (s *Schema) validate(rec *Record, mapped []bool, seen passed) *Reject {
 // The engine and the sinks call it only for records that will be
 // created, since an update may leave such fields out.
 func (s *Schema) ValidateCreate(rec *Record) *Reject {
-	// The group last looked at and a part of it the record fills (-1 for
-	// none), so that the parts of one object share one look.
-	group, filled := "", -1
-	for i := range s.Fields {
-		f := &s.Fields[i]
-		if !f.RequiredOnCreate && !f.RequiredInGroup {
-			continue
+	p := s.plan()
+	return s.validateCreate(rec, p.createRequired, p.groupChecks)
+}
+
+// CreateChecker is ValidateCreate for the records of one mapping, made
+// once per run: it looks only at the nested objects the mapping fills
+// some part of, so that a schema of many fields the mapping leaves alone
+// costs a create nothing for them. Its Check may be called from several
+// goroutines at once.
+type CreateChecker struct {
+	s        *Schema
+	required []int
+	groups   []groupCheck
+}
+
+// CreateChecker returns the create checks of a mapping that fills the
+// fields marked in mapped.
+func (s *Schema) CreateChecker(mapped []bool) *CreateChecker {
+	p := s.plan()
+	c := &CreateChecker{s: s, required: p.createRequired}
+	for _, g := range p.groupChecks {
+		var parts []int
+		for _, i := range g.parts {
+			if i < len(mapped) && mapped[i] {
+				parts = append(parts, i)
+			}
 		}
-		if i < len(rec.Values) && !IsEmpty(rec.Values[i]) {
-			continue
+		// A part the mapping does not fill holds no value: an object
+		// none of whose parts is mapped is never filled.
+		if len(parts) > 0 {
+			c.groups = append(c.groups, groupCheck{name: g.name, required: g.required, parts: parts})
 		}
-		if f.RequiredOnCreate {
+	}
+	return c
+}
+
+// Check is ValidateCreate for a record of the mapping.
+func (c *CreateChecker) Check(rec *Record) *Reject {
+	return c.s.validateCreate(rec, c.required, c.groups)
+}
+
+func (s *Schema) validateCreate(rec *Record, required []int, groups []groupCheck) *Reject {
+	for _, i := range required {
+		if !holds(rec, i) {
+			f := &s.Fields[i]
 			return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name, Message: s.missingMessage(f, true)}
 		}
-		g := f.Group()
-		if g == "" {
+	}
+	for _, g := range groups {
+		missing := -1
+		for _, i := range g.required {
+			if !holds(rec, i) {
+				missing = i
+				break
+			}
+		}
+		if missing < 0 {
 			continue
 		}
-		if g != group {
-			group, filled = g, s.filledPart(rec, g)
-		}
-		if filled >= 0 {
-			return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name,
-				Message: fmt.Sprintf("this row fills %s but has no %s, which %s requires in %s when it creates a customer: fill it in the source, give the mapping a default(…) for %s, or leave every %s field empty",
-					s.Fields[filled].Name, f.Name, s.apiName(), g, f.Name, g)}
+		for _, i := range g.parts {
+			if holds(rec, i) {
+				f := &s.Fields[missing]
+				return &Reject{Stage: StageValidate, Code: CodeRequired, Field: f.Name,
+					Message: fmt.Sprintf("this row fills %s but has no %s, which %s requires in %s when it creates a customer: fill it in the source, give the mapping a default(…) for %s, or leave every %s field empty",
+						s.Fields[i].Name, f.Name, s.apiName(), g.name, f.Name, g.name)}
+			}
 		}
 	}
 	return nil
 }
 
-// filledPart returns the first field of group that holds a value in rec,
-// or -1.
-func (s *Schema) filledPart(rec *Record, group string) int {
-	for i := range s.Fields {
-		if i < len(rec.Values) && !IsEmpty(rec.Values[i]) && s.Fields[i].Group() == group {
-			return i
-		}
-	}
-	return -1
-}
+// holds reports whether the record has a value for field i.
+func holds(rec *Record, i int) bool { return i < len(rec.Values) && !IsEmpty(rec.Values[i]) }
 
 // missingMessage says that a row has no value for f, which the target
 // needs to create a customer (create) or on every write. Validate runs

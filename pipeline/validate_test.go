@@ -451,20 +451,20 @@ func TestValidatePassedValues(t *testing.T) {
 	good, bad := "DE", "XX"
 	uuid := "0f8fad5b-d9cb-4a1f-a165-70867728950e"
 	for range 3 {
-		if r := s.validate(rec(good, uuid), nil, seen); r != nil {
+		if r := s.validate(rec(good, uuid), nil, nil, seen); r != nil {
 			t.Fatalf("a valid record rejected: %+v", r)
 		}
-		if r := s.validate(rec(bad, uuid), nil, seen); r == nil || r.Code != CodeCountry {
+		if r := s.validate(rec(bad, uuid), nil, nil, seen); r == nil || r.Code != CodeCountry {
 			t.Fatalf("country %q: reject %+v, want %s every time", bad, r, CodeCountry)
 		}
 	}
 	// The same bytes at a new address are checked afresh, and so is a
 	// string of the length of one that passed.
-	if r := s.validate(rec(strings.Clone(bad), strings.Clone(uuid)), nil, seen); r == nil || r.Code != CodeCountry {
+	if r := s.validate(rec(strings.Clone(bad), strings.Clone(uuid)), nil, nil, seen); r == nil || r.Code != CodeCountry {
 		t.Fatalf("a cloned bad country: %+v", r)
 	}
 	broken := strings.Replace(uuid, "a", "z", 1)
-	if r := s.validate(rec(good, broken), nil, seen); r == nil || r.Code != CodeUUID {
+	if r := s.validate(rec(good, broken), nil, nil, seen); r == nil || r.Code != CodeUUID {
 		t.Fatalf("teammate %q after %q passed: %+v, want %s", broken, uuid, r, CodeUUID)
 	}
 }

@@ -74,6 +74,7 @@ func (m rowMapper) Apply(row *pipeline.Row, rec *pipeline.Record) *pipeline.Reje
 		return &pipeline.Reject{Stage: pipeline.StageMap, Code: "field_count", Message: "wrong number of values"}
 	}
 	rec.Key = row.Values[0]
+	rec.Values = rec.Values[:m.width]
 	copy(rec.Values, row.Values[1:])
 	return nil
 }

@@ -35,7 +35,9 @@ type Options struct {
 // See the package documentation for what it promises.
 type Sink struct {
 	api API
-	del Deleter // nil when the API cannot delete
+	// createCheck is ValidateCreate for the plan's mapping.
+	createCheck *pipeline.CreateChecker
+	del         Deleter // nil when the API cannot delete
 	// batch reads a batch's customers in one call per Apply under
 	// Schema.UpdateReplaces; nil when the API cannot (a Get each).
 	batch  BatchReader
@@ -120,6 +122,7 @@ func (s *Sink) Prepare(ctx context.Context, plan pipeline.Plan) error {
 		return pipeline.Fatalf("%s: the schema's match field %q is not one of its fields", s.schema.API, s.schema.MatchField)
 	}
 	s.plan = plan
+	s.createCheck = s.schema.CreateChecker(plan.Mapped)
 	if p, ok := s.api.(Preparer); ok {
 		if err := p.Prepare(ctx, plan); err != nil {
 			return asFatal(err)

@@ -34,7 +34,7 @@ func (s *Sink) create(ctx context.Context, w *work) error {
 		w.reject(&pipeline.Reject{Stage: pipeline.StageAPI, Code: pipeline.CodeNotFound, Field: s.schema.MatchField, Message: msg})
 		return nil
 	}
-	if rej := s.schema.ValidateCreate(w.rec); rej != nil {
+	if rej := s.createCheck.Check(w.rec); rej != nil {
 		w.reject(rej)
 		return nil
 	}

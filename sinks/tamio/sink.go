@@ -78,6 +78,10 @@ type Sink struct {
 	shared map[int32]bool
 	width  int   // mapped fields per entry in sums
 	slot   []int // schema field → its place in an entry's sums, or -1
+	// mapped lists the fields the plan maps.
+	mapped []int
+	// createCheck is ValidateCreate for the plan's mapping.
+	createCheck *pipeline.CreateChecker
 	// createOnly lists the mapped CreateOnly fields, whose differences
 	// no update sends (see readOld).
 	createOnly []int
@@ -171,7 +175,8 @@ func (s *Sink) Prepare(ctx context.Context, plan pipeline.Plan) error {
 	}
 	s.plan = plan
 	s.slot = make([]int, len(schema.Fields))
-	s.width, s.createOnly, s.bodySize = 0, nil, 0
+	s.width, s.mapped, s.createOnly, s.bodySize = 0, nil, nil, 0
+	s.createCheck = schema.CreateChecker(plan.Mapped)
 	groups := map[string]bool{}
 	for f := range schema.Fields {
 		s.slot[f] = -1
@@ -180,6 +185,7 @@ func (s *Sink) Prepare(ctx context.Context, plan pipeline.Plan) error {
 		}
 		s.slot[f] = s.width
 		s.width++
+		s.mapped = append(s.mapped, f)
 		if schema.Fields[f].CreateOnly {
 			s.createOnly = append(s.createOnly, f)
 		}
@@ -503,9 +509,10 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 			// the fields it lacks hold no value.
 			rec.Values = append(rec.Values[:n:n], make([]string, numFields-n)...)
 		}
-		for f, v := range rec.Values {
+		// Only the mapped fields hold values (pipeline.Record).
+		for _, f := range s.mapped {
+			v := rec.Values[f]
 			if v == "" {
-				// Most of a record's fields when it maps no address.
 				continue
 			}
 			// Written only when it changes: a string stored while the
@@ -570,7 +577,7 @@ func (s *Sink) Apply(ctx context.Context, changes []pipeline.Change, results []p
 			case s.plan.Mode == pipeline.ModeUpdate:
 				results[i] = rejected(&pipeline.Reject{Stage: pipeline.StageAPI, Code: pipeline.CodeNotFound, Field: "email", Message: "no customer with this email, and --mode update creates none"})
 			default:
-				if rej := schema.ValidateCreate(rec); rej != nil {
+				if rej := s.createCheck.Check(rec); rej != nil {
 					results[i] = rejected(rej)
 				} else {
 					creates = append(creates, w)
@@ -798,7 +805,7 @@ func (s *Sink) rematch(ctx context.Context, w *work, results []pipeline.Result) 
 				Message: "the customer this key was bound to was deleted in tamio, and --mode update creates none"})
 			return nil, nil
 		}
-		if rej := schema.ValidateCreate(w.rec); rej != nil {
+		if rej := s.createCheck.Check(w.rec); rej != nil {
 			results[w.i] = rejected(rej)
 			return nil, nil
 		}

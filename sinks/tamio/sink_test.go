@@ -64,9 +64,11 @@ var harness = struct {
 }{
 	Valid: func(n int) []string {
 		tm := tamiotest.DefaultTeammates()
-		return []string{
+		v := make([]string, len(tamio.Schema().Fields))
+		copy(v, []string{
 			fmt.Sprintf("person.%d@example.com", n), fmt.Sprintf("Name%d", n), "Lastname", "DE", "en", "+01:00",
 			"normal", "customer", fmt.Sprintf("+4930%07d", n), tm[n%len(tm)].ID,
-		}
+		})
+		return v
 	},
 }
