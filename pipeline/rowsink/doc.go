@@ -27,7 +27,9 @@
 //     when the sink read it. A change with nothing to send costs no call.
 //   - Under Schema.UpdateReplaces every update is the whole record: the
 //     customer is read (if matching did not read it), and the fields the
-//     mapping leaves alone are sent with the values the CRM holds. An API
+//     update does not change (those the mapping leaves alone, and those
+//     it fills whose source value did not change) are sent with the
+//     values the CRM holds. An API
 //     that reads many customers a call (BatchReader: a list page) reads
 //     the customers of a batch at once, right before the batch's writes,
 //     so that an update costs about one call; otherwise each is read with

@@ -126,13 +126,13 @@ func idsPerPage(s span) float64 {
 // (every page the connector reads, the walk of Prepare's index
 // included): the list is in id order.
 //
-// A page is read only while the pages read so far have each served at
-// least one of the ids (the first two excepted, one of which may be
-// spent learning where ids sit), and only for two ids or more; the ids
-// left are returned nil, for rowsink to Get, as are the ids a page read
-// shows are not in the list (deleted, or in another company). So a batch
-// costs at most two calls more than a Get each, and about one call per
-// page of ids when they lie close together. The batches the engine runs
+// A page is read only for two ids or more, and only while the pages read
+// so far number at most one more than the ids they served (one read may
+// be spent learning where ids sit); the ids left are returned nil, for
+// rowsink to Get, as are the ids a page read shows are not in the list
+// (deleted, or in another company). So a batch costs at most two calls
+// more than a Get each, and about one call per page of ids when they lie
+// close together. The batches the engine runs
 // at once share the pages they read meanwhile (see pageReads), which
 // matters when their customers lie mixed on the same pages (a first run
 // creates the customers of several batches at once, so their ids

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"crmsync/internal/httpapi"
 	"crmsync/pipeline"
 )
 
@@ -95,33 +94,6 @@ func (c *Client) readTemplates(ctx context.Context) (templates, error) {
 		return nil
 	}, func(i int, items []json.RawMessage) string { return string(items[i]) })
 	return out, err
-}
-
-// walkList reads every page of a small list (categories, templates) and
-// hands each page's items to fn; id names an item for the page guard.
-func (c *Client) walkList(ctx context.Context, route string, fn func([]json.RawMessage) error, id func(int, []json.RawMessage) string) error {
-	guard := httpapi.NewPageGuard("GET " + route)
-	for n := 1; ; n++ {
-		if err := guard.Next(strconv.Itoa(n)); err != nil {
-			return err
-		}
-		p, err := c.List(ctx, route, n)
-		if err != nil {
-			return err
-		}
-		if n == 1 {
-			guard.Announce(p.Count, 0)
-		}
-		if err := guard.Page(len(p.Items), func(i int) string { return id(i, p.Items) }); err != nil {
-			return err
-		}
-		if err := fn(p.Items); err != nil {
-			return err
-		}
-		if !p.HasNext || len(p.Items) == 0 {
-			return nil
-		}
-	}
 }
 
 // valueError is a template value the connector refuses to send (the row
