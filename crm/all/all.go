@@ -4,6 +4,7 @@ package all
 
 import (
 	// Each connector registers itself with package crm.
+	_ "crmsync/sinks/count"
 	_ "crmsync/sinks/tamio"
 	_ "crmsync/sinks/tiquo"
 )

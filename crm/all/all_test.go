@@ -11,7 +11,7 @@ import (
 
 // known are the connectors crm/all must link in: a connector that drops
 // out of the build fails here, not only in the CLI.
-var known = []string{"tamio", "tiquo"}
+var known = []string{"count", "tamio", "tiquo"}
 
 // hints are what the conformance suite cannot learn from a connector's
 // schema, by connector name: data only. A connector without an entry
@@ -27,6 +27,14 @@ var hints = map[string]sinktest.Hints{
 		}},
 		// A well-formed UUID no teammate has: tamio answers 1002.
 		Refused: map[string]string{"teammate_id": "00000000-0000-4000-8000-000000000000"},
+	},
+	"count": {
+		// crmsync takes a top-level domain of letters and digits; COUNT
+		// wants letters, and answers validation_error.
+		Refused: map[string]string{"email": "refused@example.c0m"},
+		// COUNT's answers carry no rate limit: the sink paces at --rate
+		// or the documented 100 a minute.
+		RateFromConfig: true,
 	},
 	"tiquo": {
 		// crmsync takes a top-level domain of letters and digits; tiquo

@@ -175,16 +175,15 @@ func sandboxStats(sb crm.Sandbox) (*requestStats, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%s: %s", u, resp.Status)
 	}
-	var env struct {
-		Data requestStats `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+	// Every emulator serves the kit's counters at its top level.
+	var st requestStats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		return nil, fmt.Errorf("%s: %w", u, err)
 	}
-	if env.Data.Requests == nil {
+	if st.Requests == nil {
 		return nil, fmt.Errorf("%s holds no request counts", u)
 	}
-	return &env.Data, nil
+	return &st, nil
 }
 
 // minus returns the requests counted since before.

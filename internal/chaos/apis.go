@@ -136,9 +136,8 @@ type emuStats struct {
 	ImportSkipped int64 `json:"import_skipped"`
 }
 
-// readStats reads the counters of the emulator whose API is at baseURL.
-// tiquo answers them in its success envelope, under "data"; tamio beside
-// its "status".
+// readStats reads the counters of the emulator whose API is at baseURL,
+// which every emulator serves in the kit's shape.
 func readStats(ctx context.Context, client *http.Client, baseURL string) (*emuStats, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
@@ -161,16 +160,9 @@ func readStats(ctx context.Context, client *http.Client, baseURL string) (*emuSt
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("the emulator's stats: %s", resp.Status)
 	}
-	var env struct {
-		Data *emuStats `json:"data"`
-		emuStats
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
+	st := &emuStats{}
+	if err := json.Unmarshal(body, st); err != nil {
 		return nil, fmt.Errorf("the emulator's stats: %w", err)
-	}
-	st := &env.emuStats
-	if env.Data != nil {
-		st = env.Data
 	}
 	if st.Requests == nil {
 		return nil, fmt.Errorf("the emulator's stats hold no request counts: %.200s", body)

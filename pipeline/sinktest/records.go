@@ -22,6 +22,12 @@ type Hints struct {
 	// does not hold). A record carrying it must be rejected alone, with a
 	// code of the API's that the reject reference explains.
 	Refused map[string]string
+	// RateFromConfig says the API's answers tell no rate limit, so a sink
+	// paces at the rate it is configured with (crm.Config.Rate, a user's
+	// --rate) or its documented one. The suite then runs the sandbox at a
+	// generous limit and tells the sink that limit, as a user whose plan
+	// allows more than the documented rate would.
+	RateFromConfig bool
 }
 
 // gen makes the records of one connector's schema: valid, canonical (as

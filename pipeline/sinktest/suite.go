@@ -158,6 +158,9 @@ func (e *env) launch(opts crm.SandboxOptions) {
 	e.t.Helper()
 	opts.DBPath = e.db
 	opts.Addr = "127.0.0.1:0"
+	if e.s.gen.hints.RateFromConfig && opts.RateLimit == 0 {
+		opts.RateLimit = generousRate
+	}
 	opts.Logger = slog.New(slog.DiscardHandler)
 	sb, err := e.s.conn.StartSandbox(context.Background(), opts)
 	if err != nil {
@@ -171,6 +174,11 @@ func (e *env) launch(opts crm.SandboxOptions) {
 		}
 	})
 }
+
+// generousRate is the sandbox's limit, in requests a second, for a
+// connector paced by its configuration (Hints.RateFromConfig) when a
+// behaviour sets none.
+const generousRate = 500
 
 // closeIdle closes the idle connections of every client made for the
 // sandbox. A connection a transport dialled and never used is new, not
@@ -205,8 +213,12 @@ func (e *env) config(rec *recorder, creds map[string]string) crm.Config {
 	e.mu.Lock()
 	e.clients = append(e.clients, hc)
 	e.mu.Unlock()
-	return crm.Config{BaseURL: e.sb.URL(), Credentials: creds, HTTPClient: hc,
+	cfg := crm.Config{BaseURL: e.sb.URL(), Credentials: creds, HTTPClient: hc,
 		Logger: slog.New(slog.DiscardHandler)}
+	if e.s.gen.hints.RateFromConfig {
+		cfg.Rate = e.opts.RateLimit
+	}
+	return cfg
 }
 
 // sink returns a new sink on the sandbox, not yet prepared, and the

@@ -127,7 +127,7 @@ func TestFaultDrop(t *testing.T) {
 	}
 	stats := c.sandbox(s)
 	a := stats.ok(200, "GET", "/_sandbox/stats", nil)
-	req, _ := a.data()["requests"].(map[string]any)
+	req, _ := a.Body["requests"].(map[string]any)
 	if post, _ := req["POST /customers"].(map[string]any); post["dropped"] != float64(1) {
 		t.Errorf("stats: %s", a.Raw)
 	}

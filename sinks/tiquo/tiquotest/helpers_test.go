@@ -41,7 +41,9 @@ func (c *client) withKey(key string) *client {
 
 // sandbox is c without a key at the server's root, where /_sandbox/ lives.
 func (c *client) sandbox(s *tiquotest.Server) *client {
-	return &client{c.With(func(c *emutest.Client) { c.Base, c.Token = sandboxURL(s), "" })}
+	// The stats come in the kit's shape every emulator serves, not in
+	// tiquo's envelope.
+	return &client{c.With(func(c *emutest.Client) { c.Base, c.Token, c.Check = sandboxURL(s), "", nil })}
 }
 
 // checkEnvelope checks tiquo's envelope: success true below 400, false

@@ -44,7 +44,7 @@ func TestStats(t *testing.T) {
 	if st.TotalRequests != 9 || st.ByStatus["200"] != 5 || st.ByStatus["201"] != 2 || st.ByKey["default"] != 9 || st.Customers != 1 {
 		t.Errorf("stats %+v", st)
 	}
-	d := sandbox.ok(200, "GET", "/v1/_sandbox/stats", nil).data()
+	d := sandbox.ok(200, "GET", "/v1/_sandbox/stats", nil).Body
 	req, _ := d["requests"].(map[string]any)
 	patch, _ := req["PATCH /customers/{id}"].(map[string]any)
 	keys := slices.Sorted(maps.Keys(d))
