@@ -3,7 +3,7 @@
 //
 // # Use
 //
-//	m, err := mappings.Load("customers.tamio.yaml", sink.Schema()) // parse, compile, check
+//	m, err := mappings.Load("customers.acme.yaml", sink.Schema()) // parse, compile, check
 //	prog, err := m.Bind(source.Columns(), nestedColumns)            // resolve column names
 //	rej := prog.Apply(&row, &rec)                                   // per row; safe in parallel
 //
@@ -17,8 +17,8 @@
 //
 // # The mapping file
 //
-//	# customers.tamio.yaml, for the columns of samples/customers.csv
-//	api: tamio                 # must equal the sink's API
+//	# customers.acme.yaml, for the columns of samples/customers.csv
+//	api: acme                  # must equal the sink's API
 //	key: customer_id           # source column identifying a row across runs
 //	options:
 //	  phone_region: DE         # region of phone numbers written without +CC
@@ -46,12 +46,12 @@
 //
 // Sections: api and key and fields are required; options and lookups are
 // optional; any other key is an error. A field appears once. Fields the
-// target requires on every update (tamio's name) must be mapped; fields it
+// target requires on every update (a name some APIs require) must be mapped; fields it
 // requires only to create a record may be left out, which Warnings
 // reports (for update-only runs).
 //
-// Some targets let each account define fields of its own (Revnue's custom
-// template fields): their schema names a prefix (pipeline.Schema.Open)
+// Some targets let each account define fields of its own (custom template
+// fields): their schema names a prefix (pipeline.Schema.Open)
 // under which a mapping may name any key, template.contract_value. Load
 // adds the ones the file names to a copy of the schema (Mapping.Schema);
 // the connector checks at the start of a run that the account has them.
@@ -228,22 +228,22 @@
 //
 // A lookup table named api:table is not declared under lookups: the
 // target's connector reads it from the API at the start of every run, so
-// it is never out of step with the CRM. tamio offers tamio:teammates, its
-// teammates' ids by email (from teammates/list), whose keys match
-// ignoring case; `crmsync teammates --target T` lists it:
+// it is never out of step with the CRM. A CRM with teammates may offer
+// api:teammates, its teammates' ids by email, whose keys match ignoring
+// case; `crmsync teammates --api NAME --target T` lists it:
 //
-//	# owners.tamio.yaml
-//	api: tamio
+//	# owners.acme.yaml
+//	api: acme
 //	key: customer_id
 //	fields:
 //	  email: lower(trim(email))
 //	  name: first_word(full_name)
 //	  country: country(country)
-//	  teammate_id: lookup("tamio:teammates", owner_email)
+//	  teammate_id: lookup("acme:teammates", owner_email)
 //
 // A miss is handled as in any lookup table: a blank key gives "", a key
 // the table lacks rejects the row with code lookup_miss, unless the
-// lookup gives a default (lookup("tamio:teammates", owner_email, "")).
+// lookup gives a default (lookup("acme:teammates", owner_email, "")).
 // Load checks only the name's form and that its api is the mapping's;
 // the table itself is read (References, then WithReferences) once per
 // run, before the first row is mapped. A name the target does not offer,

@@ -61,7 +61,8 @@ type pos struct{ line, col int }
 // Path returns the mapping file's path as given to Load.
 func (m *Mapping) Path() string { return m.path }
 
-// API returns the target the mapping is written for ("tamio").
+// API returns the name of the target the mapping is written for, as its
+// api: says.
 func (m *Mapping) API() string { return m.api }
 
 // KeyColumn returns the source column that identifies a row across runs.

@@ -37,7 +37,7 @@ func checkReference(m *Mapping, name string) error {
 }
 
 // References names the reference tables the mapping looks values up in
-// ("tamio:teammates"), sorted; the caller reads them from the target
+// ("acme:teammates"), sorted; the caller reads them from the target
 // with pipeline.ReadReferences and hands them to WithReferences before
 // it binds the mapping to a source.
 func (m *Mapping) References() []string { return slices.Clone(m.refs) }

@@ -59,8 +59,8 @@ type passedValue struct {
 
 // validate checks the fields listed in only (nil: every field). The
 // engine lists the mapped fields alone: an unmapped field holds no value,
-// and a schema with many fields a mapping leaves alone (tamio's addresses)
-// costs a row nothing for them.
+// and a schema with many fields a mapping leaves alone (the parts of
+// addresses) costs a row nothing for them.
 func (s *Schema) validate(rec *Record, mapped []bool, only []int, seen passed) *Reject {
 	n := len(s.Fields)
 	if only != nil {

@@ -92,8 +92,8 @@ type BatchReader interface {
 }
 
 // Holder is implemented by an API whose reader gives some values in
-// another text than the record that wrote them carries: Revnue answers
-// the money value "1200.5" as "1200.50". Held returns the text the reader
+// another text than the record that wrote them carries: an API that
+// answers the money value "1200.5" as "1200.50". Held returns the text the reader
 // gives for field f of a customer after the value v was written to it (v
 // when they are the same), so that rowsink compares a record with what
 // the CRM holds as equal when writing it would change nothing. It is
@@ -104,7 +104,7 @@ type Holder interface {
 
 // ErrMatchTaken is what a connector's Create error wraps (errors.Is) when
 // the target refused the create because a customer with the record's
-// match value exists: tiquo's 409 email_exists. It is how the retry of a
+// match value exists (a 409 "email exists"). It is how the retry of a
 // create whose first answer was lost comes back.
 var ErrMatchTaken = errors.New("a customer with this match value exists")
 
