@@ -147,8 +147,8 @@ type Schema struct {
 	// The engine still tells it which fields changed.
 	UpdateReplaces bool
 	// Open lists the families of fields the schema does not name one by
-	// one because each account defines its own (Revnue's custom template
-	// fields): a mapping may fill any field whose name starts with a
+	// one because each account defines its own (custom template fields):
+	// a mapping may fill any field whose name starts with a
 	// family's prefix. See Extend.
 	Open []OpenField
 }

@@ -5,6 +5,7 @@ package all
 import (
 	// Each connector registers itself with package crm.
 	_ "crmsync/sinks/count"
+	_ "crmsync/sinks/revnue"
 	_ "crmsync/sinks/tamio"
 	_ "crmsync/sinks/tiquo"
 )

@@ -11,7 +11,7 @@ import (
 
 // known are the connectors crm/all must link in: a connector that drops
 // out of the build fails here, not only in the CLI.
-var known = []string{"count", "tamio", "tiquo"}
+var known = []string{"count", "revnue", "tamio", "tiquo"}
 
 // hints are what the conformance suite cannot learn from a connector's
 // schema, by connector name: data only. A connector without an entry
@@ -34,6 +34,16 @@ var hints = map[string]sinktest.Hints{
 		Refused: map[string]string{"email": "refused@example.c0m"},
 		// COUNT's answers carry no rate limit: the sink paces at --rate
 		// or the documented 100 a minute.
+		RateFromConfig: true,
+	},
+	"revnue": {
+		// The emulator's default account: company 1, categories 1 to 3;
+		// countries by ISO numeric code.
+		Values: map[string][]string{"company": {"1"}, "category": {"1", "2", "3"},
+			"country": {"276", "250", "826"}},
+		// No category of the account has the id 99: Revnue answers 400.
+		Refused: map[string]string{"category": "99"},
+		// Revnue's answers carry no rate limit.
 		RateFromConfig: true,
 	},
 	"tiquo": {

@@ -130,7 +130,8 @@ func (g *gen) clearable() []int {
 	var out []int
 	for f := range g.schema.Fields {
 		fl := &g.schema.Fields[f]
-		if f != g.match && g.fillable[f] && fl.CanClear() && !fl.RequiredOnUpdate && !fl.CreateOnly {
+		// A part required with its group's others cannot be cleared alone.
+		if f != g.match && g.fillable[f] && fl.CanClear() && !fl.RequiredOnUpdate && !fl.CreateOnly && !fl.RequiredInGroup {
 			out = append(out, f)
 		}
 	}
