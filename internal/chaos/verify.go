@@ -41,6 +41,8 @@ type want struct {
 // labels are checked against it, so a tool and a checker that agree on a
 // wrong rule still disagree with the generator.
 type expected struct {
+	// schema is the mapping's (mappings.Mapping.Schema): the CRM is read
+	// with it, so that the fields of open families are checked too.
 	schema  *pipeline.Schema
 	mapped  []bool
 	rows    int
@@ -65,6 +67,9 @@ func expect(schema *pipeline.Schema, mappingPath string, header []string, rows [
 	if err != nil {
 		return nil, err
 	}
+	// The mapping's schema: the target's, with the fields of its open
+	// families (Revnue's template.<key>) the mapping fills.
+	schema = m.Schema()
 	e := &expected{schema: schema, mapped: m.Mapped(), rows: len(rows),
 		byEmail: map[string]*want{}, byKey: map[string]*want{}, invalid: map[int64]string{}, formerly: map[string]string{}}
 	emailField := schema.Index(schema.MatchField)
