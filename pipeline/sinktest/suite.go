@@ -141,6 +141,10 @@ type env struct {
 	db   string
 	sb   crm.Sandbox
 	opts crm.SandboxOptions
+	// overshoot makes a sink paced by its configuration
+	// (Hints.RateFromConfig) call faster than the sandbox allows, so that
+	// it meets the 429s a behaviour is about.
+	overshoot bool
 
 	mu      sync.Mutex
 	clients []*http.Client
@@ -217,6 +221,9 @@ func (e *env) config(rec *recorder, creds map[string]string) crm.Config {
 		Logger: slog.New(slog.DiscardHandler)}
 	if e.s.gen.hints.RateFromConfig {
 		cfg.Rate = e.opts.RateLimit
+		if e.overshoot {
+			cfg.Rate = generousRate
+		}
 	}
 	return cfg
 }

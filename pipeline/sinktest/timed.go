@@ -67,6 +67,7 @@ func testRetryAfter(t *testing.T, s *suite) {
 		t.Fatal("the suite can change no field of the schema")
 	}
 	e := s.start(t, crm.SandboxOptions{})
+	e.overshoot = true
 	// Four sinks, each with as many calls in flight as it likes: calls
 	// queued in a sink's pacer when another's 429 comes are what a
 	// pacer that honours Retry-After only for the call that met it lets
