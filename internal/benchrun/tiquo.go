@@ -136,13 +136,21 @@ func tiquoRateTest(bin, mapping, dir string, rows int) ([]result, error) {
 	}, nil
 }
 
-// syncSandbox runs one sync against a registry sandbox with a state;
-// exit 3 (rows rejected) is a success.
-func syncSandbox(bin string, sb crm.Sandbox, source, mapping, out, statePath string) (*summary, error) {
-	const env = "BENCHRUN_TIQUO_API_KEY"
-	cmd := exec.Command(bin, "sync", "--source", source, "--mapping", mapping, "--target", sb.URL(),
-		"--api-key-env", env, "--state", statePath, "--out", out, "--progress", "none")
-	cmd.Env = append(os.Environ(), env+"="+sb.Credentials()["api_key"])
+// syncSandbox runs one sync against a registry sandbox with a state,
+// its credentials given through environment variables of the bench's
+// own; extra are more flags (--rate). Exit 3 (rows rejected) is a
+// success.
+func syncSandbox(bin string, sb crm.Sandbox, source, mapping, out, statePath string, extra ...string) (*summary, error) {
+	args := []string{"sync", "--source", source, "--mapping", mapping, "--target", sb.URL(),
+		"--state", statePath, "--out", out, "--progress", "none"}
+	env := os.Environ()
+	for name, v := range sb.Credentials() {
+		variable := "BENCHRUN_CREDENTIAL_" + strings.ToUpper(name)
+		args = append(args, "--credential-env", name+"="+variable)
+		env = append(env, variable+"="+v)
+	}
+	cmd := exec.Command(bin, append(args, extra...)...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
@@ -159,8 +167,7 @@ type requestStats struct {
 	Requests map[string]map[string]int64 `json:"requests"`
 }
 
-// sandboxStats reads the counters of a sandbox's emulator, which tiquo
-// answers in its success envelope.
+// sandboxStats reads the counters of a sandbox's emulator.
 func sandboxStats(sb crm.Sandbox) (*requestStats, error) {
 	u, err := url.Parse(sb.URL())
 	if err != nil {
