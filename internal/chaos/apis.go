@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,10 +11,13 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"crmsync/crm"
 	"crmsync/internal/emulator"
+	"crmsync/sinks/count"
 	"crmsync/sinks/tamio"
 	"crmsync/sinks/tiquo"
 )
@@ -43,6 +48,16 @@ type api struct {
 	// window says the emulator counts each key's requests per minute of
 	// the clock instead of in a token bucket; see front.drainDue.
 	window bool
+	// pace says crmsync is given the limit with --rate: the API's answers
+	// carry no rate limit headers its pacer could learn it from, and the
+	// connector otherwise keeps to the documented limit, far below the
+	// one the chaos's emulator allows.
+	pace bool
+	// authorize puts the credentials (the sandbox's, by the registry's
+	// names) on a request the chaos makes itself, the neighbour's reads
+	// and the tests' edits, whose body is body; nil sends
+	// creds["api_key"] as a bearer token.
+	authorize func(r *http.Request, body []byte, creds map[string]string)
 	// limit describes the rate limit for the report.
 	limit func(c Config) string
 }
@@ -75,6 +90,52 @@ var apis = map[string]*api{
 			return fmt.Sprintf("rate limit %d requests a minute per key (a window of the clock minute)", perMinute(c.RateLimit))
 		},
 	},
+	"count": {
+		// Per row like tiquo, and at the same 2,000 requests a minute for
+		// the same reasons; crmsync is told the rate, which COUNT's answers
+		// do not say, and the neighbour, which cannot read what a minute
+		// has left either, reads until it meets the 429.
+		name: "count", mapping: "internal/chaos/customers.count.yaml", rows: 3000, rate: 2000.0 / 60,
+		config: func(c Config, key string) string {
+			return fmt.Sprintf("clients:\n  - {token: %s, client_id: chaos, client_secret: secret-%s, name: chaos}\nrate_limit: %d\n",
+				key, key, perMinute(c.RateLimit))
+		},
+		read:      "/customers?limit=1",
+		window:    true,
+		pace:      true,
+		authorize: signCount,
+		limit: func(c Config) string {
+			return fmt.Sprintf("rate limit %d requests a minute per client id (a window of the clock minute); crmsync --rate %g",
+				perMinute(c.RateLimit), c.RateLimit)
+		},
+	},
+}
+
+// authorizeRequest puts the sandbox's credentials on a request the chaos
+// makes itself, as the API's authorize says.
+func (a *api) authorizeRequest(r *http.Request, body []byte, creds map[string]string) {
+	if a.authorize != nil {
+		a.authorize(r, body, creds)
+		return
+	}
+	r.Header.Set("Authorization", "Bearer "+creds["api_key"])
+}
+
+// signCount signs a request as COUNT wants every request signed: the
+// bearer token, the client id, the time, and the HMAC of the method, the
+// path below /partners without the query, the time and the body's hash.
+func signCount(r *http.Request, body []byte, creds map[string]string) {
+	hash := ""
+	if len(body) > 0 {
+		sum := sha256.Sum256(body)
+		hash = hex.EncodeToString(sum[:])
+	}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	path := strings.TrimPrefix(r.URL.EscapedPath(), "/partners")
+	r.Header.Set("Authorization", "Bearer "+creds[count.TokenCredential])
+	r.Header.Set("x-client-id", creds[count.ClientIDCredential])
+	r.Header.Set("x-timestamp", ts)
+	r.Header.Set("x-signature", count.Signature(creds[count.ClientSecretCredential], r.Method, path, ts, hash))
 }
 
 // perMinute is a rate a second as the requests a minute tiquo counts, as
@@ -109,6 +170,9 @@ func controlsOf(sb crm.Sandbox) (controls, error) {
 		return s, nil
 	}
 	if s := tiquo.Server(sb); s != nil {
+		return s, nil
+	}
+	if s := count.Server(sb); s != nil {
 		return s, nil
 	}
 	return nil, fmt.Errorf("the chaos cannot set the faults of a %T sandbox", sb)

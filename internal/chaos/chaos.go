@@ -193,7 +193,8 @@ func (r *Report) OK() bool {
 }
 
 // credentialEnv is the environment variable that carries a credential
-// (tiquo's "api_key") to crmsync.
+// (tiquo's "api_key", COUNT's "token", "client_id" and "client_secret")
+// to crmsync.
 func credentialEnv(name string) string {
 	return "CRMSYNC_CHAOS_" + strings.ToUpper(name)
 }
@@ -258,7 +259,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	go hs.Serve(ln)
 	defer hs.Close()
 
-	c := &chaos{cfg: cfg, api: a, conn: conn, bulk: props.BulkCreate, sb: sb, ctl: ctl, front: fr, key: key,
+	c := &chaos{cfg: cfg, api: a, conn: conn, bulk: props.BulkCreate, sb: sb, ctl: ctl, front: fr,
 		target:          "http://" + ln.Addr().String() + fr.prefix,
 		statePath:       filepath.Join(cfg.Dir, "state.db"),
 		rng:             mrand.New(mrand.NewPCG(cfg.Seed, 0xc4a05)),
@@ -290,7 +291,6 @@ type chaos struct {
 	sb        crm.Sandbox
 	ctl       controls
 	front     *front
-	key       string
 	target    string
 	statePath string
 	rng       *mrand.Rand
@@ -569,6 +569,9 @@ func (c *chaos) runOnce(ctx context.Context, d *day, out string, plan killPlan, 
 	args := []string{"sync", "--source", d.path, "--mapping", c.cfg.Mapping, "--target", c.target,
 		"--state", c.statePath, "--out", out, "--progress", "none",
 		"--concurrency", strconv.Itoa(c.cfg.Concurrency)}
+	if c.api.pace {
+		args = append(args, "--rate", strconv.FormatFloat(c.cfg.RateLimit, 'g', -1, 64))
+	}
 	env := os.Environ()
 	for cred, v := range c.sb.Credentials() {
 		args = append(args, "--credential-env", cred+"="+credentialEnv(cred))

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // drainPlan picks the requests of a run before which the neighbour
@@ -37,32 +38,43 @@ func (c *chaos) drainPlan() []int64 {
 // drain plays another integration that shares crmsync's API key and
 // spends its rate limit: it sends bursts of reads until the emulator
 // answers one with 429, each burst several times what a token bucket
-// holds, or with a window limit as many as the window has left. The front
-// calls it just before it hands crmsync's request on, which then meets a
-// spent limit. It returns whether the limit was found spent.
+// holds, or with a window limit as many as the window has left (all a
+// window holds when the answers do not say what is left, the burst
+// stopping at the first 429). The front calls it just before it hands
+// crmsync's request on, which then meets a spent limit. It returns
+// whether the limit was found spent.
+//
+// A window's drain ends with its minute, 429 or not: reads that went on
+// into the next minute would spend that window too, and leave crmsync
+// nothing for a whole minute.
 func (c *chaos) drain() bool {
 	var spent atomic.Bool
-	for try := 0; try < 5 && !spent.Load(); try++ {
+	end := time.Now().Truncate(time.Minute).Add(time.Minute)
+	over := func() bool { return spent.Load() || (c.api.window && !time.Now().Before(end)) }
+	for try := 0; try < 5 && !over(); try++ {
 		burst := 3*c.cfg.RateBurst + 5
 		if c.api.window {
 			remaining, ok := c.neighbourRead()
-			if ok && remaining < 0 {
+			if ok && remaining == limitSpent {
 				spent.Store(true)
 				break
 			}
 			burst = remaining + 1
+			if remaining == limitUntold {
+				burst = perMinute(c.cfg.RateLimit)
+			}
 		}
 		// At most 32 at once: a window's remainder can be a thousand.
 		sem := make(chan struct{}, 32)
 		var wg sync.WaitGroup
 		for range burst {
-			if spent.Load() {
+			if over() {
 				break
 			}
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				if left, ok := c.neighbourRead(); ok && left < 0 {
+				if left, ok := c.neighbourRead(); ok && left == limitSpent {
 					spent.Store(true)
 				}
 			})
@@ -72,16 +84,24 @@ func (c *chaos) drain() bool {
 	return spent.Load()
 }
 
+// What neighbourRead says of the limit when the answer does not give the
+// requests left: limitSpent for a 429, limitUntold for a success without
+// X-RateLimit-Remaining.
+const (
+	limitSpent  = -1
+	limitUntold = -2
+)
+
 // neighbourRead makes one of the neighbour's reads and returns what the
-// answer's X-RateLimit-Remaining says is left (0 without the header), -1
-// when it was answered 429, and ok false when it met a fault (the
-// neighbour meets them too).
+// answer's X-RateLimit-Remaining says is left, limitSpent when it was
+// answered 429 and limitUntold when it does not say, and ok false when it
+// met a fault (the neighbour meets them too).
 func (c *chaos) neighbourRead() (remaining int, ok bool) {
 	req, err := http.NewRequest(http.MethodGet, c.sb.URL()+c.api.read, nil)
 	if err != nil {
 		return 0, false
 	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
+	c.api.authorizeRequest(req, nil, c.sb.Credentials())
 	resp, err := c.neighbourClient.Do(req)
 	if err != nil {
 		return 0, false
@@ -89,8 +109,12 @@ func (c *chaos) neighbourRead() (remaining int, ok bool) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusTooManyRequests {
-		return -1, true
+		return limitSpent, true
 	}
-	remaining, _ = strconv.Atoi(resp.Header.Get("X-RateLimit-Remaining"))
+	h := resp.Header.Get("X-RateLimit-Remaining")
+	if h == "" {
+		return limitUntold, resp.StatusCode == http.StatusOK
+	}
+	remaining, _ = strconv.Atoi(h)
 	return remaining, resp.StatusCode == http.StatusOK
 }
