@@ -1,14 +1,15 @@
 package revnue
 
 import (
+	"crmsync/sinks/revnue/internal/isocountry"
 	"strconv"
 	"strings"
 )
 
-// countryCodes maps each name of countryNames, in lower case, to its code.
+// countryCodes maps each name of isocountry.Names, in lower case, to its code.
 var countryCodes = func() map[string]int {
-	m := make(map[string]int, len(countryNames))
-	for code, name := range countryNames {
+	m := make(map[string]int, len(isocountry.Names))
+	for code, name := range isocountry.Names {
 		m[strings.ToLower(name)] = code
 	}
 	return m
@@ -24,7 +25,7 @@ func countryCode(name string) (int, bool) {
 		return code, true
 	}
 	if n, err := strconv.Atoi(name); err == nil {
-		if _, ok := countryNames[n]; ok {
+		if _, ok := isocountry.Names[n]; ok {
 			return n, true
 		}
 	}

@@ -2,6 +2,7 @@ package revnuetest
 
 import (
 	"bytes"
+	"crmsync/sinks/revnue/internal/isocountry"
 	"encoding/json"
 )
 
@@ -168,7 +169,7 @@ func (s *Server) readShape(id int64, r *record) *customer {
 		}
 	}
 	if r.Country != nil {
-		name := countryNames[*r.Country]
+		name := isocountry.Names[*r.Country]
 		c.Country = &name
 	}
 	if t := r.Template; t != nil {

@@ -2,6 +2,7 @@ package revnuetest
 
 import (
 	"bytes"
+	"crmsync/sinks/revnue/internal/isocountry"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -121,7 +122,7 @@ func (s *Server) hasCategory(id int64) bool {
 }
 
 func hasCountry(id int64) bool {
-	_, ok := countryNames[int(id)]
+	_, ok := isocountry.Names[int(id)]
 	return ok
 }
 

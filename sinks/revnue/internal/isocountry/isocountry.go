@@ -1,12 +1,15 @@
+// Package isocountry holds the ISO 3166-1 numeric country codes with
+// ISO's English short names: Revnue's customers are written with the
+// codes and read back with the names, so the connector and its emulator
+// share one table.
+//
 // Generated once from Debian iso-codes 4.15.0 (iso_3166-1.json): each
-// code's "name", ISO's English short name, which is how Revnue answers a
-// customer's country (shared/api/revnue.md).
+// code's "name".
+package isocountry
 
-package revnue
-
-// countryNames maps the ISO 3166-1 numeric codes customers are written
-// with to the English short names Revnue reads them back as.
-var countryNames = map[int]string{
+// Names maps each ISO 3166-1 numeric code to its English short name.
+// Callers must not modify it.
+var Names = map[int]string{
 	4:   "Afghanistan",
 	8:   "Albania",
 	10:  "Antarctica",
