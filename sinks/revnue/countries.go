@@ -1,9 +1,10 @@
 package revnue
 
 import (
-	"crmsync/sinks/revnue/internal/isocountry"
 	"strconv"
 	"strings"
+
+	"crmsync/sinks/revnue/internal/isocountry"
 )
 
 // countryCodes maps each name of isocountry.Names, in lower case, to its code.

@@ -2,8 +2,9 @@ package revnuetest
 
 import (
 	"bytes"
-	"crmsync/sinks/revnue/internal/isocountry"
 	"encoding/json"
+
+	"crmsync/sinks/revnue/internal/isocountry"
 )
 
 // record is a customer as stored: the write shape, checked. Every pointer

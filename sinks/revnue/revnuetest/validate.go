@@ -2,7 +2,6 @@ package revnuetest
 
 import (
 	"bytes"
-	"crmsync/sinks/revnue/internal/isocountry"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"crmsync/sinks/revnue/internal/isocountry"
 )
 
 // The messages of field errors, as Django REST framework words them.
