@@ -201,11 +201,14 @@ func (f *front) kill(how string) {
 }
 
 // routeOf shortens a path below the base URL for the log: ids (a UUID,
-// or a segment with a digit, as tiquo's cust_… ids have) are dropped.
+// or a segment with a digit, as tiquo's cust_… ids have) are dropped; a
+// version (Revnue's base URL is its root, so its paths start api/v2) is
+// kept.
 func routeOf(p string) string {
 	parts := strings.Split(p, "/")
 	for i, s := range parts {
-		if (len(s) == 36 && strings.Count(s, "-") == 4) || strings.ContainsAny(s, "0123456789") {
+		version := len(s) > 1 && s[0] == 'v' && strings.Trim(s[1:], "0123456789") == ""
+		if (len(s) == 36 && strings.Count(s, "-") == 4) || strings.ContainsAny(s, "0123456789") && !version {
 			parts[i] = "{id}"
 		}
 	}
