@@ -5,11 +5,13 @@
 // update calls of a 1%-changed file), the request rate a sync keeps against
 // the tamio emulator limited to 500 requests/s, and against the tiquo
 // emulator limited to 50 requests/s (3,000 a minute) with one request per
-// changed customer. The files are generated into -data (never committed)
+// changed customer; and the rows of the APIs whose files add them to
+// apiRows: COUNT's (count.go) and Revnue's (revnue.go), 2,000 updates each
+// at 20 requests/s. The files are generated into -data (never committed)
 // and reused on later runs.
 //
 //	go build -o bin/crmsync ./cmd/crmsync && go run ./internal/benchrun -bin bin/crmsync
-//	go run ./internal/benchrun -bin bin/crmsync -only tiquo-rate
+//	go run ./internal/benchrun -bin bin/crmsync -only tiquo-rate,revnue-rate
 package main
 
 import (
