@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -270,7 +271,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer c.neighbourClient.CloseIdleConnections()
 	defer c.client.CloseIdleConnections()
-	fr.drain = c.drain
+	fr.drain, fr.lead = c.drain, c.drainLead
 	err = c.days(ctx)
 	rep.Drains, rep.Drained = fr.drains.Load(), fr.drained.Load()
 	if err != nil {
@@ -303,6 +304,9 @@ type chaos struct {
 
 	neighbourRuns   uint64
 	neighbourClient *http.Client
+	// drainSpeed is the reads a second of the neighbour's last drain, as
+	// math.Float64bits; 0 before the first.
+	drainSpeed atomic.Uint64
 }
 
 func (c *chaos) logf(format string, args ...any) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -309,5 +310,31 @@ func testCheckFindsDifferences(t *testing.T, name string) {
 	got := [...]int{f.Duplicates, f.Lost, f.Wrong, f.Extra, f.RejectsMissing, f.RejectsExtra, f.State}
 	if want := [...]int{1, 1, 1, 1, 1, 1, 1}; got != want {
 		t.Errorf("duplicates, lost, wrong, extra, rejects missing, rejects extra, state = %v, want %v\n%s", got, want, strings.Join(f.Examples, "\n"))
+	}
+}
+
+// TestDrainLead checks how long before a minute's end the neighbour
+// starts on a window limit: at the pace of its last drain, time for what
+// crmsync left of the minute with half again to spare, between the
+// bounds; a neighbour not yet timed is taken as a slow one.
+func TestDrainLead(t *testing.T) {
+	c := &chaos{cfg: Config{RateLimit: 2000.0 / 60}}
+	for _, tc := range []struct {
+		speed float64 // reads a second of the last drain; 0: none yet
+		used  int64
+		want  time.Duration
+	}{
+		{0, 0, maxDrainLead},                // 2,000 reads at 50 a second
+		{0, 1700, 9 * time.Second},          // 300 at 50
+		{100, 1000, 15 * time.Second},       // 1,000 at 100
+		{250, 1680, windowDrainLead},        // 320 at 250: under two seconds
+		{100, 2500, windowDrainLead},        // the window spent already
+		{10, 0, maxDrainLead},               // more than half a minute
+		{400, 800, 4500 * time.Millisecond}, // 1,200 at 400
+	} {
+		c.drainSpeed.Store(math.Float64bits(tc.speed))
+		if got := c.drainLead(tc.used); got != tc.want {
+			t.Errorf("speed %g, %d used: lead %s, want %s", tc.speed, tc.used, got, tc.want)
+		}
 	}
 }

@@ -43,6 +43,10 @@ type front struct {
 	// neighbour drains in each minute's last seconds (see drainDue)
 	// instead of at the requests of drainAt.
 	window bool
+	// lead says, given the requests crmsync made in the current minute,
+	// how long before the minute's end the neighbour starts to spend what
+	// is left of it; nil means windowDrainLead.
+	lead func(used int64) time.Duration
 
 	mu      sync.Mutex
 	proc    *os.Process
@@ -50,8 +54,13 @@ type front struct {
 	drainAt []int64 // sorted request numbers
 	// drainedWindow is the minute whose quota the neighbour spent last.
 	drainedWindow time.Time
-	timer         *time.Timer
-	fired         string // how the process was killed; "" while it was not
+	// minute is the current minute of the clock and used the requests
+	// crmsync made in it, for lead.
+	minute time.Time
+	used   int64
+
+	timer *time.Timer
+	fired string // how the process was killed; "" while it was not
 }
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -149,15 +158,16 @@ func (f *front) disarm() string {
 }
 
 // windowDrainLead is how long before the end of a minute the neighbour
-// spends what is left of a window limit. A spent window holds crmsync
-// back until the next minute starts; a drain early in the minute would
-// idle the run for most of it.
+// spends what is left of a window limit, at the least (see
+// chaos.drainLead). A spent window holds crmsync back until the next
+// minute starts; a drain early in the minute would idle the run for most
+// of it.
 const windowDrainLead = 4 * time.Second
 
 // drainDue reports whether the neighbour drains the key's limit before
 // request n, arriving at now, of a run: at the requests of the run's
 // drain plan, or with a window limit at the first request in the last
-// seconds of each minute.
+// seconds of each minute, as many as lead asks for.
 func (f *front) drainDue(n int64, now time.Time) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -169,7 +179,15 @@ func (f *front) drainDue(n int64, now time.Time) bool {
 		return found
 	}
 	minute := now.Truncate(time.Minute)
-	if now.Sub(minute) < time.Minute-windowDrainLead || minute.Equal(f.drainedWindow) {
+	if !minute.Equal(f.minute) {
+		f.minute, f.used = minute, 0
+	}
+	f.used++
+	lead := windowDrainLead
+	if f.lead != nil {
+		lead = f.lead(f.used)
+	}
+	if now.Sub(minute) < time.Minute-lead || minute.Equal(f.drainedWindow) {
 		return false
 	}
 	f.drainedWindow = minute

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"math"
 	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
@@ -49,12 +50,21 @@ func (c *chaos) drainPlan() []int64 {
 // nothing for a whole minute.
 func (c *chaos) drain() bool {
 	var spent atomic.Bool
-	end := time.Now().Truncate(time.Minute).Add(time.Minute)
+	var reads atomic.Int64
+	started := time.Now()
+	end := started.Truncate(time.Minute).Add(time.Minute)
 	over := func() bool { return spent.Load() || (c.api.window && !time.Now().Before(end)) }
+	defer func() {
+		// Enough reads to time: the pace drainLead plans the next with.
+		if n, took := reads.Load(), time.Since(started); n >= 20 {
+			c.drainSpeed.Store(math.Float64bits(float64(n) / took.Seconds()))
+		}
+	}()
 	for try := 0; try < 5 && !over(); try++ {
 		burst := 3*c.cfg.RateBurst + 5
 		if c.api.window {
 			remaining, ok := c.neighbourRead()
+			reads.Add(1)
 			if ok && remaining == limitSpent {
 				spent.Store(true)
 				break
@@ -74,7 +84,9 @@ func (c *chaos) drain() bool {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				if left, ok := c.neighbourRead(); ok && left == limitSpent {
+				left, ok := c.neighbourRead()
+				reads.Add(1)
+				if ok && left == limitSpent {
 					spent.Store(true)
 				}
 			})
@@ -82,6 +94,31 @@ func (c *chaos) drain() bool {
 		wg.Wait()
 	}
 	return spent.Load()
+}
+
+// Bounds of drainLead, and the pace it assumes of a neighbour not yet
+// timed: a slow one, as under the race detector on a busy machine, so that
+// the first drain still finds the window spent.
+const (
+	maxDrainLead      = 30 * time.Second
+	initialDrainSpeed = 50.0 // reads a second
+	drainLeadHeadroom = 1.5
+)
+
+// drainLead is how long before a minute's end the neighbour starts to
+// spend a window limit when crmsync has made used requests in the
+// minute: long enough for the reads the rest takes at the pace of its
+// last drain, between windowDrainLead and maxDrainLead. A neighbour that
+// started late would reach the minute's end with the window unspent, and
+// crmsync would never meet a 429. It may be called from any goroutine.
+func (c *chaos) drainLead(used int64) time.Duration {
+	speed := math.Float64frombits(c.drainSpeed.Load())
+	if speed <= 0 {
+		speed = initialDrainSpeed
+	}
+	left := float64(perMinute(c.cfg.RateLimit)) - float64(used)
+	d := time.Duration(left / speed * drainLeadHeadroom * float64(time.Second))
+	return min(max(d, windowDrainLead), maxDrainLead)
 }
 
 // What neighbourRead says of the limit when the answer does not give the
