@@ -18,6 +18,7 @@ import (
 	"crmsync/crm"
 	"crmsync/internal/emulator"
 	"crmsync/sinks/count"
+	"crmsync/sinks/revnue"
 	"crmsync/sinks/tamio"
 	"crmsync/sinks/tiquo"
 )
@@ -48,6 +49,20 @@ type api struct {
 	// window says the emulator counts each key's requests per minute of
 	// the clock instead of in a token bucket; see front.drainDue.
 	window bool
+	// sliding says the emulator counts each key's requests in a sliding
+	// minute (a log of the last minute's requests): the neighbour spends
+	// what it has left, as for a window, but at the requests of the drain
+	// plan, as for a bucket. Spent at the same moment each minute, a log
+	// would give crmsync back only what its own requests of a minute
+	// before free, less each time a 429 pauses it.
+	sliding bool
+	// entered, when set, stores customers in the CRM before the first
+	// day's runs, as the CRM's users entered them, among those exp (the
+	// first day's) says the CRM must hold; the first run finds them. It
+	// returns the check that runs after each day's, which counts in f the
+	// entered customers and those on which a field the mapping does not
+	// fill changed. The emulator's faults are off when either runs.
+	entered func(ctx context.Context, sb crm.Sandbox, exp *expected) (func(ctx context.Context, f *findings) error, error)
 	// pace says crmsync is given the limit with --rate: the API's answers
 	// carry no rate limit headers its pacer could learn it from, and the
 	// connector otherwise keeps to the documented limit, far below the
@@ -177,6 +192,9 @@ func controlsOf(sb crm.Sandbox) (controls, error) {
 		return s, nil
 	}
 	if s := count.Server(sb); s != nil {
+		return s, nil
+	}
+	if s := revnue.Server(sb); s != nil {
 		return s, nil
 	}
 	return nil, fmt.Errorf("the chaos cannot set the faults of a %T sandbox", sb)

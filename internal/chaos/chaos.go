@@ -298,6 +298,8 @@ type chaos struct {
 	started   time.Time
 	// emails are those valid rows had on earlier days, by key.
 	emails map[string]string
+	// kept is the check of the customers api.entered stored, nil without.
+	kept func(ctx context.Context, f *findings) error
 	// client reads the emulator's stats and, through the connector's
 	// reader, the CRM for the checks.
 	client *http.Client
@@ -363,6 +365,15 @@ func (c *chaos) day(ctx context.Context, d *day, target int) error {
 	started := time.Now()
 	dr := &dayReport{Day: d.n, Rows: len(d.rows), Changed: d.changed, KilledBy: map[string]int{}}
 	c.rep.Days = append(c.rep.Days, dr)
+	if d.n == 1 && c.api.entered != nil {
+		exp, err := expect(c.conn.Schema, c.cfg.Mapping, fixtures.Columns, d.rows, nil)
+		if err != nil {
+			return err
+		}
+		if c.kept, err = c.api.entered(ctx, c.sb, exp); err != nil {
+			return fmt.Errorf("entering customers before the first run: %w", err)
+		}
+	}
 	faults := c.cfg.Faults
 	faults.Seed = int64(c.cfg.Seed)*100 + int64(d.n)
 	c.ctl.SetFaults(faults)
@@ -461,13 +472,18 @@ func (c *chaos) day(ctx context.Context, d *day, target int) error {
 	if err := waitIdle(idle, c.ctl); err != nil {
 		return fmt.Errorf("waiting for the emulator's queued work: %w", err)
 	}
-	rd, err := c.reader()
+	rd, err := c.reader(exp.schema)
 	if err != nil {
 		return err
 	}
 	f, err := check(ctx, rd, filepath.Join(out, "rejects.csv"), c.statePath, exp)
 	if err != nil {
 		return err
+	}
+	if c.kept != nil {
+		if err := c.kept(ctx, f); err != nil {
+			return err
+		}
 	}
 	dr.Check = f
 	c.rep.Total.add(f)
@@ -543,9 +559,15 @@ func (c *chaos) countFaults(before, after *emuStats, front [3]int64) {
 	}
 }
 
-// reader returns the connector's reader of the CRM, for the checks.
-func (c *chaos) reader() (pipeline.Reader, error) {
-	return c.conn.NewReader(crm.Config{BaseURL: c.sb.URL(), Credentials: c.sb.Credentials(), HTTPClient: c.client})
+// reader returns the connector's reader of the CRM with the mapping's
+// schema, for the checks; at crmsync's rate when the connector cannot
+// learn the limit from the answers.
+func (c *chaos) reader(schema *pipeline.Schema) (pipeline.Reader, error) {
+	cfg := crm.Config{BaseURL: c.sb.URL(), Credentials: c.sb.Credentials(), HTTPClient: c.client, Schema: schema}
+	if c.api.pace {
+		cfg.Rate = c.cfg.RateLimit
+	}
+	return c.conn.NewReader(cfg)
 }
 
 // planKill picks a random moment: a fifth of the kills in the first half

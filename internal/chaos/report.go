@@ -61,11 +61,12 @@ func (r *Report) Print(w io.Writer) {
 		}
 		return "FAIL"
 	}
-	rows := []struct {
+	type row struct {
 		name  string
 		value any
 		check string
-	}{
+	}
+	rows := []row{
 		{"rows (last day)", t.Rows, ""},
 		{"valid", t.Valid, ""},
 		{"invalid", t.Invalid, ""},
@@ -84,6 +85,12 @@ func (r *Report) Print(w io.Writer) {
 		{"generator/mapping disagree", t.Disagree, verdict(t.Disagree)},
 		{"writes of a rerun", rerun, verdict(int(r.RerunWrites) + boolInt(!r.Rerun))},
 		{"duration", r.Took.Round(100 * time.Millisecond), ""},
+	}
+	if a := apis[cfg.API]; a != nil && a.entered != nil {
+		// Before the rerun's and the duration.
+		rows = slices.Insert(rows, len(rows)-2,
+			row{"entered before the first run", t.Entered, verdict(boolInt(t.Entered == 0))},
+			row{"unmapped fields overwritten", t.Overwritten, verdict(t.Overwritten)})
 	}
 	for _, row := range rows {
 		fmt.Fprintf(w, "%-30s %12v  %s\n", row.name, row.value, row.check)

@@ -184,7 +184,11 @@ type findings struct {
 	State int
 	// Disagree are rows the generator and the mapping judge differently.
 	Disagree int
-	Examples []string
+	// Entered are the customers the CRM's users entered before the first
+	// run (api.entered), Overwritten those of them on which a field the
+	// mapping does not fill has changed since.
+	Entered, Overwritten int
+	Examples             []string
 }
 
 const maxExamples = 25
@@ -198,7 +202,7 @@ func (f *findings) note(n *int, format string, args ...any) {
 
 // differences is the number of things wrong.
 func (f *findings) differences() int {
-	return f.Duplicates + f.Lost + f.Wrong + f.Extra + f.RejectsMissing + f.RejectsExtra + f.State + f.Disagree
+	return f.Duplicates + f.Lost + f.Wrong + f.Extra + f.RejectsMissing + f.RejectsExtra + f.State + f.Disagree + f.Overwritten
 }
 
 func (f *findings) add(g *findings) {
@@ -211,6 +215,8 @@ func (f *findings) add(g *findings) {
 	f.RejectsExtra += g.RejectsExtra
 	f.State += g.State
 	f.Disagree += g.Disagree
+	f.Entered = g.Entered
+	f.Overwritten += g.Overwritten
 	for _, ex := range g.Examples {
 		if len(f.Examples) < maxExamples {
 			f.Examples = append(f.Examples, ex)
