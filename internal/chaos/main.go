@@ -8,7 +8,7 @@
 // the state links each key to the customer the CRM holds for it. It prints
 // a table per API and exits 1 on any difference.
 //
-//	go build -o bin/crmsync ./cmd/crmsync && go run ./internal/chaos -bin bin/crmsync -api tamio,tiquo,count
+//	go build -o bin/crmsync ./cmd/crmsync && go run ./internal/chaos -bin bin/crmsync -api tamio,tiquo,count,revnue
 //
 // -api names the APIs; several run at once, each against its own
 // emulator, which keeps `make chaos` within the time of the longest: the
@@ -40,14 +40,14 @@ import (
 func main() {
 	var cfg Config
 	flag.StringVar(&cfg.Bin, "bin", "bin/crmsync", "the crmsync binary")
-	names := flag.String("api", "tamio", "the CRM APIs whose emulators the runs write to, comma-separated (tamio, tiquo, count); several run at once")
+	names := flag.String("api", "tamio", "the CRM APIs whose emulators the runs write to, comma-separated (tamio, tiquo, count, revnue); several run at once")
 	flag.StringVar(&cfg.Mapping, "mapping", "", "the mapping file, its lookup tables beside it, for a single -api (default: samples/customers.tamio.yaml for tamio, internal/chaos/customers.NAME.yaml for the others)")
-	flag.IntVar(&cfg.Rows, "rows", 0, "rows of the first day's export (default: 20000 for tamio; 3000 for tiquo and 2000 for count, which make a request or two per row)")
+	flag.IntVar(&cfg.Rows, "rows", 0, "rows of the first day's export (default: 20000 for tamio; 3000 for tiquo, 2000 for count and revnue, which make a request or two per row)")
 	flag.IntVar(&cfg.Kills, "kills", 10, "the fewest runs to kill with SIGKILL")
 	flag.Float64Var(&cfg.ChangeShare, "change", 0.25, "share of the valid rows renamed on each day after the first")
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the data, the faults and the kill moments (0: from the clock; the table shows it, to rerun with the same data, faults and kill points)")
 	flag.IntVar(&cfg.Concurrency, "concurrency", 8, "crmsync --concurrency")
-	flag.Float64Var(&cfg.RateLimit, "rate-limit", 0, "the emulator's requests per second per key (default: 100 for tamio, burst 5; 33.33 for tiquo and count, 2,000 a minute, which count's crmsync is told with --rate)")
+	flag.Float64Var(&cfg.RateLimit, "rate-limit", 0, "the emulator's requests per second per key (default: 100 for tamio, burst 5; 33.33 for tiquo and count, 2,000 a minute; 25 for revnue, 1,500 in any sliding minute; count's and revnue's crmsync is told it with --rate)")
 	dir := flag.String("dir", "", "directory for the files, kept afterwards, a subdirectory per API (default: a temporary one per API, removed when its run passes)")
 	verbose := flag.Bool("v", false, "a line per crmsync run")
 	flag.Parse()
