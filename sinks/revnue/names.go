@@ -104,6 +104,16 @@ func (a *API) Find(ctx context.Context, match string) ([]pipeline.Customer, erro
 		return nil, nil
 	}
 	ids, loaded, stale := a.names.lookup(match)
+	if loaded && len(ids) == 0 {
+		// Another Find may be walking the list for a create whose answer
+		// was lost, having taken the stale mark this one would act on:
+		// the customer this one looks for may be on the pages it reads.
+		// Wait for that walk before concluding there is none.
+		a.names.load.Lock()
+		//lint:ignore SA2001 an empty section: waiting for the walk is the point
+		a.names.load.Unlock()
+		ids, loaded, stale = a.names.lookup(match)
+	}
 	if !loaded || len(ids) == 0 && stale {
 		if err := a.readNames(ctx); err != nil {
 			return nil, err
