@@ -226,7 +226,7 @@ func run(bin, data, sizes string, rateRows int, withState bool, tiquoRows int, t
 		results = append(results, rr...)
 	}
 	fmt.Println()
-	fmt.Printf("%-44s %-56s %-18s %s\n", "measure", "value", "target", "")
+	fmt.Printf("%-44s %-60s %-18s %s\n", "measure", "value", "target", "")
 	failed := 0
 	for _, r := range results {
 		verdict := ""
@@ -237,7 +237,7 @@ func run(bin, data, sizes string, rateRows int, withState bool, tiquoRows int, t
 				failed++
 			}
 		}
-		fmt.Printf("%-44s %-56s %-18s %s\n", r.name, r.value, r.target, verdict)
+		fmt.Printf("%-44s %-60s %-18s %s\n", r.name, r.value, r.target, verdict)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d targets missed", failed)
