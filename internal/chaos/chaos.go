@@ -39,9 +39,10 @@ type Config struct {
 	// tables beside it; default the API's, see apis); Dir an existing
 	// directory for the files.
 	Bin, Mapping, Dir string
-	// Rows is the size of the first day's export (default the API's); BadShare the share of
-	// rows broken on purpose; ChangeShare the share of valid rows whose
-	// name changes each later day.
+	// Rows is the size of the first day's export (default the API's);
+	// BadShare the share of rows broken on purpose; ChangeShare the share
+	// of valid rows whose name changes each later day (default the
+	// API's).
 	Rows                  int
 	BadShare, ChangeShare float64
 	// Kills is the fewest SIGKILLs the run must deliver; more days are
@@ -84,6 +85,9 @@ func (c Config) withDefaults(a *api) Config {
 	}
 	if c.BadShare == 0 {
 		c.BadShare = 0.03
+	}
+	if c.ChangeShare == 0 {
+		c.ChangeShare = a.change
 	}
 	if c.ChangeShare == 0 {
 		c.ChangeShare = 0.25

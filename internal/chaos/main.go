@@ -44,7 +44,7 @@ func main() {
 	flag.StringVar(&cfg.Mapping, "mapping", "", "the mapping file, its lookup tables beside it, for a single -api (default: samples/customers.tamio.yaml for tamio, internal/chaos/customers.NAME.yaml for the others)")
 	flag.IntVar(&cfg.Rows, "rows", 0, "rows of the first day's export (default: 20000 for tamio; 3000 for tiquo, 2000 for count and revnue, which make a request or two per row)")
 	flag.IntVar(&cfg.Kills, "kills", 10, "the fewest runs to kill with SIGKILL")
-	flag.Float64Var(&cfg.ChangeShare, "change", 0.25, "share of the valid rows renamed on each day after the first")
+	flag.Float64Var(&cfg.ChangeShare, "change", 0, "share of the valid rows renamed on each day after the first (default: 0.10 for tamio, 0.25 for the others)")
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the data, the faults and the kill moments (0: from the clock; the table shows it, to rerun with the same data, faults and kill points)")
 	flag.IntVar(&cfg.Concurrency, "concurrency", 8, "crmsync --concurrency")
 	flag.Float64Var(&cfg.RateLimit, "rate-limit", 0, "the emulator's requests per second per key (default: 100 for tamio, burst 5; 33.33 for tiquo and count, 2,000 a minute; 25 for revnue, 1,500 in any sliding minute; count's and revnue's crmsync is told it with --rate)")
