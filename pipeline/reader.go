@@ -42,6 +42,16 @@ type Reader interface {
 	Stats() *CallStats
 }
 
+// TotalAnnouncer is implemented by readers whose list answers say how many
+// customers the account holds, so that a walk can show progress against
+// it. AnnouncedTotal returns the count the latest page read announced, 0
+// until one did; it is a count as the API gave it, which customers created
+// or deleted during a walk make stale, so a walk may end short of it or
+// past it. It is safe to call concurrently with Walk.
+type TotalAnnouncer interface {
+	AnnouncedTotal() int64
+}
+
 // Eraser deletes customers for erasure requests. Erase is called from one
 // goroutine; erased[i] reports whether ids[i] is gone (deleted now, or
 // absent already). A customer the target refused to delete is left false;

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"crmsync/internal/httpapi"
@@ -15,9 +16,10 @@ import (
 )
 
 var (
-	_ pipeline.Reader  = (*API)(nil)
-	_ rowsink.API      = (*API)(nil)
-	_ rowsink.Preparer = (*API)(nil)
+	_ pipeline.Reader         = (*API)(nil)
+	_ pipeline.TotalAnnouncer = (*API)(nil)
+	_ rowsink.API             = (*API)(nil)
+	_ rowsink.Preparer        = (*API)(nil)
 )
 
 // DefaultRate is COUNT's documented rate limit, 100 requests a minute per
@@ -45,6 +47,9 @@ type API struct {
 	// mapped marks the fields the run's mapping fills (Prepare); nil
 	// before, when every address part an update sends counts as mapped.
 	mapped []bool
+	// total is pagination.total of the latest page a walk read, for
+	// AnnouncedTotal.
+	total atomic.Int64
 }
 
 // Options configures an API and the sink on it.
@@ -166,6 +171,7 @@ func (a *API) Walk(ctx context.Context, fn func([]pipeline.Customer) error) erro
 			return fmt.Errorf("listing the customers: %w", err)
 		}
 		guard.Announce(int64(p.Total), int64(p.Total/10+maxLimit))
+		a.total.Store(int64(p.Total))
 		cs := make([]pipeline.Customer, len(p.Customers))
 		for i, raw := range p.Customers {
 			if cs[i], err = a.customer(raw); err != nil {
@@ -191,6 +197,10 @@ func (a *API) Walk(ctx context.Context, fn func([]pipeline.Customer) error) erro
 		}
 	}
 }
+
+// AnnouncedTotal implements pipeline.TotalAnnouncer: pagination.total of
+// the latest page a walk read.
+func (a *API) AnnouncedTotal() int64 { return a.total.Load() }
 
 // Get implements pipeline.Reader.
 func (a *API) Get(ctx context.Context, id string) (*pipeline.Customer, error) {

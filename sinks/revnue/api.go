@@ -16,11 +16,12 @@ import (
 )
 
 var (
-	_ pipeline.Reader     = (*API)(nil)
-	_ rowsink.API         = (*API)(nil)
-	_ rowsink.Preparer    = (*API)(nil)
-	_ rowsink.BatchReader = (*API)(nil)
-	_ rowsink.Holder      = (*API)(nil)
+	_ pipeline.Reader         = (*API)(nil)
+	_ pipeline.TotalAnnouncer = (*API)(nil)
+	_ rowsink.API             = (*API)(nil)
+	_ rowsink.Preparer        = (*API)(nil)
+	_ rowsink.BatchReader     = (*API)(nil)
+	_ rowsink.Holder          = (*API)(nil)
 )
 
 // DefaultRate is Revnue's documented rate limit, 100 requests a minute
@@ -261,6 +262,10 @@ func (a *API) page(ctx context.Context, n int) (*Page, []pipeline.Customer, erro
 	a.pages.learn(n, cs, p)
 	return p, cs, nil
 }
+
+// AnnouncedTotal implements pipeline.TotalAnnouncer: the count of the
+// latest list page read, by a walk or a batch read.
+func (a *API) AnnouncedTotal() int64 { return a.pages.announced() }
 
 // Get implements pipeline.Reader.
 func (a *API) Get(ctx context.Context, id string) (*pipeline.Customer, error) {

@@ -204,6 +204,14 @@ func (a *API) Current(ctx context.Context, ids []string) ([]*pipeline.Customer, 
 	return out, nil
 }
 
+// announced returns the customers listed as the last page read said, 0
+// when no page said.
+func (m *pageMap) announced() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return max(m.count, 0)
+}
+
 // spanOf returns what page n held when last read.
 func (m *pageMap) spanOf(n int) (span, bool) {
 	m.mu.Lock()

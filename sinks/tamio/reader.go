@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"crmsync/pipeline"
 )
 
 var (
-	_ pipeline.Reader = (*reader)(nil)
-	_ pipeline.Eraser = (*reader)(nil)
+	_ pipeline.Reader         = (*reader)(nil)
+	_ pipeline.Eraser         = (*reader)(nil)
+	_ pipeline.TotalAnnouncer = (*reader)(nil)
 )
 
 // reader reads and erases customers for exports, erasure and migrations.
@@ -20,10 +22,17 @@ type reader struct {
 	client *Client
 	pacer  *pipeline.Pacer
 	log    *slog.Logger
+	// total is the account's size as a walk's first page gave it
+	// (total_results), for AnnouncedTotal.
+	total atomic.Int64
 }
 
 func (r *reader) Schema() *pipeline.Schema   { return &schema }
 func (r *reader) Stats() *pipeline.CallStats { return &r.pacer.Stats }
+
+// AnnouncedTotal implements pipeline.TotalAnnouncer: total_results of the
+// first page of the latest walk.
+func (r *reader) AnnouncedTotal() int64 { return r.total.Load() }
 
 // customer turns a customer object as the API sent it into a
 // pipeline.Customer; the object is kept whole in Raw.
@@ -40,7 +49,8 @@ func customer(raw json.RawMessage) (pipeline.Customer, error) {
 
 // Walk implements pipeline.Reader, oldest customer first.
 func (r *reader) Walk(ctx context.Context, fn func([]pipeline.Customer) error) error {
-	return r.client.WalkRaw(ctx, func(page []json.RawMessage, _ int) error {
+	return r.client.WalkRaw(ctx, func(page []json.RawMessage, total int) error {
+		r.total.Store(int64(total))
 		out := make([]pipeline.Customer, len(page))
 		for i, raw := range page {
 			var err error
