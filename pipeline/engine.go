@@ -203,8 +203,9 @@ type Counts struct {
 
 // Run is one execution of the engine.
 type Run struct {
-	opts   RunOptions
-	schema *Schema
+	opts RunOptions
+	// rowMapper maps, validates and normalises the rows.
+	rowMapper
 
 	read, created, updated, unchanged, rejected, deleted atomic.Int64
 	unchangedBySource                                    atomic.Int64
@@ -249,10 +250,7 @@ type Run struct {
 	// field, or -1 when the mapping does not fill it.
 	seenKeys, seenMatch *spillSet
 	keyHash, matchHash  hasher
-	// mappedIdx lists the fields the mapping fills, the only ones a
-	// record's per-row checks look at.
-	mappedIdx  []int
-	matchField int
+	matchField          int
 	// owners names the row that claimed each match value, for the reject
 	// of a later row that repeats it; seenMatch keeps its tags.
 	owners *ownerLog
@@ -307,19 +305,11 @@ func NewRun(opts RunOptions) (*Run, error) {
 	if opts.Reconcile && opts.FullResync {
 		return nil, Fatalf("--reconcile and --full-resync do not go together: reconcile keeps the state's links, a full resync ignores them")
 	}
-	r := &Run{opts: opts, schema: s, byStage: map[string]int64{}, byCode: map[string]int64{}, blankByField: map[string]int64{},
+	r := &Run{opts: opts, rowMapper: newRowMapper(s, opts.Mapper, opts.Mapped), byStage: map[string]int64{}, byCode: map[string]int64{}, blankByField: map[string]int64{},
 		seenKeys:   newSpillSet(opts.SeenInMemory, opts.TempDir),
 		seenMatch:  newTaggedSpillSet(opts.SeenInMemory, opts.TempDir),
 		owners:     &ownerLog{dir: opts.TempDir},
 		matchField: s.Index(s.MatchField)}
-	for f, m := range opts.Mapped {
-		if m {
-			r.mappedIdx = append(r.mappedIdx, f)
-		}
-	}
-	if r.mappedIdx == nil {
-		r.mappedIdx = []int{}
-	}
 	r.keyHash, r.matchHash = r.seenKeys.hasher, r.seenMatch.hasher
 	if r.matchField >= 0 && !opts.Mapped[r.matchField] {
 		r.matchField = -1
@@ -655,17 +645,7 @@ func (r *Run) mapBatch(b *sourceBatch, seen passed) {
 		if r.digester != nil && r.skipUnchanged(b, i, row, rec) {
 			continue
 		}
-		rec.Values = rec.Values[:0]
-		rej := r.opts.Mapper.Apply(row, rec)
-		if len(rec.Values) != width {
-			// A mapper that left the length alone (or cut it): the
-			// fields it did not fill hold no value.
-			rec.Values = values[i*width : (i+1)*width : (i+1)*width]
-		}
-		if rej == nil {
-			rec.Row = row
-			rej = r.schema.validate(rec, r.opts.Mapped, r.mappedIdx, seen)
-		}
+		rej := r.mapRow(row, rec, values[i*width:(i+1)*width:(i+1)*width], seen)
 		// A rejected row's key still counts as seen: "a key that appears
 		// twice is rejected at its second row" whatever became of the
 		// first, so a fixed first row fed back later cannot make a second
@@ -686,7 +666,6 @@ func (r *Run) mapBatch(b *sourceBatch, seen passed) {
 			}
 			continue
 		}
-		r.normalize(rec)
 		if withState {
 			b.digest[i] = Digest(r.schema, r.opts.Mapped, rec.Values)
 		}

@@ -40,45 +40,6 @@ func (r *Run) recoveredKey(row *Row) uint64 {
 	return 0
 }
 
-// normalize puts a valid record's values in the form the target stores
-// them, so that they compare equal to what the state and the CRM hold.
-func (r *Run) normalize(rec *Record) {
-	// An unmapped field holds no value: only the mapped ones are looked at.
-	for _, f := range r.mappedIdx {
-		old := rec.Values[f]
-		v := r.canonical(f, trimSpaceFast(old))
-		// Written only when it changes: a string stored while the
-		// collector runs costs a write barrier.
-		if v != old {
-			rec.Values[f] = v
-		}
-	}
-}
-
-// canonical is a valid value of field f in the form the target stores it:
-// lower case where the target folds it, the canonical text of its kind,
-// and an explicit null on a field that can be cleared as "" (what the CRM
-// and the state hold for a cleared field).
-func (r *Run) canonical(f int, v string) string {
-	field := &r.schema.Fields[f]
-	switch {
-	case v == "":
-		return v
-	case v == Null:
-		if field.CanClear() {
-			return ""
-		}
-		return v
-	case field.Lower:
-		return strings.ToLower(v)
-	case field.Kind >= KindBool:
-		if c, ok := Canonical(field.Kind, v); ok {
-			return c
-		}
-	}
-	return v
-}
-
 // matchHashOf hashes a match value for repeat detection: without regard to
 // case when the target compares match values so.
 func (r *Run) matchHashOf(v string) uint64 {
@@ -86,13 +47,6 @@ func (r *Run) matchHashOf(v string) uint64 {
 		return r.matchHash.hashFold(v)
 	}
 	return r.matchHash.hash(strings.TrimSpace(v))
-}
-
-func trimSpaceFast(v string) string {
-	if n := len(v); n == 0 || (v[0] > ' ' && v[0] < 0x80 && v[n-1] > ' ' && v[n-1] < 0x80) {
-		return v
-	}
-	return strings.TrimSpace(v)
 }
 
 // changedFields compares a record with the values last confirmed for its
