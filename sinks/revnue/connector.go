@@ -108,11 +108,37 @@ func startSandbox(_ context.Context, o crm.SandboxOptions) (crm.Sandbox, error) 
 	if err != nil {
 		return nil, err
 	}
-	return sandbox{srv}, nil
+	cats := opts.Categories
+	if len(cats) == 0 {
+		cats = revnuetest.DefaultCategories()
+	}
+	sb := sandbox{srv: srv}
+	for _, c := range cats {
+		sb.categories = append(sb.categories, strconv.FormatInt(c.ID, 10))
+	}
+	return sb, nil
 }
 
-// sandbox is a running revnuetest server as the registry sees it.
-type sandbox struct{ srv *revnuetest.Server }
+// sandbox is a running revnuetest server as the registry sees it, with
+// the ids of its account's categories.
+type sandbox struct {
+	srv        *revnuetest.Server
+	categories []string
+}
+
+// SeedValues gives seeding (internal/seed.AccountValuer) the company the
+// connector reads and writes (REVNUE_COMPANY) and the account's
+// categories, which a customer's company and category must name.
+func (s sandbox) SeedValues() map[string][]string {
+	company, err := companyFromEnv()
+	if err != nil || company == 0 {
+		company = DefaultCompany
+	}
+	return map[string][]string{
+		schema.Fields[fieldCompany].Name:  {strconv.FormatInt(company, 10)},
+		schema.Fields[fieldCategory].Name: s.categories,
+	}
+}
 
 func (s sandbox) URL() string { return s.srv.URL }
 func (s sandbox) Credentials() map[string]string {

@@ -47,7 +47,15 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return sandbox{srv}, nil
+			teammates := opts.Teammates
+			if len(teammates) == 0 {
+				teammates = tamiotest.DefaultTeammates()
+			}
+			sb := sandbox{srv: srv}
+			for _, t := range teammates {
+				sb.teammates = append(sb.teammates, t.ID)
+			}
+			return sb, nil
 		},
 		SandboxConfigHelp: sandboxConfigHelp,
 		Export:            exportLayout,
@@ -55,13 +63,22 @@ func init() {
 }
 
 // sandbox is a running tamiotest server as the registry sees it.
-type sandbox struct{ srv *tamiotest.Server }
+type sandbox struct {
+	srv       *tamiotest.Server
+	teammates []string
+}
 
 func (s sandbox) URL() string { return s.srv.URL }
 func (s sandbox) Credentials() map[string]string {
 	return map[string]string{APIKeyCredential: s.srv.APIKey}
 }
 func (s sandbox) Close() error { return s.srv.Close() }
+
+// SeedValues gives seeding (internal/seed.AccountValuer) the ids of the
+// account's teammates, whom a customer's teammate_id must name.
+func (s sandbox) SeedValues() map[string][]string {
+	return map[string][]string{schema.Fields[fieldTeammateID].Name: s.teammates}
+}
 
 // Server returns the emulator behind a sandbox the tamio connector
 // started, for tests and tools that inspect it; nil for another's.
