@@ -45,6 +45,11 @@ type Connector struct {
 	// NewEraser returns what deletes customers for erasure requests; nil
 	// when the API cannot delete customers.
 	NewEraser func(Config) (pipeline.Eraser, error)
+	// NewAnonymiser returns what anonymises customers for erasure
+	// requests where the API cannot delete them; nil when the API deletes
+	// (NewEraser) or cannot anonymise either. An erase uses it only when
+	// NewEraser is nil.
+	NewAnonymiser func(Config) (pipeline.Anonymiser, error)
 	// StartSandbox starts the API's emulator, which users rehearse on.
 	StartSandbox func(context.Context, SandboxOptions) (Sandbox, error)
 	// SandboxConfigHelp documents the emulator's configuration file, for
