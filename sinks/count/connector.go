@@ -42,8 +42,16 @@ func init() {
 			}
 			return a, nil
 		},
-		// COUNT documents no way to delete a customer.
-		NewEraser:         nil,
+		// COUNT documents no way to delete a customer: an erasure
+		// anonymises it.
+		NewEraser: nil,
+		NewAnonymiser: func(c crm.Config) (pipeline.Anonymiser, error) {
+			x, err := NewAnonymiser(options(c))
+			if err != nil {
+				return nil, err
+			}
+			return x, nil
+		},
 		StartSandbox:      startSandbox,
 		SandboxConfigHelp: sandboxConfigHelp,
 	})
