@@ -52,8 +52,20 @@ func init() {
 			}
 			return a, nil
 		},
-		// Revnue documents no way to delete a customer.
-		NewEraser:         nil,
+		// Revnue documents no way to delete a customer: an erasure
+		// anonymises it.
+		NewEraser: nil,
+		NewAnonymiser: func(c crm.Config) (pipeline.Anonymiser, error) {
+			o, err := options(c)
+			if err != nil {
+				return nil, err
+			}
+			x, err := NewAnonymiser(o)
+			if err != nil {
+				return nil, err
+			}
+			return x, nil
+		},
 		StartSandbox:      startSandbox,
 		SandboxConfigHelp: sandboxConfigHelp,
 	})
