@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -31,16 +32,41 @@ const (
 	OutcomeNotFound = "not_found"
 	// OutcomeWouldDelete: a dry run found the customer, and left it.
 	OutcomeWouldDelete = "would_delete"
-	// OutcomeFailed: the customer is still held after the delete.
+	// OutcomeFailed: the customer is still held after the delete, or
+	// the API refused its anonymisation.
 	OutcomeFailed = "failed"
+
+	// OutcomeAnonymising is written, and synced, before an anonymisation
+	// is sent (for an API that cannot delete): a run killed before the
+	// answer leaves it, and the next run knows that the customer it then
+	// finds without the subject's match value was theirs.
+	OutcomeAnonymising = "anonymising"
+	// OutcomeAnonymised: every personal field the API lets a client
+	// change is overwritten or cleared; left_to_clear names what the API
+	// gives no way to clear.
+	OutcomeAnonymised = "anonymised"
+	// OutcomeAlreadyAnonymised: the customer held the anonymised values
+	// already (an earlier erasure anonymised it), and nothing was written.
+	OutcomeAlreadyAnonymised = "already_anonymised"
+	// OutcomeWouldAnonymise: a dry run found the customer, and left it.
+	OutcomeWouldAnonymise = "would_anonymise"
 )
 
 // ErasureColumns are the erasure log's columns. It holds no personal data
 // beyond the CRM's id and a hash of the match value, which is what
 // proves, when the person asks again, that they were erased and when. The
 // hash's column is called email_sha256 whatever the API matches by, as
-// the logs kept across runs have it.
-var ErasureColumns = []string{"time", "run", "crm_id", "email_sha256", "outcome"}
+// the logs kept across runs have it. left_to_clear names, on the rows of
+// an anonymised customer, what the API gives no way to clear and the
+// operator must clear by hand ("contacts"), several separated by "; ".
+var ErasureColumns = []string{"time", "run", "crm_id", "email_sha256", "outcome", "left_to_clear"}
+
+// erasureColumnsV1 are the columns of the logs written before
+// left_to_clear: OpenErasureLog adds the column to such a log.
+var erasureColumnsV1 = ErasureColumns[:5]
+
+// LeftSeparator separates the names in left_to_clear.
+const LeftSeparator = "; "
 
 // ErasureEntry is one row of the erasure log.
 type ErasureEntry struct {
@@ -49,6 +75,9 @@ type ErasureEntry struct {
 	CRMID       string // "" for a match value the CRM does not hold
 	MatchSHA256 string // MatchHash of the match value; "" when unknown
 	Outcome     string
+	// Left names what an anonymised customer still holds that the API
+	// gives no way to clear; nil for the others.
+	Left []string
 }
 
 // ErasureLog appends to an erasure log, a CSV file kept across runs.
@@ -59,16 +88,20 @@ type ErasureLog struct {
 
 // OpenErasureLog opens the log at path for appending, creating it (0600,
 // with its header, under a temporary name renamed into place) when absent;
-// an existing file must have the log's header. A log cut short by a crash
-// mid-row is repaired by dropping the partial row. A symbolic link under
-// the log's name is refused, not followed: the log is appended to and
-// chmodded, and neither may reach a file elsewhere.
+// an existing file must have the log's header, or that of the logs
+// written before left_to_clear, which is rewritten (under a temporary
+// name renamed into place) with the column added, empty. A log cut short
+// by a crash mid-row is repaired by dropping the partial row. A symbolic
+// link under the log's name is refused, not followed: the log is appended
+// to and chmodded, and neither may reach a file elsewhere.
 func OpenErasureLog(path string) (*ErasureLog, error) {
 	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
 		d := &Dir{Root: filepath.Dir(path)}
 		if _, err := d.WriteFile(filepath.Base(path), []byte(csvLine(ErasureColumns))); err != nil {
 			return nil, fmt.Errorf("erasure log %s: %w", path, err)
 		}
+	} else if err := upgradeLog(path); err != nil {
+		return nil, fmt.Errorf("erasure log %s: %w", path, err)
 	}
 	f, err := openLog(path, os.O_RDWR)
 	if err != nil {
@@ -128,6 +161,43 @@ func (l *ErasureLog) open() error {
 	return err
 }
 
+// upgradeLog adds left_to_clear to a log written before it: each row
+// keeps its cells and gets an empty one. A last row cut by a crash is
+// dropped, as open drops it.
+func upgradeLog(path string) error {
+	f, err := openLog(path, os.O_RDONLY)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(f)
+	f.Close()
+	if err != nil || !bytes.HasPrefix(data, []byte(csvLine(erasureColumnsV1))) {
+		return err
+	}
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b) // the cells as read, escaped already
+	w.Write(ErasureColumns)
+	for _, rec := range recs[1:] {
+		w.Write(append(rec, ""))
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	d := &Dir{Root: filepath.Dir(path)}
+	if _, err := d.WriteFile(filepath.Base(path), b.Bytes()); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
 func csvLine(rec []string) string {
 	var b bytes.Buffer
 	w := NewCSVWriter(&b)
@@ -140,7 +210,7 @@ func csvLine(rec []string) string {
 func (l *ErasureLog) Append(entries ...ErasureEntry) error {
 	rows := make([][]string, len(entries))
 	for i, e := range entries {
-		rows[i] = []string{e.Time.UTC().Format(time.RFC3339Nano), e.Run, e.CRMID, e.MatchSHA256, e.Outcome}
+		rows[i] = []string{e.Time.UTC().Format(time.RFC3339Nano), e.Run, e.CRMID, e.MatchSHA256, e.Outcome, strings.Join(e.Left, LeftSeparator)}
 	}
 	return l.flushRows(rows)
 }
@@ -167,16 +237,23 @@ func (l *ErasureLog) flushRows(rows [][]string) error {
 func (l *ErasureLog) Close() error { return l.f.Close() }
 
 // Erased is what an erasure log says was erased: the CRM ids and match
-// value hashes of rows that deleted, or were deleting, a customer.
+// value hashes of rows that deleted, or were deleting, a customer, and
+// of rows that anonymised one (or were anonymising it, or found it
+// anonymised already).
 type Erased struct {
 	IDs     map[string]bool
 	Matches map[string]string // match value hash → CRM id
+	// AnonymisedIDs and AnonymisedMatches are those of anonymisations.
+	AnonymisedIDs     map[string]bool
+	AnonymisedMatches map[string]string
 }
 
 // ReadErased reads the erasures recorded in the log at path; a log that
-// does not exist records none.
+// does not exist records none. It reads a log written before
+// left_to_clear too.
 func ReadErased(path string) (*Erased, error) {
-	e := &Erased{IDs: map[string]bool{}, Matches: map[string]string{}}
+	e := &Erased{IDs: map[string]bool{}, Matches: map[string]string{},
+		AnonymisedIDs: map[string]bool{}, AnonymisedMatches: map[string]string{}}
 	f, err := openLog(path, os.O_RDONLY)
 	if errors.Is(err, os.ErrNotExist) {
 		return e, nil
@@ -194,7 +271,7 @@ func ReadErased(path string) (*Erased, error) {
 	if err != nil {
 		return nil, fmt.Errorf("erasure log %s: %w", path, err)
 	}
-	if !slices.Equal(head, ErasureColumns) {
+	if !slices.Equal(head, ErasureColumns) && !slices.Equal(head, erasureColumnsV1) {
 		return nil, fmt.Errorf("erasure log %s: not an erasure log", path)
 	}
 	for {
@@ -210,18 +287,23 @@ func ReadErased(path string) (*Erased, error) {
 		if err != nil {
 			return nil, fmt.Errorf("erasure log %s: %w", path, err)
 		}
-		if len(rec) != len(ErasureColumns) {
+		if len(rec) != len(head) {
 			continue // a last row cut by a crash
 		}
-		if o := rec[4]; o != OutcomeDeleted && o != OutcomeDeleting {
+		ids, matches := e.IDs, e.Matches
+		switch rec[4] {
+		case OutcomeDeleted, OutcomeDeleting:
+		case OutcomeAnonymised, OutcomeAnonymising, OutcomeAlreadyAnonymised:
+			ids, matches = e.AnonymisedIDs, e.AnonymisedMatches
+		default:
 			continue
 		}
 		id, hash := unescapeCell(rec[2]), unescapeCell(rec[3])
 		if id != "" {
-			e.IDs[id] = true
+			ids[id] = true
 		}
-		if hash != "" {
-			e.Matches[hash] = id
+		if hash != "" && (id != "" || matches[hash] == "") {
+			matches[hash] = id
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,13 +58,18 @@ const eraseChunkSize = 50
 
 const eraseExitCodesHelp = `
 EXIT STATUS
-  0    all done, including nothing left to erase (the log says already_absent)
-  1    fatal error (unreachable target, 401/403, an API crmsync cannot delete
-       from, a match value several customers share: name them by id), or a
-       customer still held after its delete (outcome failed in the log)
+  0    all done, including nothing left to erase (the log says already_absent
+       or already_anonymised); an anonymised customer may still hold what the
+       API gives no way to clear: the summary and the log's left_to_clear
+       name it, for you to clear by hand
+  1    fatal error (unreachable target, 401/403, an API crmsync can neither
+       delete from nor anonymise in, a match value several customers share:
+       name them by id), or a customer still held after its delete, or whose
+       anonymisation the API refused (outcome failed in the log)
   2    usage error (bad flags, a subjects file without an id or match column,
        a --state file that does not exist)
-  4    aborted: more customers to delete than --max-delete; nothing deleted
+  4    aborted: more customers to delete or anonymise than --max-delete;
+       nothing written
   130  interrupted by SIGINT or SIGTERM; the log holds what was done, and
        running the same command again finishes the job`
 
@@ -79,20 +85,31 @@ time: in bulk where the API deletes in bulk, one by one otherwise. With
 --state it also removes them from crmsync's sync state, so no later sync holds
 or re-creates them from memory (remove them from the sync's source too).
 
+Where the API documents no delete (` + anonymisingAPIsHelp() + `), erase anonymises
+instead, through the API's own update: every personal field it lets a client
+change is overwritten or cleared, and the name and the match value are
+replaced by placeholders made from the customer's id (erased-… and
+erased-…@erased.invalid), which say nothing of the person. What the API gives
+no way to clear is named in the log and the summary: clear it by hand.
+
 Every subject gets a row in --out/erasure-log.csv, a log kept across runs
 (one erase at a time may use an --out; a second fails at once):
 time, run, the CRM's id, the SHA-256 of the match value (lower-cased first
 when the API compares match values without regard to case; the column is
-email_sha256), and the outcome: deleted, failed, not_found (the CRM does not
-hold them), or already_absent (not held, and erased by an earlier run in this
-log). Before a delete is sent its rows are logged as deleting, so an
-interrupted run can be run again: customers already gone are reported
-already_absent, and the rest are deleted. The log holds no other personal
+email_sha256), the outcome, and left_to_clear. The outcome is deleted or
+anonymised, failed, not_found (the CRM does not hold them), already_absent
+(not held, and erased by an earlier run in this log) or already_anonymised
+(the customer holds the placeholders already: nothing was written).
+left_to_clear names, for an anonymised customer, what the API could not
+clear. Before a delete or an anonymisation is sent its rows are logged as
+deleting or anonymising, so an interrupted run can be run again: customers
+already gone are reported already_absent, those already anonymised
+already_anonymised, and the rest are erased. The log holds no other personal
 data, and no match value ever reaches the logs on standard error.
 
-More than --max-delete customers to delete aborts the run (exit 4) before
-anything is deleted. --dry-run deletes nothing and writes what it would do to
---out/erasure-dry-run.csv.
+More than --max-delete customers to delete or anonymise aborts the run (exit
+4) before anything is written. --dry-run writes nothing to the CRM and writes
+what it would do to --out/erasure-dry-run.csv.
 
 The API's credentials come from environment variables (each API's own, or
 those --api-key-env and --credential-env name).` + credentialsHelp(),
@@ -115,11 +132,11 @@ those --api-key-env and --credential-env name).` + credentialsHelp(),
 	f := cmd.Flags()
 	registerTargetFlags(f, &o.tgt)
 	f.StringVar(&o.subjects, "subjects", "", `CSV file naming the people, with an "id" column, a column of the API's match value (`+subjectColumnsHelp()+`), or both (the id decides)`)
-	f.BoolVar(&o.dryRun, "dry-run", false, "delete nothing; write what would be deleted to erasure-dry-run.csv")
-	f.IntVar(&o.maxDelete, "max-delete", defaultMaxDelete, "abort (exit 4), deleting nothing, when more customers than this are to be deleted")
+	f.BoolVar(&o.dryRun, "dry-run", false, "delete or anonymise nothing; write what would be done to erasure-dry-run.csv")
+	f.IntVar(&o.maxDelete, "max-delete", defaultMaxDelete, "abort (exit 4), writing nothing, when more customers than this are to be deleted or anonymised")
 	f.StringVar(&o.state, "state", "", "sync state file to remove the erased customers from")
 	f.StringVar(&o.out, "out", "", "directory for erasure-log.csv (created 0700)")
-	f.IntVar(&o.concurrency, "concurrency", 4, "API calls in flight at once: subjects looked up, and deletes where the API deletes one by one")
+	f.IntVar(&o.concurrency, "concurrency", 4, "API calls in flight at once: subjects looked up, and deletes or anonymisations where the API writes one customer a call")
 	f.Float64Var(&o.rate, "rate", 0, "most API calls per second (0: as fast as the API allows; 429s slow it down)")
 	return cmd
 }
@@ -158,6 +175,7 @@ type erasure struct {
 	held      bool
 	dup       bool // held, and named by an earlier row too (by id and by email)
 	outcome   string
+	left      []string // of an already anonymised customer: what the API cannot clear
 }
 
 func (o *eraseOptions) run(ctx context.Context) (err error) {
@@ -168,8 +186,15 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if conn.NewEraser == nil && !o.dryRun {
-		return pipeline.Fatalf("crmsync cannot delete %s customers, so it cannot erase them (--dry-run shows whom the subjects name)", conn.Name)
+	if conn.NewEraser == nil && conn.NewAnonymiser == nil && !o.dryRun {
+		return pipeline.Fatalf("crmsync can neither delete nor anonymise %s customers, so it cannot erase them (--dry-run shows whom the subjects name)", conn.Name)
+	}
+	// An API that deletes is erased from by deleting; the others, when
+	// they can, by anonymising.
+	anonymising := conn.NewEraser == nil && conn.NewAnonymiser != nil
+	verb := "delete"
+	if anonymising {
+		verb = "anonymise"
 	}
 	subjects, err := readSubjects(o.subjects, conn)
 	if err != nil {
@@ -199,13 +224,21 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	}
 	defer closeQuietly(reader)
 	var eraser pipeline.Eraser
-	if !o.dryRun {
+	var anonymiser pipeline.Anonymiser
+	switch {
+	case anonymising:
+		// A dry run too: it tells the customers anonymised already.
+		if anonymiser, err = ep.api.NewAnonymiser(ep.config(log, o.rate, o.concurrency)); err != nil {
+			return pipeline.Fatalf("anonymising in %s: %w", ep.api.Name, err)
+		}
+		defer closeQuietly(anonymiser)
+	case !o.dryRun:
 		if eraser, err = ep.api.NewEraser(ep.config(log, o.rate, o.concurrency)); err != nil {
 			return pipeline.Fatalf("erasing from %s: %w", ep.api.Name, err)
 		}
 		defer closeQuietly(eraser)
 	}
-	log.Info("erase starting", "target", publicTarget(ep), "subjects", len(subjects), "dry_run", o.dryRun, "state", o.state != "")
+	log.Info("erase starting", "target", publicTarget(ep), "subjects", len(subjects), "dry_run", o.dryRun, "state", o.state != "", "anonymise", anonymising)
 	interrupted := func(err error) error {
 		if ctx.Err() != nil {
 			return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted; %s holds what was done, and running the same command again finishes the job: %w", logPath, err)}
@@ -213,7 +246,7 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 		return pipeline.Fatal(err)
 	}
 
-	list, err := resolveErasures(ctx, reader, o.concurrency, subjects, erased)
+	list, err := resolveErasures(ctx, reader, anonymiser, o.concurrency, subjects, erased)
 	if err != nil {
 		return interrupted(err)
 	}
@@ -228,16 +261,16 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 			continue
 		}
 		counts[e.outcome]++
-		absent = append(absent, gdpr.ErasureEntry{Time: time.Now(), Run: run, CRMID: e.crmID, MatchSHA256: e.matchHash, Outcome: e.outcome})
+		absent = append(absent, gdpr.ErasureEntry{Time: time.Now(), Run: run, CRMID: e.crmID, MatchSHA256: e.matchHash, Outcome: e.outcome, Left: e.left})
 	}
 
 	if o.dryRun {
-		return o.dryRunReport(log, held, absent, counts, run)
+		return o.dryRunReport(log, held, absent, counts, run, anonymising)
 	}
 	if len(held) > o.maxDelete {
 		return &exitError{code: ExitAborted, err: fmt.Errorf(
-			"%d customers to delete, over --max-delete %d: nothing deleted (check the subjects file, then raise --max-delete to %d)",
-			len(held), o.maxDelete, len(held))}
+			"%d customers to %s, over --max-delete %d: nothing written (check the subjects file, then raise --max-delete to %d)",
+			len(held), verb, o.maxDelete, len(held))}
 	}
 
 	var st *state.Store
@@ -261,8 +294,9 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	}
 	forgotten := 0
 	if st != nil {
-		// Customers a killed run deleted before it reached the state,
-		// or that were deleted from the CRM some other way.
+		// Customers a killed run deleted or anonymised before it
+		// reached the state, or that were deleted from the CRM some
+		// other way.
 		var ids []string
 		for _, e := range list {
 			if !e.held && e.crmID != "" {
@@ -276,6 +310,9 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 		forgotten += n
 	}
 
+	if anonymising {
+		return o.anonymiseAll(ctx, log, anonymiser, st, elog, run, logPath, list, held, counts, forgotten, started, interrupted)
+	}
 	deleted, failed := 0, 0
 	for chunk := range slices.Chunk(held, eraseChunkSize) {
 		if err := ctx.Err(); err != nil {
@@ -310,7 +347,15 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 // names the outcome of those it does not hold from the log of earlier
 // erasures. Of subjects resolving to one customer (named by id and by
 // match value) the later are marked dup.
-func resolveErasures(ctx context.Context, r pipeline.Reader, workers int, subjects []gdpr.Subject, erased *gdpr.Erased) ([]*erasure, error) {
+//
+// With an anonymiser (an API that cannot delete), a customer found
+// anonymised already is not held but already_anonymised; and a subject
+// whose match value no customer holds any more, but whom the log names
+// as anonymised (or being anonymised) by an earlier run, is looked up by
+// that run's id: found anonymised it is already_anonymised, found
+// holding anything else it is held again (the run before was killed, or
+// the customer was written to since), and gone it is already_absent.
+func resolveErasures(ctx context.Context, r pipeline.Reader, an pipeline.Anonymiser, workers int, subjects []gdpr.Subject, erased *gdpr.Erased) ([]*erasure, error) {
 	schema := r.Schema()
 	match := schema.Index(schema.MatchField)
 	var out []*erasure
@@ -331,9 +376,24 @@ func resolveErasures(ctx context.Context, r pipeline.Reader, workers int, subjec
 		if err != nil {
 			return nil, err
 		}
+		viaLog := false
+		if c == nil && an != nil {
+			if c, err = anonymisedBefore(ctx, r, s, e.matchHash, erased); err != nil {
+				return nil, err
+			}
+			// Its match value is no longer the subject's: the log
+			// keeps the subject's hash.
+			viaLog = c != nil
+		}
 		if c != nil {
 			e.held, e.crmID = true, c.ID
-			if match >= 0 && match < len(c.Values) && c.Values[match] != "" {
+			if an != nil {
+				if done, left := an.Check(c); done {
+					e.held, e.outcome, e.left = false, gdpr.OutcomeAlreadyAnonymised, left
+					return e, nil
+				}
+			}
+			if !viaLog && match >= 0 && match < len(c.Values) && c.Values[match] != "" {
 				e.matchHash = gdpr.MatchHash(c.Values[match], schema.MatchFold)
 			}
 			return e, nil
@@ -342,8 +402,12 @@ func resolveErasures(ctx context.Context, r pipeline.Reader, workers int, subjec
 		if e.crmID == "" && e.matchHash != "" {
 			e.crmID = erased.Matches[e.matchHash]
 		}
+		if e.crmID == "" && e.matchHash != "" {
+			e.crmID = erased.AnonymisedMatches[e.matchHash]
+		}
 		e.outcome = gdpr.OutcomeNotFound
-		if (e.crmID != "" && erased.IDs[e.crmID]) || (e.matchHash != "" && erased.Matches[e.matchHash] != "") {
+		if (e.crmID != "" && (erased.IDs[e.crmID] || erased.AnonymisedIDs[e.crmID])) ||
+			(e.matchHash != "" && (erased.Matches[e.matchHash] != "" || erased.AnonymisedMatches[e.matchHash] != "")) {
 			e.outcome = gdpr.OutcomeAlreadyAbsent
 		}
 		return e, nil
@@ -415,7 +479,7 @@ func forget(ctx context.Context, st *state.Store, ids []string) (int, error) {
 
 // dryRunReport writes what an erase would do to erasure-dry-run.csv,
 // replacing the last one, and says it on standard output.
-func (o *eraseOptions) dryRunReport(log *slog.Logger, held []*erasure, absent []gdpr.ErasureEntry, counts map[string]int, run string) error {
+func (o *eraseOptions) dryRunReport(log *slog.Logger, held []*erasure, absent []gdpr.ErasureEntry, counts map[string]int, run string, anonymising bool) error {
 	path := filepath.Join(o.out, erasurePlanName)
 	d := &gdpr.Dir{Root: o.out}
 	f, err := d.Create(erasurePlanName)
@@ -426,11 +490,15 @@ func (o *eraseOptions) dryRunReport(log *slog.Logger, held []*erasure, absent []
 	w := gdpr.NewCSVWriter(f)
 	w.Write(gdpr.ErasureColumns)
 	now := time.Now().UTC().Format(time.RFC3339Nano)
+	would, verb := gdpr.OutcomeWouldDelete, "delete"
+	if anonymising {
+		would, verb = gdpr.OutcomeWouldAnonymise, "anonymise"
+	}
 	for _, e := range held {
-		w.Write([]string{now, run, e.crmID, e.matchHash, gdpr.OutcomeWouldDelete})
+		w.Write([]string{now, run, e.crmID, e.matchHash, would, ""})
 	}
 	for _, e := range absent {
-		w.Write([]string{now, run, e.CRMID, e.MatchSHA256, e.Outcome})
+		w.Write([]string{now, run, e.CRMID, e.MatchSHA256, e.Outcome, strings.Join(e.Left, gdpr.LeftSeparator)})
 	}
 	if err := w.Flush(); err != nil {
 		return pipeline.Fatalf("writing %s: %w", path, err)
@@ -438,11 +506,16 @@ func (o *eraseOptions) dryRunReport(log *slog.Logger, held []*erasure, absent []
 	if _, err := f.Commit(true); err != nil {
 		return pipeline.Fatalf("%w", err)
 	}
-	fmt.Fprintf(o.stdout, "dry run: would delete %d customers; %d subjects already absent, %d not found; nothing was deleted\nplan: %s\n",
-		len(held), counts[gdpr.OutcomeAlreadyAbsent], counts[gdpr.OutcomeNotFound], path)
+	already := ""
+	if anonymising {
+		already = fmt.Sprintf("%d already anonymised, ", counts[gdpr.OutcomeAlreadyAnonymised])
+	}
+	fmt.Fprintf(o.stdout, "dry run: would %s %d customers; %s%d subjects already absent, %d not found; nothing was written\nplan: %s\n",
+		verb, len(held), already, counts[gdpr.OutcomeAlreadyAbsent], counts[gdpr.OutcomeNotFound], path)
 	if len(held) > o.maxDelete {
 		fmt.Fprintf(o.stdout, "note: that is over --max-delete %d: the erase itself needs --max-delete %d\n", o.maxDelete, len(held))
 	}
-	log.Info("erase dry run finished", "would_delete", len(held), "already_absent", counts[gdpr.OutcomeAlreadyAbsent], "not_found", counts[gdpr.OutcomeNotFound])
+	log.Info("erase dry run finished", "would_"+verb, len(held), "already_anonymised", counts[gdpr.OutcomeAlreadyAnonymised],
+		"already_absent", counts[gdpr.OutcomeAlreadyAbsent], "not_found", counts[gdpr.OutcomeNotFound])
 	return nil
 }
