@@ -69,17 +69,46 @@ func (l *FileList) Close() error {
 	return err
 }
 
-// WriteManifest writes d.Root/manifest.json: the fields of header (a
-// struct that marshals to a JSON object), then "files", the entries of
-// files in the order they were added. It is written plain whatever the
-// directory's recipients, and synced.
-func WriteManifest(d *Dir, header any, files *FileList) (err error) {
-	if files.err != nil {
-		return files.err
+// Each calls fn with every entry recorded, in the order they were added.
+func (l *FileList) Each(fn func(FileEntry) error) error {
+	return l.eachLine(func(line []byte) error {
+		var e FileEntry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return fmt.Errorf("reading the file list: %w", err)
+		}
+		return fn(e)
+	})
+}
+
+// eachLine calls fn with the JSON of every entry recorded; fn must not
+// keep the line.
+func (l *FileList) eachLine(fn func([]byte) error) error {
+	if l.err != nil {
+		return l.err
 	}
-	if err := files.w.Flush(); err != nil {
+	if err := l.w.Flush(); err != nil {
 		return err
 	}
+	if _, err := l.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	// Adds after this go on at the end.
+	defer l.f.Seek(0, io.SeekEnd)
+	sc := bufio.NewScanner(l.f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if err := fn(sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// WriteManifest writes d.Root/manifest.json: the fields of header (a
+// struct that marshals to a JSON object), then "files", the entries of
+// each list in turn, in the order they were added. It is written plain
+// whatever the directory's recipients, and synced.
+func WriteManifest(d *Dir, header any, lists ...*FileList) (err error) {
 	head, err := json.MarshalIndent(header, "", "  ")
 	if err != nil {
 		return err
@@ -101,22 +130,22 @@ func WriteManifest(d *Dir, header any, files *FileList) (err error) {
 		bw.WriteString(",")
 	}
 	bw.WriteString("\n  \"files\": [")
-	if _, err := files.f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	sc := bufio.NewScanner(files.f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for i := 0; sc.Scan(); i++ {
-		if i > 0 {
-			bw.WriteString(",")
+	n := 0
+	for _, files := range lists {
+		err := files.eachLine(func(line []byte) error {
+			if n > 0 {
+				bw.WriteString(",")
+			}
+			n++
+			bw.WriteString("\n    ")
+			_, err := bw.Write(line)
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		bw.WriteString("\n    ")
-		bw.Write(sc.Bytes())
 	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
-	if files.n > 0 {
+	if n > 0 {
 		bw.WriteString("\n  ")
 	}
 	bw.WriteString("]\n}\n")

@@ -212,3 +212,60 @@ func TestStagingReplacesOnlyListedFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestOfSeveralLists writes the manifest of an export whose parts
+// (one per CRM) recorded their files in lists of their own, one of them
+// added to after it was read, and checks that it lists every file once,
+// in the lists' order, as on disk.
+func TestManifestOfSeveralLists(t *testing.T) {
+	root := t.TempDir()
+	d := &gdpr.Dir{Root: root}
+	var lists []*gdpr.FileList
+	var want []string
+	for _, part := range []string{"crm-a", "crm-b"} {
+		if err := d.MkdirAll(part); err != nil {
+			t.Fatal(err)
+		}
+		l, err := gdpr.NewFileList(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lists = append(lists, l)
+		for i := range 3 {
+			e, err := d.WriteFile(part+"/"+strings.Repeat("x", i+1)+".json", []byte(part))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Add(e); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, e.Path)
+			if i == 1 {
+				// Read midway: what is added after goes on at the end.
+				n := 0
+				if err := l.Each(func(gdpr.FileEntry) error { n++; return nil }); err != nil || n != 2 {
+					t.Fatalf("Each midway: %d entries, %v", n, err)
+				}
+			}
+		}
+	}
+	if err := gdpr.WriteManifest(d, header{Kind: "test"}, lists...); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lists {
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := gdpr.VerifyManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, f.Path)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("manifest lists %v, want %v", got, want)
+	}
+}

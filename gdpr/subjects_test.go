@@ -94,3 +94,56 @@ func TestSubjectsMatchColumn(t *testing.T) {
 		t.Errorf("two match columns: %v", err)
 	}
 }
+
+// TestSubjectsEmailColumn reads subjects files for an API whose match
+// field holds no email (a company's name), where people may also be named
+// by email, and for a request across several CRMs, which names them by
+// email only.
+func TestSubjectsEmailColumn(t *testing.T) {
+	name := gdpr.SubjectColumnsOf(&pipeline.Schema{MatchField: "name", MatchFold: true,
+		Fields: []pipeline.Field{{Name: "name"}, {Name: "contact.email"}}})
+	if name.Email != gdpr.EmailColumn {
+		t.Fatalf("columns of a name-matched API: %+v", name)
+	}
+	got, err := gdpr.ReadSubjects(strings.NewReader("Email,name,id\n"+
+		"ada@example.com,,\n"+
+		"ADA@example.com ,,\n"+ // the same person by case
+		",Acme Ltd,\n"+
+		"bob@example.org,Bob & Co,\n"+
+		",,c9\n"), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []gdpr.Subject{{Row: 1, Email: "ada@example.com"}, {Row: 3, Match: "Acme Ltd"},
+		{Row: 4, Match: "Bob & Co", Email: "bob@example.org"}, {Row: 5, ID: "c9"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if _, err := gdpr.ReadSubjects(strings.NewReader("phone\n+4930123\n"), name); err == nil ||
+		!strings.Contains(err.Error(), "none of a name, an email or an id column") {
+		t.Errorf("no column to name people by: %v", err)
+	}
+	if _, err := gdpr.ReadSubjects(strings.NewReader("email,name\nsecret.person@example.com,\n,\n"), name); err == nil ||
+		!strings.Contains(err.Error(), "row 2") || !strings.Contains(err.Error(), "name and email are empty") {
+		t.Errorf("a row naming nobody: %v", err)
+	}
+
+	// An API matching by email has no second email column.
+	if m := gdpr.SubjectColumnsOf(&pipeline.Schema{MatchField: "email", Fields: []pipeline.Field{{Name: "email", Kind: pipeline.KindEmail}}}); m.Email != "" {
+		t.Errorf("columns of an email-matched API: %+v", m)
+	}
+
+	got, err = gdpr.ReadSubjects(strings.NewReader("name,email\nAda,ada@example.com\nAda,Ada@Example.com\n"), gdpr.AcrossColumns)
+	if err != nil || !reflect.DeepEqual(got, []gdpr.Subject{{Row: 1, Email: "ada@example.com"}}) {
+		t.Errorf("across CRMs: %+v, %v", got, err)
+	}
+	for in, msg := range map[string]string{
+		"id,email\nc9,secret.person@example.com\n": "each CRM has ids of its own",
+		"name\nsecret person\n":                    "no email column",
+	} {
+		if _, err := gdpr.ReadSubjects(strings.NewReader(in), gdpr.AcrossColumns); err == nil || !strings.Contains(err.Error(), msg) ||
+			strings.Contains(err.Error(), "secret") {
+			t.Errorf("across CRMs, %q: %v", in, err)
+		}
+	}
+}
