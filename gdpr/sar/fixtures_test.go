@@ -69,7 +69,10 @@ func sampleRequest(t testing.TB) *sar.Request {
 			{
 				ID: "1", Named: "ada@example.com",
 				Holdings: []sar.Holding{
-					{Target: "sandbox:tamio", API: "tamio", CustomerID: "cus_1001", Fields: fields(tamioAnswer), Copy: "sandbox-tamio/subjects/cus_1001.json"},
+					// A caller may hand over empty values too: the page
+					// leaves them out.
+					{Target: "sandbox:tamio", API: "tamio", CustomerID: "cus_1001", Copy: "sandbox-tamio/subjects/cus_1001.json",
+						Fields: append(fields(tamioAnswer), sar.Field{Name: "fax", Value: ""}, sar.Field{Name: "nickname", Value: " \n"})},
 					{Target: "sandbox:tiquo", API: "tiquo", CustomerID: "t-77", Fields: fields(tiquoAnswer), Copy: "sandbox-tiquo/subjects/t-77.json"},
 				},
 			},

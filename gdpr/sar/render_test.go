@@ -180,9 +180,10 @@ func TestSubjectPageShowsEveryFieldAndItem(t *testing.T) {
 		}
 	}
 	// Empty values of the tamio answer: phone "", company null,
-	// billing_address.line2 "", shipping_address {}, notes [].
+	// billing_address.line2 "", shipping_address {}, notes []; and the
+	// empty values handed over beside them.
 	rows := d.withAttr("data-field")
-	for _, empty := range []string{"phone", "company", "billing_address.line2", "shipping_address", "notes", "contacts.1.email", "contacts.2.name"} {
+	for _, empty := range []string{"phone", "company", "billing_address.line2", "shipping_address", "notes", "contacts.1.email", "contacts.2.name", "fax", "nickname"} {
 		if rows[empty] != nil {
 			t.Errorf("the empty field %s is shown", empty)
 		}
@@ -345,14 +346,26 @@ func TestLabels(t *testing.T) {
 			t.Errorf("Label(%q) = %q, want %q", name, got, want)
 		}
 	}
+	// A part's label by its path so far comes before its label by name.
+	labels := map[string]string{"shipping.address": "Delivery address", "address": "Address", "Shipping_Address.Zip": "Delivery postcode"}
+	for name, want := range map[string]string{
+		"shipping.address.city": "Shipping – Delivery address – City",
+		"billing.address.city":  "Billing – Address – City",
+		"shipping_address.zip":  "Delivery postcode",
+		"shippingAddress.ZIP":   "Delivery postcode",
+	} {
+		if got := sar.Label(labels, name); got != want {
+			t.Errorf("Label(%v, %q) = %q, want %q", labels, name, got, want)
+		}
+	}
 }
 
 func TestFieldsFromJSON(t *testing.T) {
-	got, err := sar.FieldsFromJSON("owner", []byte(`{"a": {"b": [1, 2.5, "x"], "c": [[]], "d": [{"e": true}]}, "f": "", "g": null}`))
+	got, err := sar.FieldsFromJSON("owner", []byte(`{"a": {"b": [1, 2.5, "x"], "c": [[]], "d": [{"e": true}]}, "f": "", "g": null, "h": ["a", null, "", "b"]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []sar.Field{{"owner.a.b", "1, 2.5, x"}, {"owner.a.d.1.e", "true"}}
+	want := []sar.Field{{"owner.a.b", "1, 2.5, x"}, {"owner.a.d.1.e", "true"}, {"owner.h", "a, b"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("FieldsFromJSON = %v, want %v", got, want)
 	}
