@@ -15,15 +15,23 @@ import (
 // configuration slows the seeding.
 const seedRate = 1e6
 
-// Sandbox starts the connector's emulator on o.DBPath, writes customers 0
-// to n-1 of seed into its account through the connector's own sink, and
+// Spec says which customers Sandbox writes: customers 0 to N-1 of Seed,
+// Complete (Generator.Complete) or not.
+type Spec struct {
+	N        int
+	Seed     int64
+	Complete bool
+}
+
+// Sandbox starts the connector's emulator on o.DBPath, writes the
+// customers of spec into its account through the connector's own sink, and
 // stops it. The emulator runs without o's rate limit, faults and
 // webhooks while it is seeded: they are for the rehearsal, not for
 // filling the account; o's configuration file still sets the account
 // (its keys, and what the records must name: AccountValuer). A file that
 // holds customers already keeps them; those seeded before are updated
 // where they differ, not duplicated.
-func Sandbox(ctx context.Context, conn *crm.Connector, o crm.SandboxOptions, n int, seed int64, progress func(done int64)) (Counts, error) {
+func Sandbox(ctx context.Context, conn *crm.Connector, o crm.SandboxOptions, spec Spec, progress func(done int64)) (Counts, error) {
 	if conn.StartSandbox == nil {
 		return Counts{}, errors.New("seed: crmsync has no emulator of " + conn.Name)
 	}
@@ -44,7 +52,11 @@ func Sandbox(ctx context.Context, conn *crm.Connector, o crm.SandboxOptions, n i
 		sb.Close()
 		return Counts{}, err
 	}
-	c, err := Load(ctx, sink, New(conn.Schema, seed, ValuesOf(sb)), n, progress)
+	g := New(conn.Schema, spec.Seed, ValuesOf(sb))
+	if spec.Complete {
+		g = g.Complete()
+	}
+	c, err := Load(ctx, sink, g, spec.N, progress)
 	if cerr := sb.Close(); err == nil {
 		err = cerr
 	}

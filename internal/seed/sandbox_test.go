@@ -23,7 +23,7 @@ func TestSandboxReadsBack(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			db := filepath.Join(t.TempDir(), "sandbox.db")
-			counts, err := seed.Sandbox(ctx, c, crm.SandboxOptions{DBPath: db}, n, 11, nil)
+			counts, err := seed.Sandbox(ctx, c, crm.SandboxOptions{DBPath: db}, seed.Spec{N: n, Seed: 11}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -34,7 +34,7 @@ func TestSandboxReadsBack(t *testing.T) {
 			want := seed.New(c.Schema, 11, values)
 			CompareAccount(t, c.Schema, want, n, got)
 
-			again, err := seed.Sandbox(ctx, c, crm.SandboxOptions{DBPath: db}, n, 11, nil)
+			again, err := seed.Sandbox(ctx, c, crm.SandboxOptions{DBPath: db}, seed.Spec{N: n, Seed: 11}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

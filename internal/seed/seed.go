@@ -64,6 +64,8 @@ type Generator struct {
 	match  int
 	fields []fieldPlan
 	groups []groupPlan
+	// complete records leave no field empty that they can fill.
+	complete bool
 }
 
 // fieldPlan is how a field's values are made.
@@ -123,6 +125,15 @@ func New(schema *pipeline.Schema, seed int64, values map[string][]string) *Gener
 	return g
 }
 
+// Complete returns a generator of the same customers with every field
+// they can hold filled, every nested object whole: for a rehearsal that
+// must exercise every field a mapping reads.
+func (g *Generator) Complete() *Generator {
+	c := *g
+	c.complete = true
+	return &c
+}
+
 // Filled marks the fields some record fills: the Mapped of a plan that
 // writes the records.
 func (g *Generator) Filled() []bool {
@@ -140,7 +151,7 @@ func (g *Generator) Record(i int) []string {
 	out := make([]string, len(g.fields))
 	skipGroup := make([]bool, len(g.groups))
 	for k, grp := range g.groups {
-		skipGroup[k] = !grp.fillable || r.Float64() < emptyGroup
+		skipGroup[k] = !grp.fillable || r.Float64() < emptyGroup && !g.complete
 	}
 	for f, fp := range g.fields {
 		if fp.make == nil {
@@ -152,7 +163,7 @@ func (g *Generator) Record(i int) []string {
 		// Drawn whether or not the field is left empty, so that one
 		// field's choice does not shift the next field's values.
 		empty := r.Float64() < emptyField
-		if fp.optional && empty {
+		if fp.optional && empty && !g.complete {
 			continue
 		}
 		out[f] = g.fit(f, fp.make(r, p, i))

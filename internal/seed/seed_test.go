@@ -193,3 +193,25 @@ func TestOpenAndUnknownFields(t *testing.T) {
 		t.Fatalf("decimals %d, owners %d, template values %d: want some of each", decimals, owned, template)
 	}
 }
+
+// TestComplete: a complete generator fills every field it can in every
+// record, with the same people as the plain one.
+func TestComplete(t *testing.T) {
+	for _, c := range crm.All() {
+		g := seed.New(c.Schema, 5, nil)
+		full := g.Complete()
+		filled := g.Filled()
+		match := c.Schema.Index(c.Schema.MatchField)
+		for i := range 300 {
+			v := full.Record(i)
+			if v[match] != g.Record(i)[match] {
+				t.Fatalf("%s: complete record %d is another customer", c.Name, i)
+			}
+			for f := range v {
+				if filled[f] && v[f] == "" {
+					t.Fatalf("%s: complete record %d leaves %s empty", c.Name, i, c.Schema.Fields[f].Name)
+				}
+			}
+		}
+	}
+}
