@@ -122,6 +122,11 @@ type view struct {
 	// Codes explains the codes the page shows, for their links to land on:
 	// the page is self-contained, so it cannot link to the README.
 	Codes []codeView
+	// Verify is the verification section, nil when none ran; VerifyOnly
+	// says the run was a verification alone (crmsync verify), which has
+	// no sync counts to show.
+	Verify     *verifyView
+	VerifyOnly bool
 }
 
 type badge struct{ Label, Class string }
@@ -209,6 +214,10 @@ func newView(r *Run) *view {
 		Took:     fmtTook(r.StartedAt, r.FinishedAt),
 		Error:    r.Error,
 		Warnings: r.Warnings,
+	}
+	v.Verify, v.VerifyOnly = newVerifyView(r.Verify), r.Mode == "verify"
+	if v.VerifyOnly {
+		v.Title = "crmsync verification" + runNumber(r.ID, " ")
 	}
 	v.Title += " · " + v.Status.Label
 	if r.DryRun {

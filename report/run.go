@@ -33,6 +33,9 @@ type Run struct {
 	Warnings []string
 	// History holds earlier runs, newest first, for a trend table.
 	History []HistoryRun
+	// Verify is the verification pass that followed the sync, or that was
+	// the whole run when Mode is "verify"; nil when none ran.
+	Verify *Verification
 }
 
 // Counts are a run's row outcomes. Read counts source rows; every one of
