@@ -168,3 +168,55 @@ func TestCSVFilesEscapeFormulas(t *testing.T) {
 		t.Errorf("read back %+v, want the id as it was", e)
 	}
 }
+
+// TestEraseLogAddsLeftToClear opens a log written before left_to_clear:
+// it is read as it is, and opening it for appending adds the column,
+// empty on its rows, before rows of anonymised customers name what is
+// left. Anonymisations are read apart from deletions.
+func TestEraseLogAddsLeftToClear(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "erasure-log.csv")
+	old := "time,run,crm_id,email_sha256,outcome\n" +
+		"2024-01-01T00:00:00Z,r1,id-ada,h-ada,deleted\n" +
+		"2024-01-01T00:00:00Z,r1,\"id,bob\",h-bob,not_found\n"
+	if err := os.WriteFile(path, []byte(old+`2024-01-01T00:00:00Z,r1,id-cut,"h`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, err := gdpr.ReadErased(path)
+	if err != nil || !e.IDs["id-ada"] || e.Matches["h-ada"] != "id-ada" || len(e.IDs) != 1 {
+		t.Fatalf("the old log read as %+v, %v", e, err)
+	}
+	l, err := gdpr.OpenErasureLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 2, 3, 4, 5, 6, 0, time.UTC)
+	err = l.Append(gdpr.ErasureEntry{Time: now, Run: "r2", CRMID: "id-cy", MatchSHA256: "h-cy", Outcome: gdpr.OutcomeAnonymising},
+		gdpr.ErasureEntry{Time: now, Run: "r2", CRMID: "id-cy", MatchSHA256: "h-cy", Outcome: gdpr.OutcomeAnonymised, Left: []string{"contacts", "notes"}},
+		gdpr.ErasureEntry{Time: now, Run: "r2", CRMID: "id-dee", MatchSHA256: "h-dee", Outcome: gdpr.OutcomeAlreadyAnonymised})
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMode(t, path, 0o600)
+	data, _ := os.ReadFile(path)
+	want := "time,run,crm_id,email_sha256,outcome,left_to_clear\n" +
+		"2024-01-01T00:00:00Z,r1,id-ada,h-ada,deleted,\n" +
+		"2024-01-01T00:00:00Z,r1,\"id,bob\",h-bob,not_found,\n" +
+		"2025-02-03T04:05:06Z,r2,id-cy,h-cy,anonymising,\n" +
+		"2025-02-03T04:05:06Z,r2,id-cy,h-cy,anonymised,contacts; notes\n" +
+		"2025-02-03T04:05:06Z,r2,id-dee,h-dee,already_anonymised,\n"
+	if string(data) != want {
+		t.Errorf("the log:\n%s\nwant:\n%s", data, want)
+	}
+	e, err = gdpr.ReadErased(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.IDs) != 1 || !e.IDs["id-ada"] || len(e.Matches) != 1 {
+		t.Errorf("deleted: %v %v", e.IDs, e.Matches)
+	}
+	if len(e.AnonymisedIDs) != 2 || !e.AnonymisedIDs["id-cy"] || !e.AnonymisedIDs["id-dee"] ||
+		e.AnonymisedMatches["h-cy"] != "id-cy" || e.AnonymisedMatches["h-dee"] != "id-dee" || len(e.AnonymisedMatches) != 2 {
+		t.Errorf("anonymised: %v %v", e.AnonymisedIDs, e.AnonymisedMatches)
+	}
+}
