@@ -35,4 +35,8 @@
 // crm.Config.Rate, for a client whose limit was raised) and honours the
 // Retry-After of a 429. COUNT documents no delete: the connector has no
 // eraser and its sink cannot delete, so --mode mirror is refused at start.
+// An erasure anonymises instead ([Anonymiser]): one PUT overwrites the
+// name and email with placeholders and clears every other personal field,
+// and the contacts, which the update ignores, are reported left to clear
+// by hand.
 package count

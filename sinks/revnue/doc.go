@@ -103,5 +103,8 @@
 // # No delete
 //
 // Revnue documents no delete: the connector has no eraser and its sink
-// cannot delete, so --mode mirror is refused at start.
+// cannot delete, so --mode mirror is refused at start. An erasure
+// anonymises instead ([Anonymiser]): a PUT of the company, the category
+// and a placeholder name replaces the whole record, which clears every
+// other field.
 package revnue
