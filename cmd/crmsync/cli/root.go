@@ -50,6 +50,7 @@ func usageError(format string, args ...any) error {
 // per call of Main, so Main may run concurrently (as the tests do).
 type globals struct {
 	log         logFlags
+	config      string // --config: the remotes file
 	cpuProfile  string
 	memProfile  string
 	stopProfile func()
@@ -75,6 +76,7 @@ func Main(args []string) int {
 	})
 	pf := root.PersistentFlags()
 	g.log.register(pf)
+	pf.StringVar(&g.config, "config", "", configFlagHelp)
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for bug reports)")
 	pf.StringVar(&g.memProfile, "memprofile", "", "write a heap profile to this file at the end (for bug reports)")
 	_ = pf.MarkHidden("cpuprofile")

@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
+	"crmsync/internal/remotes"
 	"crmsync/mappings"
 	"crmsync/pipeline"
+	"crmsync/sources/crmsource"
 	csvsource "crmsync/sources/csv"
 	parquetsource "crmsync/sources/parquet"
 )
@@ -90,6 +95,9 @@ func (f *sourceFlags) open(batchSize int, m *mappings.Mapping) (*openedSource, e
 	if f.path == "" {
 		return nil, usageError("--source is required (a CSV or Parquet file, or - for standard input)")
 	}
+	if _, ok := crmSourceName(f.path); ok {
+		return nil, usageError("--source %s names a CRM, which crmsync sync reads; this command reads a CSV or Parquet file (./%s for a file of that name)", f.path, f.path)
+	}
 	format, err := f.formatOf()
 	if err != nil {
 		return nil, err
@@ -133,4 +141,121 @@ func (f *sourceFlags) open(batchSize int, m *mappings.Mapping) (*openedSource, e
 			w, err := csvsource.NewRejectWriter(p, cols, src.Delimiter())
 			return w, p, err
 		}}, nil
+}
+
+// crmSourceName returns the remote a --source names: "NAME:" (rclone's
+// form), "sandbox:API:" or "sandbox:API". Anything else is a file.
+func crmSourceName(path string) (string, bool) {
+	if strings.HasSuffix(path, ":") || strings.HasPrefix(path, remotes.SandboxPrefix) {
+		return namedTarget(path)
+	}
+	return "", false
+}
+
+// openFor opens the source of a command that also resolves targets
+// through tgt: a file as open does, or the CRM a remote names (see
+// openCRM).
+func (f *sourceFlags) openFor(ctx context.Context, log *slog.Logger, tgt *targetFlags, batchSize int, m *mappings.Mapping) (*openedSource, error) {
+	if name, ok := crmSourceName(f.path); ok {
+		return f.openCRM(ctx, log, tgt, name, batchSize, m)
+	}
+	return f.open(batchSize, m)
+}
+
+// openCRM reads the account of a remote as rows (package crmsource),
+// with the credentials of the remote's own variables. The reader's schema
+// is the API's, extended with the fields of its open families the
+// mapping reads (custom template fields), and only the mapping's columns
+// are read. The source's key is the customer's id in that CRM, so the
+// mapping must key on it: a rerun with --state then sends only what
+// changed in the source. Rejects go to rejects.csv. The source is named
+// "NAME:" from here on, in logs, the summary and the state, never with a
+// credential.
+func (f *sourceFlags) openCRM(ctx context.Context, log *slog.Logger, tgt *targetFlags, name string, batchSize int, m *mappings.Mapping) (*openedSource, error) {
+	if f.format != "" || f.encoding != "" || f.delimiter != "" {
+		return nil, usageError("--format, --encoding and --delimiter describe a file; --source %s reads a CRM", f.path)
+	}
+	ep, err := tgt.named(log, name, "--source", "", false)
+	if err != nil {
+		return nil, err
+	}
+	f.path = name + ":"
+	opened := false
+	defer func() {
+		if !opened {
+			ep.Close()
+		}
+	}()
+	schema, err := sourceSchema(ep.api.Schema, m.Columns())
+	if err != nil {
+		return nil, err
+	}
+	all := crmsource.AllColumns(schema)
+	if key := crmsource.KeyColumn(schema); m.KeyColumn() != key {
+		return nil, usageError("--source %s reads a CRM, whose rows are keyed by the customer's id there: the mapping %s must say key: %s (it says %s)",
+			f.path, m.Path(), key, m.KeyColumn())
+	}
+	// Checked against every column the CRM has before any call, so that
+	// a misspelt column is reported at its line with the closest name.
+	if _, err := m.Bind(all, nil); err != nil {
+		return nil, usageError("mapping %s does not fit what --source %s holds: %w", m.Path(), f.path, err)
+	}
+	cfg := ep.config(log, 0, 0)
+	cfg.Schema = schema
+	reader, err := ep.api.NewReader(cfg)
+	if err != nil {
+		return nil, pipeline.Fatalf("reading %s: %w", f.path, err)
+	}
+	src, err := crmsource.Open(ctx, reader, crmsource.Options{Columns: m.Columns(), BatchSize: batchSize})
+	if err != nil {
+		closeQuietly(reader)
+		return nil, fmt.Errorf("--source %s: %w", f.path, err)
+	}
+	opened = true
+	cols := src.Columns()
+	return &openedSource{Source: &crmSource{Source: src, name: f.path, ep: ep, reader: reader, log: log},
+		format: "crm", header: all,
+		newRejects: func(dir string) (pipeline.RejectWriter, string, error) {
+			p := filepath.Join(dir, "rejects.csv")
+			w, err := crmsource.NewRejectWriter(p, cols)
+			return w, p, err
+		}}, nil
+}
+
+// sourceSchema is the schema a CRM source reads: the API's, extended with
+// the fields of its open families among the columns the mapping reads
+// (the way mappings.Mapping.Schema extends a target's with the fields it
+// fills).
+func sourceSchema(s *pipeline.Schema, cols []string) (*pipeline.Schema, error) {
+	var open []string
+	for _, c := range cols {
+		if s.Index(c) < 0 && s.OpenFor(c) != nil {
+			open = append(open, c)
+		}
+	}
+	ext, err := s.Extend(open)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return ext, nil
+}
+
+// crmSource is a CRM account read as a source, with what it holds open:
+// the reader and the endpoint (a sandbox it started).
+type crmSource struct {
+	*crmsource.Source
+	name   string
+	ep     *endpoint
+	reader pipeline.Reader
+	log    *slog.Logger
+}
+
+// Close stops the walk, then releases the reader and the endpoint, and
+// logs the calls the reading took.
+func (s *crmSource) Close() error {
+	err := s.Source.Close()
+	s.log.Info("source read", "source", s.name, "calls", s.reader.Stats().Calls.Load(), "retries", s.reader.Stats().Retries.Load())
+	closeQuietly(s.reader)
+	s.ep.Close()
+	return err
 }

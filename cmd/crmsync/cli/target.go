@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"crmsync/crm"
 	"crmsync/gdpr"
 	"crmsync/internal/httpapi"
+	"crmsync/internal/remotes"
 	"crmsync/pipeline"
 )
 
@@ -46,23 +48,39 @@ type targetFlags struct {
 	allowInsecureHTTP bool
 	// apiTimeout bounds each attempt of an API call, answer body included.
 	apiTimeout time.Duration
+
+	// flags are the command's flags, parsed by the time a target is
+	// resolved: the root's --config among them, and whether --api was
+	// given.
+	flags *pflag.FlagSet
+	// remotes is the remotes file, read at the first named target.
+	remotes *remotes.File
+	// sandboxes are the files of the sandboxes the command started, by
+	// absolute path, with the remote they ran for: a source and a target
+	// on one file would read and write one account.
+	sandboxes map[string]string
+	// configUsed says a sandbox of the command took --sandbox-config.
+	configUsed bool
 }
 
 // defaultSandboxDB is the --sandbox-db default: the sandbox file of the
 // API, named after it, so that rehearsals on two APIs keep two accounts.
-const defaultSandboxDB = "crmsync-sandbox-<api>.db"
+const defaultSandboxDB = "crmsync-sandbox-" + apiPlaceholder + ".db"
 
-// sandboxDBFor resolves the default sandbox file of an API.
+// apiPlaceholder stands for the sandbox's API in --sandbox-db and
+// --sandbox-config, so that one command may run the sandboxes of two APIs
+// (a migration's source and target).
+const apiPlaceholder = "<api>"
+
+// sandboxDBFor resolves a sandbox file of an API.
 func sandboxDBFor(flag, api string) string {
-	if flag == defaultSandboxDB {
-		return "crmsync-sandbox-" + api + ".db"
-	}
-	return flag
+	return strings.ReplaceAll(flag, apiPlaceholder, api)
 }
 
 // registerSafetyFlags declares the flags that say how a command may talk
 // to the CRM: over cleartext or not, and how long one request may take.
 func (t *targetFlags) registerSafetyFlags(f *pflag.FlagSet) {
+	t.flags = f
 	f.BoolVar(&t.allowInsecureHTTP, "allow-insecure-http", false,
 		"allow an http:// --target on another machine, sending the API key and customer data unencrypted (http:// to localhost is always allowed)")
 	f.DurationVar(&t.apiTimeout, "api-timeout", httpapi.DefaultTimeout,
@@ -75,6 +93,12 @@ func (t *targetFlags) registerCredentialFlags(f *pflag.FlagSet) {
 	f.StringVar(&t.apiKeyEnv, "api-key-env", "", "environment variable holding the API key (default: the API's own, "+credentialDefaults()+")")
 	f.StringToStringVar(&t.credentialEnvs, "credential-env", nil, "NAME=VARIABLE: read the API's credential NAME from another environment variable (repeatable)")
 }
+
+// sandboxDBFlagHelp documents --sandbox-db.
+const sandboxDBFlagHelp = "SQLite file of an embedded sandbox (--target sandbox, sandbox:API); " + apiPlaceholder + " in it stands for the sandbox's API, so that a migration's two sandboxes keep two files"
+
+// targetFlagHelp documents --target.
+var targetFlagHelp = `"sandbox", sandbox:API, a remote's name (see crmsync remotes) or the API's base URL (` + exampleURLs() + `)`
 
 // firstBaseURL and firstCredentialEnv are the first API's, for examples.
 func firstBaseURL() string {
@@ -124,13 +148,16 @@ func credentialDefaults() string {
 // on every command that takes --target sandbox.
 func (t *targetFlags) registerSandboxConfigFlag(f *pflag.FlagSet) {
 	f.StringVar(&t.sandboxConfig, "sandbox-config", "",
-		"YAML file of the embedded sandbox's teammates, keys, rate limit and faults (--target sandbox; format: crmsync sandbox --help)")
+		"YAML file of the embedded sandbox's teammates, keys, rate limit and faults (the --target's sandbox, or every sandbox when "+apiPlaceholder+" in it stands for the API; format: crmsync sandbox --help)")
 }
 
 // endpoint is a resolved target: where to call, with which key and HTTP
 // client, and what to stop when done.
 type endpoint struct {
-	api     *crm.Connector
+	api *crm.Connector
+	// remote is the remote's name when the endpoint was named, "" for a
+	// URL or "sandbox".
+	remote  string
 	baseURL string // never with user info, query or fragment
 	creds   map[string]string
 	http    *http.Client
@@ -175,7 +202,10 @@ func (e *endpoint) Close() {
 // key. baseURL went through httpapi.CheckBaseURL, so it holds no user
 // name, password or query either.
 func (e *endpoint) describe() string {
-	if e.sandbox != nil {
+	switch {
+	case e.remote != "":
+		return e.remote + " (" + e.baseURL + ")"
+	case e.sandbox != nil:
 		return "sandbox (" + e.baseURL + ")"
 	}
 	return e.baseURL
@@ -185,9 +215,28 @@ func (e *endpoint) describe() string {
 // the API's embedded emulator on a local SQLite file; a URL takes the
 // API's credentials from environment variables (the connector's, or those
 // --api-key-env and --credential-env name), never from a flag value or
-// the URL (see httpapi.CheckBaseURL for what a URL may not hold). Nothing
-// is sent before the URL passed those checks.
+// the URL (see httpapi.CheckBaseURL for what a URL may not hold); a
+// remote's name or "sandbox:API" goes through the remotes file (see
+// resolveNamed), and api, when not "", must be the remote's. Nothing is
+// sent before the URL passed those checks.
 func (f *targetFlags) resolve(log *slog.Logger, api string) (*endpoint, error) {
+	if f.target == "" {
+		return nil, usageError("--target is required: \"sandbox\", %sAPI, a remote's name or the API's base URL", remotes.SandboxPrefix)
+	}
+	if f.apiTimeout <= 0 {
+		return nil, usageError("--api-timeout %v: give a positive duration such as 2m", f.apiTimeout)
+	}
+	if name, ok := namedTarget(f.target); ok {
+		ep, err := f.named(log, name, "--target", api, true)
+		if err != nil {
+			return nil, err
+		}
+		if f.sandboxConfig != "" && ep.sandbox == nil && !f.configUsed {
+			ep.Close()
+			return nil, usageError("--sandbox-config configures an embedded sandbox, and --target %s is not one", f.target)
+		}
+		return ep, nil
+	}
 	if api == "" {
 		return nil, usageError("--api is required: crmsync knows %s", strings.Join(crm.Names(), ", "))
 	}
@@ -195,41 +244,18 @@ func (f *targetFlags) resolve(log *slog.Logger, api string) (*endpoint, error) {
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	if f.target == "" {
-		return nil, usageError("--target is required: \"sandbox\" or the API's base URL")
-	}
-	if f.apiTimeout <= 0 {
-		return nil, usageError("--api-timeout %v: give a positive duration such as 2m", f.apiTimeout)
-	}
-	if f.sandboxConfig != "" && f.target != "sandbox" {
+	if f.sandboxConfig != "" && f.target != "sandbox" && !f.configUsed {
 		return nil, usageError("--sandbox-config configures the embedded sandbox: it needs --target sandbox")
 	}
-	hc := httpapi.NewHTTPClient(f.apiTimeout)
 	if f.target == "sandbox" {
-		if conn.StartSandbox == nil {
-			return nil, usageError("--target sandbox: crmsync has no emulator of %s", conn.Name)
-		}
-		// The emulator's INFO lines (every request or job it serves) are
-		// its own bookkeeping: under a sync they would bury the progress
-		// bar and the summary, so they show with --verbose only.
-		db := sandboxDBFor(f.sandboxDB, conn.Name)
-		sb, err := conn.StartSandbox(context.Background(), crm.SandboxOptions{DBPath: db, ConfigFile: f.sandboxConfig,
-			Logger: slog.New(demoteInfo{log.Handler()})})
-		var cfgErr *crm.ConfigError
-		if errors.As(err, &cfgErr) {
-			return nil, usageError("--sandbox-config: %w", err)
-		}
-		if err != nil {
-			return nil, pipeline.Fatalf("starting the %s sandbox on %s: %w", conn.Name, db, err)
-		}
-		return &endpoint{api: conn, baseURL: sb.URL(), creds: sb.Credentials(), http: hc, sandbox: sb}, nil
+		return f.startSandbox(log, "--target", true, &remotes.Remote{API: conn.Name, Sandbox: true}, conn)
 	}
 	base, err := httpapi.CheckBaseURL(f.target, f.allowInsecureHTTP)
 	if err != nil {
 		if errors.Is(err, httpapi.ErrCleartext) {
 			return nil, usageError("--target %v (--allow-insecure-http allows it)", err)
 		}
-		return nil, usageError("--target is neither \"sandbox\" nor a usable API URL: %v", err)
+		return nil, usageError("--target is neither \"sandbox\", %sAPI, a remote's name nor a usable API URL: %v", remotes.SandboxPrefix, err)
 	}
 	if u, _ := url.Parse(base); u.Scheme == "http" && !httpapi.IsLoopback(u.Hostname()) {
 		log.Warn("the API key and customer data go to the target unencrypted (--allow-insecure-http)", "target", base)
@@ -238,20 +264,208 @@ func (f *targetFlags) resolve(log *slog.Logger, api string) (*endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &endpoint{api: conn, baseURL: base, creds: creds, http: hc}, nil
+	return &endpoint{api: conn, baseURL: base, creds: creds, http: httpapi.NewHTTPClient(f.apiTimeout)}, nil
+}
+
+// namedTarget reports whether a --target or --source names a remote
+// ("NAME", "NAME:") or a built-in sandbox ("sandbox:API", "sandbox:API:"),
+// and returns the name without its colon. A URL, a path and "sandbox"
+// are not names.
+func namedTarget(s string) (string, bool) {
+	if api, ok := strings.CutPrefix(s, remotes.SandboxPrefix); ok && api != "" {
+		return strings.TrimSuffix(s, ":"), true
+	}
+	name := strings.TrimSuffix(s, ":")
+	return name, remotes.ValidName(name)
+}
+
+// resolveNamed resolves a remote's name or "sandbox:API" (a trailing
+// colon allowed) to an endpoint of the remote's API: a sandbox remote
+// starts the emulator (on the remote's sandbox_db, else --sandbox-db with
+// <api> for its API; --sandbox-config only when it holds <api>), any other
+// is called at its URL with the credentials read from the variables the
+// remote names. --api-key-env and --credential-env do not apply: they
+// name the variables of --target. Two sandboxes resolved through f may
+// not share a file. Close the endpoint when done.
+func (f *targetFlags) resolveNamed(log *slog.Logger, name string) (*endpoint, error) {
+	n, ok := namedTarget(name)
+	if !ok {
+		return nil, usageError("%q is neither a remote's name nor %sAPI", name, remotes.SandboxPrefix)
+	}
+	return f.named(log, n, n, "", false)
+}
+
+// loadRemotes reads the remotes file once: --config, or the default file,
+// which may be absent.
+func (f *targetFlags) loadRemotes() (*remotes.File, error) {
+	if f.remotes != nil {
+		return f.remotes, nil
+	}
+	path, explicit := configPath(f.flags)
+	if path == "" {
+		f.remotes = &remotes.File{}
+		return f.remotes, nil
+	}
+	file, err := remotes.Load(path, explicit)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, usageError("--config %s: no such file", path)
+	}
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	f.remotes = file
+	return file, nil
+}
+
+// configPath returns the remotes file a command reads and whether
+// --config named it; "" when there is no user configuration directory.
+func configPath(fs *pflag.FlagSet) (string, bool) {
+	if fs != nil {
+		if fl := fs.Lookup("config"); fl != nil && fl.Changed {
+			return fl.Value.String(), true
+		}
+	}
+	path, err := remotes.DefaultPath()
+	if err != nil {
+		return "", false
+	}
+	return path, false
+}
+
+// named resolves a remote for the flag that named it (for messages). want
+// is the API the command needs ("" for any); asTarget applies
+// --api-key-env and --credential-env.
+func (f *targetFlags) named(log *slog.Logger, name, flag, want string, asTarget bool) (*endpoint, error) {
+	file, err := f.loadRemotes()
+	if err != nil {
+		return nil, err
+	}
+	r, err := file.Lookup(name)
+	if err != nil {
+		return nil, usageError("%s: %v", flag, err)
+	}
+	if want != "" && r.API != want {
+		return nil, usageError("%s %s is a %s remote, but %s %s", flag, name, r.API, f.apiSource(want), want)
+	}
+	conn, err := crm.Lookup(r.API)
+	if err != nil {
+		return nil, usageError("%s %s: %v", flag, name, err)
+	}
+	if r.Sandbox {
+		return f.startSandbox(log, flag, asTarget, r, conn)
+	}
+	base, err := httpapi.CheckBaseURL(r.URL, f.allowInsecureHTTP)
+	if err != nil {
+		if errors.Is(err, httpapi.ErrCleartext) {
+			return nil, usageError("%s %s: %v (--allow-insecure-http allows it)", flag, name, err)
+		}
+		return nil, usageError("%s %s: %v", flag, name, err)
+	}
+	if u, _ := url.Parse(base); u.Scheme == "http" && !httpapi.IsLoopback(u.Hostname()) {
+		log.Warn("the API key and customer data go to the remote unencrypted (--allow-insecure-http)", "remote", name, "url", base)
+	}
+	env := r.Env
+	if asTarget {
+		env = f.overrideEnv(conn, env)
+		if err := f.checkCredentialNames(conn); err != nil {
+			return nil, err
+		}
+	}
+	creds := make(map[string]string, len(conn.Credentials))
+	for _, c := range conn.Credentials {
+		v := strings.TrimSpace(os.Getenv(env[c.Name]))
+		if v == "" {
+			return nil, usageError("%s %s: no %s for %s: set the environment variable %s (%s), or name another in the remote's credentials: (%s)",
+				flag, name, c.Name, conn.Name, env[c.Name], c.Doc, file.Path)
+		}
+		creds[c.Name] = v
+	}
+	return &endpoint{api: conn, remote: name, baseURL: base, creds: creds, http: httpapi.NewHTTPClient(f.apiTimeout)}, nil
+}
+
+// apiSource words where the API a command needs comes from, for the
+// error of a remote of another API.
+func (f *targetFlags) apiSource(want string) string {
+	if f.flags != nil && f.flags.Changed("api") && f.api == want {
+		return "--api says"
+	}
+	return "the mapping says api:"
+}
+
+// overrideEnv applies --api-key-env and --credential-env to a remote's
+// variables.
+func (f *targetFlags) overrideEnv(conn *crm.Connector, env map[string]string) map[string]string {
+	out := make(map[string]string, len(env))
+	for _, c := range conn.Credentials {
+		out[c.Name] = env[c.Name]
+		if f.apiKeyEnv != "" && c.Name == "api_key" {
+			out[c.Name] = f.apiKeyEnv
+		}
+		if e, ok := f.credentialEnvs[c.Name]; ok {
+			out[c.Name] = e
+		}
+	}
+	return out
+}
+
+// startSandbox starts the embedded emulator of a sandbox remote (or of
+// --target sandbox, a remote without a name) for the flag that named it.
+// A remote's sandbox_db and sandbox_config come first; else --sandbox-db,
+// <api> in it standing for the API, and --sandbox-config for the target's
+// sandbox, or for every sandbox when it holds <api>. Two sandboxes of one
+// command may not share a file: they would be one account.
+func (f *targetFlags) startSandbox(log *slog.Logger, flag string, isTarget bool, r *remotes.Remote, conn *crm.Connector) (*endpoint, error) {
+	if conn.StartSandbox == nil {
+		return nil, usageError("%s %s: crmsync has no emulator of %s", flag, f.target, conn.Name)
+	}
+	db, dbFlag := r.SandboxDB, "sandbox_db of remote "+r.Name
+	if db == "" {
+		db, dbFlag = sandboxDBFor(f.sandboxDB, conn.Name), "--sandbox-db"
+	}
+	config, configFlag := r.SandboxConfig, "sandbox_config of remote "+r.Name
+	if config == "" && f.sandboxConfig != "" && (isTarget || strings.Contains(f.sandboxConfig, apiPlaceholder)) {
+		config, configFlag = sandboxDBFor(f.sandboxConfig, conn.Name), "--sandbox-config"
+		f.configUsed = true
+	}
+	abs, err := filepath.Abs(db)
+	if err != nil {
+		return nil, pipeline.Fatalf("%s %s: %w", dbFlag, db, err)
+	}
+	if other, taken := f.sandboxes[abs]; taken {
+		return nil, usageError("%s and %s would both run on the sandbox file %s: give one of them its own (%s in --sandbox-db stands for the API; a sandbox remote may name its sandbox_db)",
+			other, flag+" "+orSandbox(r.Name), db, apiPlaceholder)
+	}
+	// The emulator's INFO lines (every request or job it serves) are its
+	// own bookkeeping: under a sync they would bury the progress bar and
+	// the summary, so they show with --verbose only.
+	sb, err := conn.StartSandbox(context.Background(), crm.SandboxOptions{DBPath: db, ConfigFile: config,
+		Logger: slog.New(demoteInfo{log.Handler()})})
+	var cfgErr *crm.ConfigError
+	if errors.As(err, &cfgErr) {
+		return nil, usageError("%s: %w", configFlag, err)
+	}
+	if err != nil {
+		return nil, pipeline.Fatalf("starting the %s sandbox on %s: %w", conn.Name, db, err)
+	}
+	if f.sandboxes == nil {
+		f.sandboxes = map[string]string{}
+	}
+	f.sandboxes[abs] = flag + " " + orSandbox(r.Name)
+	return &endpoint{api: conn, remote: r.Name, baseURL: sb.URL(), creds: sb.Credentials(),
+		http: httpapi.NewHTTPClient(f.apiTimeout), sandbox: sb}, nil
+}
+
+func orSandbox(name string) string {
+	if name == "" {
+		return "sandbox"
+	}
+	return name
 }
 
 // credentials reads the connector's credentials from the environment.
 func (f *targetFlags) credentials(conn *crm.Connector) (map[string]string, error) {
-	for name := range f.credentialEnvs {
-		if !conn.HasCredential(name) {
-			var names []string
-			for _, c := range conn.Credentials {
-				names = append(names, c.Name)
-			}
-			sort.Strings(names)
-			return nil, usageError("--credential-env %s: %s has no credential of that name (it has: %s)", name, conn.Name, strings.Join(names, ", "))
-		}
+	if err := f.checkCredentialNames(conn); err != nil {
+		return nil, err
 	}
 	creds := make(map[string]string, len(conn.Credentials))
 	for _, c := range conn.Credentials {
@@ -269,6 +483,22 @@ func (f *targetFlags) credentials(conn *crm.Connector) (map[string]string, error
 		creds[c.Name] = v
 	}
 	return creds, nil
+}
+
+// checkCredentialNames refuses a --credential-env of a credential the
+// API does not have.
+func (f *targetFlags) checkCredentialNames(conn *crm.Connector) error {
+	for name := range f.credentialEnvs {
+		if !conn.HasCredential(name) {
+			var names []string
+			for _, c := range conn.Credentials {
+				names = append(names, c.Name)
+			}
+			sort.Strings(names)
+			return usageError("--credential-env %s: %s has no credential of that name (it has: %s)", name, conn.Name, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
 
 // demoteInfo passes records on at debug level when they are INFO, leaving

@@ -1,0 +1,178 @@
+package cli_test
+
+// A CRM as the source of a sync (issue 18, item 2): `--source NAME:` and
+// `--source sandbox:API:`, with the real binary on the embedded sandboxes.
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"crmsync/cmd/crmsync/cli"
+	"crmsync/crm"
+	"crmsync/pipeline"
+	"crmsync/sinks/tamio/tamiotest"
+	"crmsync/sinks/tiquo/tiquotest"
+)
+
+// tiquoCustomers reads every customer of a tiquo sandbox file through the
+// tiquo connector's reader, by lower-cased email, each as field → value.
+func tiquoCustomers(t *testing.T, db string) map[string]map[string]string {
+	t.Helper()
+	srv, err := tiquotest.NewServer(tiquotest.Options{DBPath: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	conn, err := crm.Lookup("tiquo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := conn.NewReader(crm.Config{BaseURL: srv.URL, Credentials: map[string]string{"api_key": srv.APIKey},
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]string{}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = r.Walk(ctx, func(page []pipeline.Customer) error {
+		for _, c := range page {
+			m := map[string]string{"id": c.ID}
+			for i, f := range conn.Schema.Fields {
+				m[f.Name] = c.Values[i]
+			}
+			out[strings.ToLower(m["email"])] = m
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestMigrateFromCRMSource loads 150 sample rows into the tiquo sandbox,
+// then migrates the tiquo account into the tamio sandbox with
+// `--source sandbox:tiquo:` and a small mapping keyed by the tiquo id:
+// every tiquo customer is in tamio with its values, and the summary names
+// the source "sandbox:tiquo:". A second migration with the same --state,
+// reading the same account through a remote of the remotes file
+// (`--source old:`), sends nothing. Both sandboxes keep their default
+// files in the working directory, one per API.
+func TestMigrateFromCRMSource(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	head := sampleHead(t, dir, 150)
+	mapping, err := filepath.Abs(filepath.Join("testdata", "remotes", "tiquo-to-tamio.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runBinaryIn(t, dir, nil, "sync", "--source", head, "--mapping", sampleAbs(t, "customers.tiquo.yaml"),
+		"--target", "sandbox:tiquo", "--out", "seed", "--progress", "none")
+	if r.code != cli.ExitOK && r.code != cli.ExitRejects {
+		t.Fatalf("seeding: exit %d\n%s", r.code, r.stderr)
+	}
+	seeded := readSummary(t, filepath.Join(dir, "seed")).Rows.Created
+	if seeded < 100 {
+		t.Fatalf("seeding created %d customers", seeded)
+	}
+
+	migrate := func(source, out string, extra ...string) *cli.Summary {
+		t.Helper()
+		args := append(append([]string{}, extra...), "sync", "--source", source, "--mapping", mapping, "--target", "sandbox:tamio",
+			"--state", "migrate.db", "--out", out, "--progress", "none")
+		r := runBinaryIn(t, dir, nil, args...)
+		if r.code != cli.ExitOK {
+			t.Fatalf("migrating from %s: exit %d\n%s", source, r.code, r.stderr)
+		}
+		return readSummary(t, filepath.Join(dir, out))
+	}
+	s := migrate("sandbox:tiquo:", "first")
+	if s.Rows.Read != seeded || s.Rows.Created != seeded || s.Rows.Rejected != 0 || s.Source != "sandbox:tiquo:" {
+		t.Errorf("first migration: read %d, created %d, rejected %d of %d tiquo customers; source %q",
+			s.Rows.Read, s.Rows.Created, s.Rows.Rejected, seeded, s.Source)
+	}
+
+	from := tiquoCustomers(t, filepath.Join(dir, "crmsync-sandbox-tiquo.db"))
+	srv := newCRM(t, tamiotest.Options{DBPath: filepath.Join(dir, "crmsync-sandbox-tamio.db")})
+	to := crmCustomers(t, srv)
+	if int64(len(from)) != seeded || len(to) != len(from) {
+		t.Errorf("tiquo holds %d customers, tamio %d; %d were seeded", len(from), len(to), seeded)
+	}
+	for email, c := range from {
+		got, ok := to[email]
+		switch {
+		case !ok:
+			t.Errorf("tiquo customer %s is not in tamio", c["id"])
+		case got.Name != c["firstName"] || got.LastName != c["lastName"] || got.Phone != c["phone"] ||
+			!strings.EqualFold(got.Country, c["address.country"]):
+			t.Errorf("tiquo customer %s is in tamio as %+v, from %v", c["id"], got, c)
+		}
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	config := writeRemotes(t, dir, "remotes:\n  old: {api: tiquo, sandbox: true, sandbox_db: crmsync-sandbox-tiquo.db}\n")
+	s = migrate("old:", "second", "--config", config)
+	if s.Rows.Read != seeded || s.Rows.Unchanged != seeded || s.Rows.Created+s.Rows.Updated != 0 || s.Source != "old:" {
+		t.Errorf("second migration: read %d, %d unchanged, %d created, %d updated; source %q",
+			s.Rows.Read, s.Rows.Unchanged, s.Rows.Created, s.Rows.Updated, s.Source)
+	}
+}
+
+// TestCRMSourceUsageErrors: a migration that cannot be right stops with
+// exit 2 before anything is written: source and target on one sandbox
+// file, a mapping not keyed by the source's id, a mapping naming a column
+// the source CRM lacks (at its line, with the closest), a file's format
+// flags on a CRM, and a CRM source given to a command that reads files.
+func TestCRMSourceUsageErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mapping, err := filepath.Abs(filepath.Join("testdata", "remotes", "tiquo-to-tamio.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tiquoToTiquo := write("copy.yaml", "api: tiquo\nkey: id\nfields:\n  email: email\n  firstName: firstName\n  lastName: lastName\n")
+	byEmail := write("email.yaml", "api: tamio\nkey: email\nfields:\n  email: email\n  name: firstName\n  country: country(col(\"address.country\"))\n")
+	misspelt := write("misspelt.yaml", "api: tamio\nkey: id\nfields:\n  email: email\n  name: firstname\n  country: country(col(\"address.country\"))\n")
+	sync := func(source, mapping, target string, extra ...string) []string {
+		return append([]string{"sync", "--source", source, "--mapping", mapping, "--target", target, "--out", "out", "--progress", "none"}, extra...)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"one sandbox", sync("sandbox:tiquo:", tiquoToTiquo, "sandbox:tiquo"),
+			"--source sandbox:tiquo and --target sandbox:tiquo would both run on the sandbox file crmsync-sandbox-tiquo.db"},
+		{"one sandbox file", sync("sandbox:tiquo", mapping, "sandbox:tamio", "--sandbox-db", "one.db"),
+			"--source sandbox:tiquo and --target sandbox:tamio would both run on the sandbox file one.db"},
+		{"key", sync("sandbox:tiquo:", byEmail, "sandbox:tamio"), "the mapping " + byEmail + " must say key: id (it says email)"},
+		{"column", sync("sandbox:tiquo:", misspelt, "sandbox:tamio"), misspelt + `:5:9: column "firstname" is not in the source (did you mean "firstName"?)`},
+		{"format", sync("sandbox:tiquo:", mapping, "sandbox:tamio", "--delimiter", ";"), "--format, --encoding and --delimiter describe a file; --source sandbox:tiquo: reads a CRM"},
+		{"preview", []string{"preview", "--source", "sandbox:tiquo:", "--mapping", mapping}, "--source sandbox:tiquo: names a CRM, which crmsync sync reads"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runBinaryIn(t, dir, nil, tc.args...)
+			if r.code != cli.ExitUsage || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, want %d with %q; stderr:\n%s", r.code, cli.ExitUsage, tc.want, r.stderr)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "crmsync-sandbox-tamio.db")); err == nil {
+		t.Error("a refused migration started the target's sandbox")
+	}
+}
