@@ -111,12 +111,12 @@ key.` + credentialsHelp(),
 	cmd.Long += metricsHelp
 	cmd.Long += "\n" + exitCodesHelp
 	f := cmd.Flags()
-	f.StringVar(&o.src.path, "source", "", "CSV (.csv, .csv.gz, - for standard input) or Parquet file")
+	f.StringVar(&o.src.path, "source", "", "CSV (.csv, .csv.gz, - for standard input) or Parquet file, or a CRM: NAME: (a remote; see crmsync remotes) or sandbox:API")
 	o.src.register(f)
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
-	f.StringVar(&o.tgt.target, "target", "", `"sandbox" or the API's base URL (`+exampleURLs()+`)`)
+	f.StringVar(&o.tgt.target, "target", "", targetFlagHelp)
 	o.tgt.registerCredentialFlags(f)
-	f.StringVar(&o.tgt.sandboxDB, "sandbox-db", defaultSandboxDB, "SQLite file of the embedded sandbox (--target sandbox)")
+	f.StringVar(&o.tgt.sandboxDB, "sandbox-db", defaultSandboxDB, sandboxDBFlagHelp)
 	o.tgt.registerSandboxConfigFlag(f)
 	o.tgt.registerSafetyFlags(f)
 	f.StringVar(&o.mode, "mode", "upsert", "upsert, create (never update), update (never create) or mirror (upsert, then delete what left the source; needs --state)")
@@ -289,7 +289,7 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	src, err := o.src.open(0, m)
+	src, err := o.src.openFor(ctx, log, &o.tgt, 0, m)
 	if err != nil {
 		return err
 	}
