@@ -296,13 +296,17 @@ func waitEntered(t *testing.T, r *fakeReader, seen *int64, n int64) {
 
 func TestCloseStopsTheWalk(t *testing.T) {
 	r := newFake(-1, 10)
-	s, err := Open(t.Context(), r, Options{})
+	r.enteredc = make(chan int64, 100)
+	s, err := Open(t.Context(), r, Options{BatchSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Next(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	// Close while the walk waits to hand over a page.
+	var seen int64
+	waitEntered(t, r, &seen, PagesBuffered+2)
 	if err := s.Close(); err != nil {
 		t.Errorf("Close = %v", err)
 	}
@@ -322,9 +326,10 @@ func TestCloseStopsTheWalk(t *testing.T) {
 
 func TestContextCancelledMidWalk(t *testing.T) {
 	r := newFake(-1, 10)
+	r.enteredc = make(chan int64, 100)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	s, err := Open(ctx, r, Options{})
+	s, err := Open(ctx, r, Options{BatchSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,6 +337,9 @@ func TestContextCancelledMidWalk(t *testing.T) {
 	if _, err := s.Next(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Cancel while the walk waits to hand over a page.
+	var seen int64
+	waitEntered(t, r, &seen, PagesBuffered+2)
 	cancel()
 	// The walk ends without Close: Walk returns, then the goroutine.
 	<-r.walked
