@@ -5,6 +5,7 @@ package cli_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -157,7 +158,7 @@ func TestEraseExactlyTheSubjects(t *testing.T) {
 	for _, p := range kept {
 		want[p.ID] = true
 	}
-	if got := crmIDs(t, srv); !maps(got, want) {
+	if got := crmIDs(t, srv); !maps.Equal(got, want) {
 		t.Errorf("the CRM holds %d customers after the erase; want exactly the %d not named", len(got), len(want))
 	}
 	if n := bulkDeletes(t, srv); n != 1 {
@@ -219,7 +220,7 @@ func TestEraseExactlyTheSubjects(t *testing.T) {
 	if n := outcomes(log, second); n[gdpr.OutcomeAlreadyAbsent] != 21 || n[gdpr.OutcomeNotFound] != 2 || len(n) != 2 {
 		t.Errorf("second run's log: %v", n)
 	}
-	if got := crmIDs(t, srv); !maps(got, want) {
+	if got := crmIDs(t, srv); !maps.Equal(got, want) {
 		t.Error("the second erase changed the CRM")
 	}
 
@@ -235,18 +236,6 @@ func TestEraseExactlyTheSubjects(t *testing.T) {
 	if nf := readCSVFile(t, filepath.Join(exp, "not_found.csv")); len(nf)-1 != m.Counts.Subjects {
 		t.Errorf("not_found.csv has %d rows for %d subjects", len(nf)-1, m.Counts.Subjects)
 	}
-}
-
-func maps(a, b map[string]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestEraseUnderFaults erases 150 of 200 customers (three bulk bodies)
@@ -278,7 +267,7 @@ func TestEraseUnderFaults(t *testing.T) {
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d", code)
 	}
-	if got := crmIDs(t, srv); !maps(got, want) {
+	if got := crmIDs(t, srv); !maps.Equal(got, want) {
 		t.Errorf("the CRM holds %d customers; want exactly the %d not named", len(got), len(want))
 	}
 	st := sandboxStats(t, srv)
@@ -422,7 +411,7 @@ kill:
 	for _, p := range kept {
 		want[p.ID] = true
 	}
-	if got := crmIDs(t, srv); !maps(got, want) {
+	if got := crmIDs(t, srv); !maps.Equal(got, want) {
 		t.Errorf("the CRM holds %d customers; want exactly the %d not named", len(got), len(want))
 	}
 	held := stateHolds(t, statePath, people)
