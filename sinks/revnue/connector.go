@@ -68,6 +68,7 @@ func init() {
 		},
 		StartSandbox:      startSandbox,
 		SandboxConfigHelp: sandboxConfigHelp,
+		Export:            exportLayout,
 	})
 }
 
