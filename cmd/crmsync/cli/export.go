@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -14,17 +12,14 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sync/errgroup"
 
 	"crmsync/crm"
 	"crmsync/gdpr"
-	"crmsync/gdpr/layout"
 	"crmsync/internal/outdir"
 	"crmsync/pipeline"
 )
@@ -36,6 +31,7 @@ type exportOptions struct {
 	g *globals
 
 	tgt         targetFlags
+	targets     []string
 	subjects    string
 	all         bool
 	out         string
@@ -47,6 +43,12 @@ type exportOptions struct {
 
 	// resolved by check
 	recips []age.Recipient
+	// folders are the targets' folders (--targets), in their order.
+	folders []string
+	// oneTargetFlags are the flags of one target given beside --targets.
+	oneTargetFlags []string
+	// apiSet says --api was given, rather than left at its default.
+	apiSet bool
 	stdout io.Writer
 	stderr *os.File
 }
@@ -57,14 +59,15 @@ EXIT STATUS
   1    fatal error (unreachable target, 401/403, disk, another run using --out,
        a match value several customers share: name them by id); --out is left
        as it was
-  2    usage error (bad flags, a subjects file without an id or match column,
-       or an --out holding files that no crmsync export wrote)
+  2    usage error (bad flags, a subjects file without an id, match or email
+       column, an id column with --targets, two targets sharing a folder, or
+       an --out holding files that no crmsync export wrote)
   130  interrupted by SIGINT or SIGTERM; --out is left as it was`
 
 func newExportCommand(g *globals) *cobra.Command {
 	o := &exportOptions{g: g, stdout: os.Stdout, stderr: os.Stderr}
 	cmd := &cobra.Command{
-		Use:   "export --api API --target sandbox|URL (--subjects FILE | --all) --out DIR",
+		Use:   "export (--api API --target sandbox|URL|REMOTE | --targets REMOTE,...) (--subjects FILE | --all) --out DIR",
 		Short: "Export what the CRM holds on people (GDPR subject access)",
 		Long: `Export answers a subject-access request (GDPR Art. 15): it reads from the CRM
 everything it holds on the people named in --subjects (a CSV file with an
@@ -100,18 +103,53 @@ of your own beside an export are left alone. One run at a time may use an
 leaves the previous export as it was; running it again starts over. --all
 pages through the account in constant memory.
 
+Where the API's match value is not an email (` + nonEmailMatchHelp() + `), a subjects file may
+also have an "email" column: the API cannot find a customer by email, so the
+export reads the account's list once, for every person the file names by
+email, and exports each customer whose email fields hold one of them (a
+person who is the contact of two customers is found in both).
+
+ACROSS SEVERAL CRMS
+--targets answers one request in every CRM it names, at once: remotes of the
+remotes file (crmsync remotes --help) or sandbox:API. The subjects file names
+people by email (an "email" column; ids are each CRM's own and are refused),
+and each person is looked up in every CRM. --out then holds:
+
+  <target>/subjects/<customer id>.json   per CRM, in a folder named after the
+  <target>/customers.jsonl|csv|parquet   target (sandbox:API becomes
+                                         sandbox-API): its people's files and
+                                         its table, as above; each file also
+                                         names the target
+  not_found.csv                 per person one CRM or more does not hold: the
+                                row, the email, the CRMs not holding them and
+                                those that do (names separated by ";")
+  manifest.json                 one over all of them: per CRM its API, where it
+                                is, a fingerprint of its key, its counts and
+                                API calls; the SHA-256 of every file
+
 The API's credentials come from environment variables (each API's own, or
-those --api-key-env and --credential-env name).` + credentialsHelp(),
+those --api-key-env and --credential-env name; a remote names its own).` + credentialsHelp(),
 		Example: `  # Answer a request for two people, encrypted to the DPO's age key:
   printf '` + firstMatchField() + `\nada@example.com\nbob@example.org\n' > request-0117.csv
   ` + firstCredentialEnv() + `=... crmsync export --api ` + firstAPI() + ` --target ` + firstBaseURL() + ` \
       --subjects request-0117.csv --out /secure/sar-0117 \
       --age-recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
 
+  # One request across several CRMs: two remotes and a sandbox:
+  printf 'email\nada@example.com\n' > request-0118.csv
+  crmsync export --targets shop,billing,sandbox:` + firstAPI() + ` --subjects request-0118.csv \
+      --out /secure/sar-0118
+
   # Everything the account holds, as Parquet:
   crmsync export --api ` + firstAPI() + ` --target sandbox --all --format parquet --out export-all`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.apiSet = cmd.Flags().Changed("api")
+			for _, name := range []string{"api", "target", "api-key-env", "credential-env"} {
+				if cmd.Flags().Changed(name) {
+					o.oneTargetFlags = append(o.oneTargetFlags, "--"+name)
+				}
+			}
 			if err := o.check(); err != nil {
 				return err
 			}
@@ -121,6 +159,7 @@ those --api-key-env and --credential-env name).` + credentialsHelp(),
 	cmd.Long += "\n" + exportExitCodesHelp
 	f := cmd.Flags()
 	registerTargetFlags(f, &o.tgt)
+	f.StringSliceVar(&o.targets, "targets", nil, `answer one request across several CRMs: remote names or sandbox:API, comma-separated (instead of --api and --target)`)
 	f.StringVar(&o.subjects, "subjects", "", `CSV file naming the people, with an "id" column, a column of the API's match value (`+subjectColumnsHelp()+`), or both (the id decides)`)
 	f.BoolVar(&o.all, "all", false, "export every customer of the account (leads included)")
 	f.StringVar(&o.out, "out", "", "directory for the export (created 0700)")
@@ -144,6 +183,16 @@ func registerTargetFlags(f *pflag.FlagSet, t *targetFlags) {
 }
 
 func (o *exportOptions) check() error {
+	if len(o.targets) > 0 {
+		if len(o.oneTargetFlags) > 0 {
+			return usageError("%s names one CRM: with --targets each target is a remote (its API, URL and credential variables come from the remotes file) or sandbox:API", strings.Join(o.oneTargetFlags, ", "))
+		}
+		folders, err := targetFolders(o.targets)
+		if err != nil {
+			return err
+		}
+		o.folders = folders
+	}
 	if (o.subjects == "") == !o.all {
 		return usageError("give either --subjects FILE or --all")
 	}
@@ -203,11 +252,7 @@ type ExportManifest struct {
 		NotFound int64 `json:"not_found"`
 		Files    int   `json:"files"` // listed below; the manifest not counted
 	} `json:"counts"`
-	Calls struct {
-		Calls       int64 `json:"calls"`
-		Retries     int64 `json:"retries"`
-		RateLimited int64 `json:"rate_limited"`
-	} `json:"api_calls"`
+	Calls apiCalls `json:"api_calls"`
 }
 
 // exportKind is the "kind" of an export's manifest: how a later export
@@ -231,41 +276,56 @@ func (o *exportOptions) writes() []string {
 const exportMemoryLimit = 96 << 20
 
 func (o *exportOptions) run(ctx context.Context) error {
-	log := o.g.log.newLogger(o.stderr)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// Restored after: Main may run in a process that goes on (tests).
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(exportMemoryLimit))
 	}
+	if len(o.targets) > 0 {
+		return o.runTargets(ctx)
+	}
+	log := o.g.log.newLogger(o.stderr)
 	started := time.Now()
-	conn, err := connectorOf(o.tgt.api)
-	if err != nil {
-		return err
+	// A remote names its API. Otherwise the subjects file is read by
+	// --api's columns before the target is resolved, so that a bad file
+	// is refused before a sandbox starts or anything is called.
+	api := o.tgt.api
+	_, named := namedTarget(o.tgt.target)
+	if named && !o.apiSet {
+		api = ""
 	}
 	var subjects []gdpr.Subject
-	if !o.all {
-		if subjects, err = readSubjects(o.subjects, conn); err != nil {
+	var cols gdpr.MatchColumn
+	readSubjects := func(conn *crm.Connector) (err error) {
+		cols = gdpr.SubjectColumnsOf(conn.Schema)
+		if !o.all {
+			subjects, err = o.readSubjects(cols)
+		}
+		return err
+	}
+	if api != "" {
+		conn, err := connectorOf(api)
+		if err != nil {
+			return err
+		}
+		if err := readSubjects(conn); err != nil {
 			return err
 		}
 	}
-	ep, err := o.tgt.resolve(log, o.tgt.api)
+	ep, err := o.tgt.resolve(log, api)
 	if err != nil {
 		return err
 	}
 	defer ep.Close()
-	warnLooseDir(log, o.out)
-	lock, err := outdir.Lock(o.out, "export")
+	if api == "" {
+		if err := readSubjects(ep.api); err != nil {
+			return err
+		}
+	}
+	stage, unlock, err := o.openOut(log, o.writes())
 	if err != nil {
-		return pipeline.Fatalf("--out: %w", err)
+		return err
 	}
-	defer lock.Unlock()
-	stage, err := gdpr.NewStaging(o.out, exportKind, o.writes())
-	var foreign *gdpr.ForeignError
-	if errors.As(err, &foreign) {
-		return usageError("--out: %v. An export replaces only what an earlier export wrote (its manifest lists it) and leaves the rest alone: give --out a new or empty directory, or move those files away", err)
-	}
-	if err != nil {
-		return pipeline.Fatalf("preparing --out %s: %w", o.out, err)
-	}
+	defer unlock()
 	defer stage.Discard()
 
 	reader, err := newReader(ep, log, o.rate, o.concurrency)
@@ -273,42 +333,31 @@ func (o *exportOptions) run(ctx context.Context) error {
 		return err
 	}
 	defer closeQuietly(reader)
-	x := &exporter{o: o, reader: reader, api: ep.api.Name, layout: ep.api.ExportLayout(), log: log, now: started.UTC(),
-		dir: &gdpr.Dir{Root: stage.Path(), Recipients: o.recips, InPlace: true}}
-	scope := "all"
-	if !o.all {
-		scope = "subjects"
-	}
-	log.Info("export starting", "target", publicTarget(ep), "scope", scope, "subjects", len(subjects), "format", o.format, "encrypted", len(o.recips) > 0)
+	dir := &gdpr.Dir{Root: stage.Path(), Recipients: o.recips, InPlace: true}
+	x := o.newExporter(ep, reader, log, dir, started)
+	log.Info("export starting", "target", publicTarget(ep), "scope", o.scope(), "subjects", len(subjects), "format", o.format, "encrypted", len(o.recips) > 0)
 
-	noun := "customers"
-	if !o.all {
-		noun = "subjects"
-	}
-	stopProgress := startCountProgress(o.progress, o.stderr, log, noun, x.progress)
+	stopProgress := startCountProgress(o.progress, o.stderr, log, o.noun(), x.progress)
 	err = x.export(ctx, subjects)
 	stopProgress()
+	if err == nil && !o.all {
+		var e gdpr.FileEntry
+		if e, err = writeNotFound(dir, subjects, x.found, matchName(reader.Schema()), cols.Email); err == nil {
+			err = x.files.Add(e)
+		}
+	}
 	if err != nil {
 		x.abort()
-		if ctx.Err() != nil {
-			return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted; %s is left as it was: %w", o.out, err)}
-		}
-		return pipeline.Fatalf("export stopped, %s is left as it was: %w", o.out, err)
+		return o.stopped(ctx, err)
 	}
 
 	m := &ExportManifest{Kind: exportKind, StartedAt: started.UTC(), API: ep.api.Name, Target: publicTarget(ep),
-		KeyFingerprint: ep.keyFingerprint(), Scope: scope, Format: o.format, Encrypted: len(o.recips) > 0}
-	for _, r := range o.recips {
-		if s, ok := r.(fmt.Stringer); ok {
-			m.Recipients = append(m.Recipients, s.String())
-		}
-	}
+		KeyFingerprint: ep.keyFingerprint(), Scope: o.scope(), Format: o.format, Encrypted: len(o.recips) > 0, Recipients: o.recipientKeys()}
 	m.Counts.Subjects, m.Counts.Exported, m.Counts.NotFound = len(subjects), x.exported.Load(), x.notFound.Load()
 	m.Counts.Files = x.files.Len()
-	calls := reader.Stats()
-	m.Calls.Calls, m.Calls.Retries, m.Calls.RateLimited = calls.Calls.Load(), calls.Retries.Load(), calls.RateLimited.Load()
+	m.Calls = callsOf(reader)
 	m.FinishedAt = time.Now().UTC()
-	err = gdpr.WriteManifest(x.dir, m, x.files)
+	err = gdpr.WriteManifest(dir, m, x.files)
 	if cerr := x.files.Close(); err == nil {
 		err = cerr
 	}
@@ -330,6 +379,129 @@ func (o *exportOptions) run(ctx context.Context) error {
 	return nil
 }
 
+// readSubjects reads --subjects by the columns given; any problem with
+// it is a usage error.
+func (o *exportOptions) readSubjects(cols gdpr.MatchColumn) ([]gdpr.Subject, error) {
+	f, err := os.Open(o.subjects)
+	if err != nil {
+		return nil, usageError("--subjects: %v", err)
+	}
+	defer f.Close()
+	s, err := gdpr.ReadSubjects(f, cols)
+	if err != nil {
+		return nil, usageError("--subjects %s: %v", o.subjects, err)
+	}
+	return s, nil
+}
+
+// openOut locks --out and prepares its staging directory for a run
+// writing the top-level entries names.
+func (o *exportOptions) openOut(log *slog.Logger, names []string) (*gdpr.Staging, func(), error) {
+	warnLooseDir(log, o.out)
+	lock, err := outdir.Lock(o.out, "export")
+	if err != nil {
+		return nil, nil, pipeline.Fatalf("--out: %w", err)
+	}
+	stage, err := gdpr.NewStaging(o.out, exportKind, names)
+	var foreign *gdpr.ForeignError
+	if errors.As(err, &foreign) {
+		lock.Unlock()
+		return nil, nil, usageError("--out: %v. An export replaces only what an earlier export wrote (its manifest lists it) and leaves the rest alone: give --out a new or empty directory, or move those files away", err)
+	}
+	if err != nil {
+		lock.Unlock()
+		return nil, nil, pipeline.Fatalf("preparing --out %s: %w", o.out, err)
+	}
+	return stage, func() { lock.Unlock() }, nil
+}
+
+// newExporter returns the exporter of one CRM into dir.
+func (o *exportOptions) newExporter(ep *endpoint, r pipeline.Reader, log *slog.Logger, dir *gdpr.Dir, started time.Time) *exporter {
+	return &exporter{format: o.format, all: o.all, concurrency: o.concurrency, reader: r, target: publicTarget(ep),
+		api: ep.api.Name, layout: ep.api.ExportLayout(), log: log, now: started.UTC(), dir: dir}
+}
+
+// stopped is the error of a run that failed before it published.
+func (o *exportOptions) stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted; %s is left as it was: %w", o.out, err)}
+	}
+	return pipeline.Fatalf("export stopped, %s is left as it was: %w", o.out, err)
+}
+
+func (o *exportOptions) scope() string {
+	if o.all {
+		return "all"
+	}
+	return "subjects"
+}
+
+// noun is what the progress counts.
+func (o *exportOptions) noun() string {
+	if o.all {
+		return "customers"
+	}
+	return "subjects"
+}
+
+// recipientKeys are the age public keys, for the manifest.
+func (o *exportOptions) recipientKeys() []string {
+	var keys []string
+	for _, r := range o.recips {
+		if s, ok := r.(fmt.Stringer); ok {
+			keys = append(keys, s.String())
+		}
+	}
+	return keys
+}
+
+// apiCalls are a reader's calls, for the manifest.
+type apiCalls struct {
+	Calls       int64 `json:"calls"`
+	Retries     int64 `json:"retries"`
+	RateLimited int64 `json:"rate_limited"`
+}
+
+func callsOf(r pipeline.Reader) apiCalls {
+	c := r.Stats()
+	return apiCalls{c.Calls.Load(), c.Retries.Load(), c.RateLimited.Load()}
+}
+
+// writeNotFound writes not_found.csv of an export of one CRM: the row,
+// id and match value (and email, when the file has an email column beside
+// the match column) of each subject the CRM does not hold.
+func writeNotFound(dir *gdpr.Dir, subjects []gdpr.Subject, found [][]gdpr.Holding, match, email string) (gdpr.FileEntry, error) {
+	f, err := dir.Create("not_found.csv")
+	if err != nil {
+		return gdpr.FileEntry{}, err
+	}
+	defer f.Abort()
+	w := gdpr.NewCSVWriter(f)
+	head := []string{"row", "id", match}
+	if email != "" {
+		head = append(head, email)
+	}
+	if err := w.Write(head); err != nil {
+		return gdpr.FileEntry{}, err
+	}
+	for i, s := range subjects {
+		if len(found[i]) > 0 {
+			continue
+		}
+		rec := []string{strconv.Itoa(s.Row), s.ID, s.Match}
+		if email != "" {
+			rec = append(rec, s.Email)
+		}
+		if err := w.Write(rec); err != nil {
+			return gdpr.FileEntry{}, err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return gdpr.FileEntry{}, fmt.Errorf("writing %s: %w", f.Name(), err)
+	}
+	return f.Commit(true)
+}
+
 // warnLooseDir warns when out exists and others may read it. It is not
 // changed: --out may be a shared directory (/tmp) that must stay as it is,
 // and what the run writes in it is 0700 and 0600 anyway.
@@ -349,277 +521,4 @@ func publicTarget(ep *endpoint) string {
 		}
 	}
 	return ep.describe()
-}
-
-// exporter writes one export into the staging directory.
-type exporter struct {
-	o      *exportOptions
-	reader pipeline.Reader
-	api    string
-	layout *layout.Layout
-	log    *slog.Logger
-	dir    *gdpr.Dir
-	now    time.Time
-
-	// related gives a customer's related records, when the reader
-	// keeps any (layout.RelatedReader).
-	related  func(context.Context, *pipeline.Customer) (map[string]json.RawMessage, error)
-	files    *gdpr.FileList
-	table    *gdpr.File
-	tw       gdpr.TableWriter
-	notFound atomic.Int64
-	exported atomic.Int64
-	total    atomic.Int64    // customers expected, for the progress; 0 while unknown
-	seen     map[string]bool // CRM ids exported
-	nf       *gdpr.File
-	nfw      *gdpr.CSVWriter
-}
-
-// progress counts customers exported with --all, subjects looked up
-// with --subjects.
-func (x *exporter) progress() (int64, int64) {
-	return x.exported.Load() + x.notFound.Load(), x.total.Load()
-}
-
-// abort drops the files still open; the staging directory goes with
-// them when the run returns.
-func (x *exporter) abort() {
-	if x.table != nil {
-		x.table.Abort()
-	}
-	if x.nf != nil {
-		x.nf.Abort()
-	}
-	if x.files != nil {
-		x.files.Close()
-	}
-}
-
-func (x *exporter) export(ctx context.Context, subjects []gdpr.Subject) error {
-	var err error
-	if rr, ok := x.reader.(layout.RelatedReader); ok {
-		if x.related, err = rr.Related(ctx); err != nil {
-			return err
-		}
-	}
-	if x.files, err = gdpr.NewFileList(x.dir.Root); err != nil {
-		return err
-	}
-	if err := x.dir.MkdirAll("subjects"); err != nil {
-		return err
-	}
-	if x.table, err = x.dir.Create("customers." + x.o.format); err != nil {
-		return err
-	}
-	if x.tw, err = gdpr.NewTableWriter(x.o.format, x.table, x.layout.Table()); err != nil {
-		return err
-	}
-	if x.o.all {
-		err = x.exportAll(ctx)
-	} else {
-		err = x.exportSubjects(ctx, subjects)
-	}
-	if err != nil {
-		return err
-	}
-	if err := x.tw.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", x.table.Name(), err)
-	}
-	e, err := x.table.Commit(true)
-	if err != nil {
-		return err
-	}
-	if err := x.files.Add(e); err != nil {
-		return err
-	}
-	if x.nf != nil {
-		if err := x.nfw.Flush(); err != nil {
-			return fmt.Errorf("writing %s: %w", x.nf.Name(), err)
-		}
-		e, err := x.nf.Commit(true)
-		if err != nil {
-			return err
-		}
-		if err := x.files.Add(e); err != nil {
-			return err
-		}
-	}
-	return gdpr.SyncDir(filepath.Join(x.dir.Root, "subjects"))
-}
-
-// subjectDoc is a subject's own file: when and from which API, the
-// customer object as the API answered it, then each of the layout's
-// related records, null when the customer has none.
-type subjectDoc struct {
-	exportedAt time.Time
-	api        string
-	customer   json.RawMessage
-	names      []string
-	related    map[string]json.RawMessage
-}
-
-// MarshalJSON writes the keys in their order. The encoder checks and
-// compacts what it returns, and indents it.
-func (d subjectDoc) MarshalJSON() ([]byte, error) {
-	b := []byte(`{"exported_at":`)
-	t, err := d.exportedAt.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	b = append(b, t...)
-	b = appendKey(b, "api")
-	q, err := json.Marshal(d.api)
-	if err != nil {
-		return nil, err
-	}
-	b = append(b, q...)
-	b = append(appendKey(b, "customer"), d.customer...)
-	for _, name := range d.names {
-		b = appendKey(b, name)
-		if v := d.related[name]; len(v) > 0 {
-			b = append(b, v...)
-		} else {
-			b = append(b, "null"...)
-		}
-	}
-	return append(b, '}'), nil
-}
-
-func appendKey(b []byte, key string) []byte {
-	q, _ := json.Marshal(key) // a string always marshals
-	return append(append(append(b, ','), q...), ':')
-}
-
-// written is one customer made ready for the table: its row, and the
-// entry of its own file.
-type written struct {
-	row   layout.Row
-	entry gdpr.FileEntry
-}
-
-// prepare writes one customer's own file and returns its table row. It
-// runs on several goroutines at once.
-func (x *exporter) prepare(ctx context.Context, c *pipeline.Customer) (written, error) {
-	if c.ID == "" {
-		return written{}, errors.New("the CRM answered a customer without an id")
-	}
-	if len(c.Raw) == 0 || string(c.Raw) == "null" {
-		return written{}, fmt.Errorf("the CRM answered customer %s without its object", c.ID)
-	}
-	var related map[string]json.RawMessage
-	if x.related != nil {
-		var err error
-		if related, err = x.related(ctx, c); err != nil {
-			return written{}, fmt.Errorf("customer %s: %w", c.ID, err)
-		}
-	}
-	row, err := x.layout.Flatten(c.Raw, related)
-	if err != nil {
-		return written{}, fmt.Errorf("customer %s, %w", c.ID, err)
-	}
-	f, err := x.dir.Create("subjects/" + gdpr.SubjectFileName(c.ID))
-	if errors.Is(err, fs.ErrExist) {
-		return written{}, fmt.Errorf("the CRM listed customer %s twice: the account changed during the export; run it again", c.ID)
-	}
-	if err != nil {
-		return written{}, err
-	}
-	enc := json.NewEncoder(f)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	doc := subjectDoc{exportedAt: x.now, api: x.api, customer: c.Raw, names: x.layout.Related, related: related}
-	if err := enc.Encode(doc); err != nil {
-		f.Abort()
-		return written{}, fmt.Errorf("writing %s: %w", f.Name(), err)
-	}
-	// Not synced one by one: see gdpr.File.Commit.
-	e, err := f.Commit(false)
-	return written{row, e}, err
-}
-
-// write writes customers: their own files, a few at once (creating a
-// file costs a disk round trip, which overlaps), then their rows and file
-// entries in order.
-func (x *exporter) write(ctx context.Context, cs []pipeline.Customer) error {
-	out := make([]written, len(cs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(fileWriters)
-	for i := range cs {
-		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err
-			}
-			var err error
-			out[i], err = x.prepare(gctx, &cs[i])
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	for _, w := range out {
-		if err := x.files.Add(w.entry); err != nil {
-			return err
-		}
-		if err := x.tw.Write(w.row); err != nil {
-			return fmt.Errorf("writing %s: %w", x.table.Name(), err)
-		}
-		x.exported.Add(1)
-	}
-	return nil
-}
-
-// fileWriters is how many per-customer files are written at once.
-const fileWriters = 4
-
-// exportAll reads the account page by page, in the order the reader's
-// Walk keeps while it walks, so that no customer is listed twice or
-// skipped by the account changing under it.
-func (x *exporter) exportAll(ctx context.Context) error {
-	return x.reader.Walk(ctx, func(page []pipeline.Customer) error {
-		return x.write(ctx, page)
-	})
-}
-
-// found is a subject looked up: its customer, or nil.
-type found struct {
-	s gdpr.Subject
-	c *pipeline.Customer
-}
-
-func (x *exporter) exportSubjects(ctx context.Context, subjects []gdpr.Subject) error {
-	x.total.Store(int64(len(subjects)))
-	x.seen = make(map[string]bool, len(subjects))
-	var err error
-	if x.nf, err = x.dir.Create("not_found.csv"); err != nil {
-		return err
-	}
-	x.nfw = gdpr.NewCSVWriter(x.nf)
-	if err := x.nfw.Write([]string{"row", "id", matchName(x.reader.Schema())}); err != nil {
-		return err
-	}
-	jobs := func(yield func(gdpr.Subject) bool) {
-		for _, s := range subjects {
-			if !yield(s) {
-				return
-			}
-		}
-	}
-	fetch := func(ctx context.Context, s gdpr.Subject) (found, error) {
-		c, err := lookupSubject(ctx, x.reader, s)
-		return found{s, c}, err
-	}
-	emit := func(f found) (bool, error) {
-		if f.c == nil {
-			x.notFound.Add(1)
-			return false, x.nfw.Write([]string{strconv.Itoa(f.s.Row), f.s.ID, f.s.Match})
-		}
-		// Named twice (by id and by match value): one file, one row.
-		if x.seen[f.c.ID] {
-			return false, nil
-		}
-		x.seen[f.c.ID] = true
-		return false, x.write(ctx, []pipeline.Customer{*f.c})
-	}
-	return inOrder(ctx, x.o.concurrency, jobs, fetch, emit)
 }

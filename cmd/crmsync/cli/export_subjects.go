@@ -41,6 +41,21 @@ func subjectColumnsHelp() string {
 	return strings.Join(parts, "; ")
 }
 
+// nonEmailMatchHelp names, for help texts, the APIs whose match field
+// holds no email, with it: "name for X".
+func nonEmailMatchHelp() string {
+	var parts []string
+	for _, c := range crm.All() {
+		if c.Schema.MatchField != "" && !matchIsEmail(c.Schema) {
+			parts = append(parts, fmt.Sprintf("%s for %s", c.Schema.MatchField, c.Name))
+		}
+	}
+	if len(parts) == 0 {
+		return "no API crmsync knows"
+	}
+	return strings.Join(parts, ", ")
+}
+
 // firstMatchField is the first API's match field, for examples.
 func firstMatchField() string {
 	if c, err := crm.Lookup(firstAPI()); err == nil {

@@ -1,0 +1,309 @@
+package cli_test
+
+// Tests of `crmsync export --targets` and of finding people by email in
+// a CRM without find-by-email, over real HTTP against the embedded
+// sandboxes of every API, each seeded by a `crmsync sync` of the shipped
+// sample mapping.
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"crmsync/cmd/crmsync/cli"
+	"crmsync/gdpr"
+	"crmsync/internal/fixtures"
+)
+
+// runIn runs the crmsync binary in dir, where the sandboxes keep their
+// files (crmsync-sandbox-<api>.db), with no remotes file of the user's.
+func runIn(t *testing.T, dir string, args ...string) binResult {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return waitBinary(t, cmd, &stdout, &stderr, started, 3*time.Minute)
+}
+
+// sampleHeader is the header of samples/customers.csv, which every
+// shipped mapping reads.
+var sampleHeader = []string{"customer_id", "email", "full_name", "country", "phone", "owner_email", "tier", "language", "utc_offset", "signup_date"}
+
+// seedSandbox loads rows into the API's sandbox in dir with the shipped
+// mapping of the API.
+func seedSandbox(t *testing.T, dir, api string, rows [][]string, extra ...string) {
+	t.Helper()
+	src := filepath.Join(dir, "seed-"+api+".csv")
+	writeCSVFile(t, src, append([][]string{sampleHeader}, rows...))
+	mapping, err := filepath.Abs(sample("customers." + api + ".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"sync", "--source", src, "--mapping", mapping, "--target", "sandbox",
+		"--out", filepath.Join(dir, "sync-"+api), "--progress", "none"}, extra...)
+	if r := runIn(t, dir, args...); r.code != 0 {
+		t.Fatalf("seeding %s: exit %d\n%s\n%s", api, r.code, r.stdout, r.stderr)
+	}
+}
+
+// exportedFile is a subject's own file of an export across CRMs.
+type exportedFile struct {
+	API      string         `json:"api"`
+	Target   string         `json:"target"`
+	Customer map[string]any `json:"customer"`
+}
+
+// holders returns, for each folder of out, the emails (lower case) its
+// subjects' files hold anywhere in the customer object; named says the
+// files name their target (an export across CRMs).
+func holders(t *testing.T, out string, folders []string, named bool) map[string][]string {
+	t.Helper()
+	got := map[string][]string{}
+	for _, folder := range folders {
+		files, err := filepath.Glob(filepath.Join(out, folder, "subjects", "*.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc exportedFile
+			if err := json.Unmarshal(data, &doc); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if (doc.Target == "") == named || doc.API == "" || doc.Customer == nil {
+				t.Errorf("%s names its target %v, no API, or holds no customer: %s", f, !named, data)
+			}
+			got[folder] = append(got[folder], emailsIn(doc.Customer)...)
+		}
+	}
+	return got
+}
+
+// emailsIn returns every string value that looks like an email in v, in
+// lower case.
+func emailsIn(v any) []string {
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		for _, x := range v {
+			out = append(out, emailsIn(x)...)
+		}
+	case []any:
+		for _, x := range v {
+			out = append(out, emailsIn(x)...)
+		}
+	case string:
+		if strings.Contains(v, "@") {
+			out = append(out, strings.ToLower(v))
+		}
+	}
+	return out
+}
+
+// TestExportAcrossFourCRMs answers one request over the sandboxes of all
+// four APIs: Ada is held by three of them and not the fourth, Bo by all
+// four, a third person by none. Each CRM's folder holds the files of the
+// people it holds, not_found.csv says where each person was not found,
+// and the manifest's hashes are those of the files.
+func TestExportAcrossFourCRMs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ada := []string{"C900001", "Ada.Quill@Example.org", "Ada Quill", "Germany", "+49 30 12345678", "", "gold", "de", "+01:00", "2024-01-01"}
+	bo := []string{"C900002", "bo.ruth@example.net", "Bo Ruth", "France", "+33 1 42345678", "", "silver", "fr", "+01:00", "2023-05-06"}
+	cy := []string{"C900003", "cy.only@example.com", "Cy Only", "Poland", "+48 22 1234567", "", "bronze", "pl", "+01:00", "2022-02-03"}
+	for _, api := range []string{"tamio", "tiquo", "revnue"} {
+		seedSandbox(t, dir, api, [][]string{ada, bo})
+	}
+	seedSandbox(t, dir, "count", [][]string{bo, cy})
+
+	subjects := writeSubjects(t, filepath.Join(dir, "request.csv"), []string{"name", "Email"},
+		[]string{"Ada", "ADA.QUILL@example.org"}, []string{"Bo", "bo.ruth@example.net"}, []string{"Nobody", "nobody.here@example.com"})
+	targets := []string{"sandbox:tamio", "sandbox:tiquo", "sandbox:count", "sandbox:revnue"}
+	folders := []string{"sandbox-tamio", "sandbox-tiquo", "sandbox-count", "sandbox-revnue"}
+	out := filepath.Join(dir, "sar")
+	r := runIn(t, dir, "export", "--targets", strings.Join(targets, ","), "--subjects", subjects, "--out", out, "--progress", "none")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, p := range []string{"ada.quill", "bo.ruth", "nobody.here"} {
+		if strings.Contains(r.stdout+r.stderr, p) {
+			t.Errorf("the output names a subject (%s):\n%s\n%s", p, r.stdout, r.stderr)
+		}
+	}
+
+	// Every file as the manifest says, and nothing else in the export.
+	files, err := gdpr.VerifyManifest(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPrivate(t, out)
+	var m cli.ExportTargetsManifest
+	if _, err := gdpr.ReadManifest(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Targets) != 4 || m.Counts.Subjects != 3 || m.Counts.Exported != 7 || m.Counts.NotFoundSomewhere != 2 ||
+		m.Counts.NotFoundAnywhere != 1 || m.Counts.Files != len(files) {
+		t.Errorf("manifest counts %+v, %d targets, %d files", m.Counts, len(m.Targets), len(files))
+	}
+	wantFound := map[string]int64{"sandbox:tamio": 2, "sandbox:tiquo": 2, "sandbox:count": 1, "sandbox:revnue": 2}
+	for i, tg := range m.Targets {
+		if tg.Name != targets[i] || tg.Folder != folders[i] || tg.API != strings.TrimPrefix(targets[i], "sandbox:") ||
+			!strings.HasPrefix(tg.KeyFingerprint, "sha256:") || tg.Counts.Found != wantFound[tg.Name] ||
+			tg.Counts.Exported != wantFound[tg.Name] || tg.Counts.NotFound != 3-wantFound[tg.Name] || tg.Calls.Calls == 0 {
+			t.Errorf("target %d: %+v", i, tg)
+		}
+	}
+	manifest, err := os.ReadFile(filepath.Join(out, gdpr.ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(manifest, []byte("@")) {
+		t.Errorf("the manifest holds an email:\n%s", manifest)
+	}
+	for _, f := range files {
+		top, _, nested := strings.Cut(f.Path, "/")
+		if !nested && f.Path != "not_found.csv" || nested && !slices.Contains(folders, top) {
+			t.Errorf("%s is neither a CRM's file nor not_found.csv", f.Path)
+		}
+	}
+
+	// Three folders hold Ada's files, the fourth does not; Bo is in all.
+	held := holders(t, out, folders, true)
+	for _, folder := range folders {
+		hasAda := slices.Contains(held[folder], "ada.quill@example.org")
+		if hasAda == (folder == "sandbox-count") {
+			t.Errorf("%s: holds Ada %v (its emails: %v)", folder, hasAda, held[folder])
+		}
+		if !slices.Contains(held[folder], "bo.ruth@example.net") {
+			t.Errorf("%s does not hold Bo (its emails: %v)", folder, held[folder])
+		}
+		if slices.Contains(held[folder], "cy.only@example.com") {
+			t.Errorf("%s holds someone the request does not name", folder)
+		}
+		table := tableRows(t, "jsonl", mustRead(t, filepath.Join(out, folder, "customers.jsonl")))
+		if want := wantFound[strings.Replace(folder, "-", ":", 1)]; int64(len(table)) != want {
+			t.Errorf("%s's table has %d rows, want %d", folder, len(table), want)
+		}
+	}
+
+	nf := readCSVFile(t, filepath.Join(out, "not_found.csv"))
+	want := [][]string{
+		{"row", "email", "not_found_in", "found_in"},
+		{"1", "ADA.QUILL@example.org", "sandbox:count", "sandbox:tamio;sandbox:tiquo;sandbox:revnue"},
+		{"3", "nobody.here@example.com", strings.Join(targets, ";"), ""},
+	}
+	if !slices.EqualFunc(nf, want, slices.Equal) {
+		t.Errorf("not_found.csv:\n%q\nwant\n%q", nf, want)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestExportByEmailWithoutFindByEmail exports people from a CRM whose
+// match field is no email (a company's name): by email, found in one walk
+// of the list for all of them (two pages here), and by id.
+func TestExportByEmailWithoutFindByEmail(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sandbox.yaml")
+	if err := os.WriteFile(cfg, []byte("rate_limit: 60000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, rows := generate(t, dir, "gen.csv", fixtures.Options{Rows: 150, Seed: 7})
+	seedSandbox(t, dir, "revnue", rows[1:], "--sandbox-config", cfg, "--rate", "200")
+	email := column(t, rows[0], "email")
+	first, last := rows[3][email], rows[148][email] // on the first page and the second
+	subjects := writeSubjects(t, filepath.Join(dir, "by-email.csv"), []string{"email"},
+		[]string{strings.ToUpper(first)}, []string{last}, []string{"nobody.here@example.com"})
+	out := filepath.Join(dir, "by-email")
+	r := runIn(t, dir, "export", "--target", "sandbox:revnue", "--sandbox-config", cfg, "--subjects", subjects, "--out", out, "--progress", "none")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var m cli.ExportManifest
+	files, err := gdpr.ReadManifest(out, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gdpr.VerifyManifest(out); err != nil {
+		t.Fatal(err)
+	}
+	if m.API != "revnue" || m.Counts.Exported != 2 || m.Counts.NotFound != 1 {
+		t.Errorf("manifest %+v", m)
+	}
+	// One walk of two pages for the three people, then a read of each
+	// person found: a walk per person would take six pages.
+	if m.Calls.Calls != 2+2 {
+		t.Errorf("%d API calls, want 4: two list pages and two reads", m.Calls.Calls)
+	}
+	held := holders(t, out, []string{"."}, false)["."]
+	var ids []string
+	for _, f := range files {
+		if id, ok := strings.CutPrefix(f.Path, "subjects/"); ok {
+			ids = append(ids, strings.TrimSuffix(id, ".json"))
+		}
+	}
+	if !slices.Contains(held, strings.ToLower(first)) || !slices.Contains(held, strings.ToLower(last)) || len(ids) != 2 {
+		t.Errorf("exported %v holding %v", ids, held)
+	}
+	nf := readCSVFile(t, filepath.Join(out, "not_found.csv"))
+	if want := [][]string{{"row", "id", "name", "email"}, {"3", "", "", "nobody.here@example.com"}}; !slices.EqualFunc(nf, want, slices.Equal) {
+		t.Errorf("not_found.csv %q, want %q", nf, want)
+	}
+
+	// By id, the same people, without a walk.
+	byID := writeSubjects(t, filepath.Join(dir, "by-id.csv"), []string{"id"}, []string{ids[0]}, []string{ids[1]}, []string{"999999"})
+	out2 := filepath.Join(dir, "by-id")
+	r = runIn(t, dir, "export", "--api", "revnue", "--target", "sandbox", "--sandbox-config", cfg, "--subjects", byID, "--out", out2, "--progress", "none")
+	if r.code != 0 {
+		t.Fatalf("by id: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var m2 cli.ExportManifest
+	if _, err := gdpr.ReadManifest(out2, &m2); err != nil {
+		t.Fatal(err)
+	}
+	if m2.Counts.Exported != 2 || m2.Counts.NotFound != 1 || m2.Calls.Calls != 3 {
+		t.Errorf("by id: manifest counts %+v, %d calls", m2.Counts, m2.Calls.Calls)
+	}
+	for _, id := range ids {
+		a, b := mustRead(t, filepath.Join(out, "subjects", id+".json")), mustRead(t, filepath.Join(out2, "subjects", id+".json"))
+		var da, db exportedFile
+		if json.Unmarshal(a, &da) != nil || json.Unmarshal(b, &db) != nil || !jsonEqual(da.Customer, db.Customer) {
+			t.Errorf("customer %s by email and by id differ:\n%s\n%s", id, a, b)
+		}
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
