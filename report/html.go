@@ -254,6 +254,8 @@ func statusBadge(s string) badge {
 		return badge{"Done with rejects", "warn"}
 	case "aborted":
 		return badge{"Aborted", "bad"}
+	case "differs":
+		return badge{"Differs", "bad"}
 	case "failed":
 		return badge{"Failed", "bad"}
 	case "interrupted":

@@ -11,13 +11,17 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"crmsync/crm"
 	"crmsync/internal/atomicfile"
 	"crmsync/internal/outdir"
+	"crmsync/mappings"
 	"crmsync/pipeline"
+	"crmsync/report"
 )
 
 func init() { commands = append(commands, newSyncCommand) }
@@ -43,6 +47,9 @@ type syncOptions struct {
 	maxBlank    string
 	maxDelete   string
 	metricsFile string
+	// verify runs a verification pass after the sync: unset, it runs
+	// when the source is a CRM (a migration).
+	verify autoBool
 
 	// resolved by check
 	parsedMode pipeline.Mode
@@ -87,6 +94,13 @@ is empty or shrank by more than that. --max-blank aborts a run (before any
 harm) that would blank CRM values on more customers than it allows: the
 classic broken export.
 
+--verify ends the sync with the pass of crmsync verify: the source is read
+again and every customer read back from the CRM and compared field by field
+with what the mapping makes of its row. Differences go to verify.csv and
+report.html, and the exit status is 5 when the two sides differ. It is on by
+default when the source is a CRM (a migration) and off for files;
+--verify=false turns it off. A dry run never verifies.
+
 The mapping's api: names the CRM. Its credentials come from environment
 variables (each API's own, or those --api-key-env and --credential-env name);
 they are never taken from a flag value and never logged. --target sandbox runs
@@ -109,7 +123,7 @@ key.` + credentialsHelp(),
 		},
 	}
 	cmd.Long += metricsHelp
-	cmd.Long += "\n" + exitCodesHelp
+	cmd.Long += "\n" + syncExitCodesHelp
 	f := cmd.Flags()
 	f.StringVar(&o.src.path, "source", "", "CSV (.csv, .csv.gz, - for standard input) or Parquet file, or a CRM: NAME: (a remote; see crmsync remotes) or sandbox:API")
 	o.src.register(f)
@@ -132,6 +146,7 @@ key.` + credentialsHelp(),
 	f.BoolVar(&o.reconcile, "reconcile", false, "read the CRM and compare every row with what it holds now, catching edits made in the CRM")
 	f.StringVar(&o.maxBlank, "max-blank", "5%", "abort (exit 4) before blanking a CRM value on more than N customers or P% of the state's; 0 allows none")
 	f.StringVar(&o.maxDelete, "max-delete", "5%", "mirror: delete at most N customers or P% of the state's, and none if the source shrank more; 0 allows none")
+	f.VarPF(&o.verify, "verify", "", "after the sync, read every customer back and compare it with the source (default: on for a CRM source, off for a file)").NoOptDefVal = "true"
 	f.StringVar(&o.metricsFile, "metrics-file", "", "write the run's figures here for node_exporter's textfile collector (name it *.prom; see below)")
 	return cmd
 }
@@ -182,6 +197,14 @@ func (o *syncOptions) check() error {
 	if err := checkMetricsFile(o.metricsFile); err != nil {
 		return err
 	}
+	if o.verify.set && o.verify.on {
+		if o.dryRun {
+			return usageError("--verify reads back what the sync wrote, and a dry run writes nothing")
+		}
+		if o.src.path == "-" {
+			return usageError("--verify reads the source a second time, which standard input cannot be: give a file")
+		}
+	}
 	return nil
 }
 
@@ -230,7 +253,21 @@ type Summary struct {
 	RejectFile string `json:"reject_file"`
 	DiffFile   string `json:"diff_file"`
 	ReportFile string `json:"report_file"`
-	ExitCode   int    `json:"exit_code"`
+	// Verify is the verification pass that followed the sync, if one ran.
+	Verify   *VerifySummary `json:"verify,omitempty"`
+	ExitCode int            `json:"exit_code"`
+}
+
+// VerifySummary is summary.json's account of a verification pass:
+// Checked = Agree + Differ + Missing customers compared, NotCompared rows
+// the sync rejects; verify.csv lists the differences.
+type VerifySummary struct {
+	Checked     int64  `json:"checked"`
+	Agree       int64  `json:"agree"`
+	Differ      int64  `json:"differ"`
+	Missing     int64  `json:"missing"`
+	NotCompared int64  `json:"not_compared"`
+	File        string `json:"file"`
 }
 
 // syncMemoryLimit is the Go heap size a sync steers towards unless
@@ -355,6 +392,15 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 	if err := inc.closeDiff(); err != nil && runErr == nil {
 		runErr = pipeline.Fatalf("writing diff.csv: %w", err)
 	}
+	var verified *verifyResult
+	if runErr == nil && o.verifies(src) {
+		var verr error
+		verified, verr = o.verifyAfterSync(ctx, log, src, m, ep, cfg, inc)
+		inc.verify = verified.view
+		if verr != nil {
+			runErr = fmt.Errorf("verifying the sync: %w", verr)
+		}
+	}
 
 	s := &Summary{Source: o.src.path, Mapping: o.mapping, Target: ep.describe(), Mode: string(o.parsedMode), DryRun: o.dryRun,
 		StartedAt: started.UTC(), FinishedAt: time.Now().UTC(), RejectFile: rejectPath, State: o.statePath,
@@ -371,6 +417,13 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 		s.Timings.RowsPerSec = float64(c.Read) / s.Timings.TotalSeconds
 	}
 	code, status := exitFor(ctx, runErr, c)
+	if verified != nil {
+		v := verified.counts
+		s.Verify = &VerifySummary{Checked: v.Checked, Agree: v.Agree, Differ: v.Differ, Missing: v.Missing, NotCompared: v.Rejected, File: verified.file}
+		if verified.differs() && (code == ExitOK || code == ExitRejects) {
+			code, status = ExitDiffer, "differs"
+		}
+	}
 	s.Status, s.ExitCode = status, code
 	if runErr != nil {
 		s.Error = runErr.Error()
@@ -391,7 +444,11 @@ func (o *syncOptions) run(ctx context.Context) (err error) {
 	if code == ExitOK {
 		return nil
 	}
-	if runErr == nil {
+	switch {
+	case runErr != nil:
+	case code == ExitDiffer:
+		runErr = fmt.Errorf("the CRM differs from the source: %d customers differ, %d missing; see %s", s.Verify.Differ, s.Verify.Missing, s.Verify.File)
+	default:
 		runErr = fmt.Errorf("%d rows rejected: see %s", c.Rejected, rejectPath)
 	}
 	return &exitError{code: code, err: runErr}
@@ -441,6 +498,53 @@ func printSummary(w io.Writer, s *Summary) {
 	for _, msg := range s.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", msg)
 	}
+	if v := s.Verify; v != nil {
+		fmt.Fprintf(w, "verified: %d customers checked: %d agree, %d differ, %d missing; %d rows not compared (rejected)\n",
+			v.Checked, v.Agree, v.Differ, v.Missing, v.NotCompared)
+		if v.Differ+v.Missing > 0 {
+			fmt.Fprintf(w, "differences: %s\n", v.File)
+		}
+	}
 	fmt.Fprintf(w, "report: %s\n", s.ReportFile)
 	fmt.Fprintf(w, "status: %s\n", s.Status)
+}
+
+// syncExitCodesHelp is the commands' exit statuses with sync's own: 5
+// when its verification found differences.
+var syncExitCodesHelp = strings.Replace(exitCodesHelp, "\n  130", "\n  5    done, but the verification (--verify) found the CRM differing from the source:\n       see verify.csv\n  130", 1)
+
+// verifies reports whether the sync ends with a verification pass: as
+// --verify says, or when it is not given, when the source is a CRM.
+func (o *syncOptions) verifies(src *openedSource) bool {
+	if o.dryRun {
+		return false
+	}
+	if o.verify.set {
+		return o.verify.on
+	}
+	return src.format == "crm"
+}
+
+// verifyAfterSync reads the source again and compares it with the CRM
+// the sync wrote, through the state when the sync kept one.
+func (o *syncOptions) verifyAfterSync(ctx context.Context, log *slog.Logger, synced *openedSource, m *mappings.Mapping, ep *endpoint, cfg crm.Config, inc *incremental) (*verifyResult, error) {
+	empty := &verifyResult{view: &report.Verification{}}
+	src, err := o.src.reopen(ctx, synced, m)
+	if err != nil {
+		empty.view.Error = err.Error()
+		return empty, err
+	}
+	defer src.Close()
+	prog, err := src.bind(m)
+	if err != nil {
+		empty.view.Error = err.Error()
+		return empty, err
+	}
+	var st pipeline.State
+	if inc.store != nil {
+		st = inc.store
+	}
+	log.Info("verification starting")
+	return verifyTarget(ctx, log, verifyParams{src: src, prog: prog, m: m, ep: ep, cfg: cfg, state: st,
+		out: o.out, concurrency: o.concurrency, progress: o.progress, stderr: o.stderr})
 }

@@ -25,6 +25,9 @@ type incremental struct {
 	mu           sync.Mutex
 	fieldChanges map[string]int64
 	rejects      map[[2]string]*report.RejectGroup
+	// verify is the verification pass that followed the sync, for
+	// report.html; nil when none ran.
+	verify *report.Verification
 }
 
 // openIncremental opens the state (when --state is set) and records the
@@ -150,7 +153,7 @@ func (inc *incremental) previousRead(ctx context.Context) (int64, error) {
 func (inc *incremental) finish(ctx context.Context, s *Summary, run *pipeline.Run, started time.Time, outDir string) error {
 	ctx = context.WithoutCancel(ctx)
 	rep := &report.Run{ID: inc.runID, Source: s.Source, Mapping: s.Mapping, Target: s.Target, Mode: s.Mode, DryRun: s.DryRun,
-		Status: s.Status, Error: s.Error, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt, Warnings: s.Warnings}
+		Status: s.Status, Error: s.Error, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt, Warnings: s.Warnings, Verify: inc.verify}
 	rep.Counts = report.Counts{Read: s.Rows.Read, Created: s.Rows.Created, Updated: s.Rows.Updated, Unchanged: s.Rows.Unchanged,
 		Rejected: s.Rows.Rejected, Deleted: s.Rows.Deleted, Pending: s.Rows.Pending}
 	rep.API.Calls, rep.API.Retries, rep.API.RateLimited = s.API.Calls, s.API.Retries, s.API.RateLimited
