@@ -40,6 +40,8 @@ type fakeReader struct {
 	// enteredc when it is not nil.
 	entered  atomic.Int64
 	enteredc chan int64
+	// mangle, when not nil, spoils customers as a buggy reader would.
+	mangle func(i int, c *pipeline.Customer)
 	// hold, when not nil, keeps the walk from listing until it is closed
 	// or the walk's context ends.
 	hold chan struct{}
@@ -104,6 +106,9 @@ func (r *fakeReader) Walk(ctx context.Context, fn func([]pipeline.Customer) erro
 		cs := make([]pipeline.Customer, 0, end-i)
 		for ; i < end; i++ {
 			cs = append(cs, pipeline.Customer{ID: fmt.Sprintf("c%d", i), Values: r.values(i)})
+			if r.mangle != nil {
+				r.mangle(i, &cs[len(cs)-1])
+			}
 		}
 		k := r.entered.Add(1)
 		if r.enteredc != nil {

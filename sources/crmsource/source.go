@@ -70,10 +70,13 @@ func AllColumns(schema *pipeline.Schema) []string {
 // Source streams a CRM account's customers as rows. See the package
 // documentation.
 type Source struct {
-	cols  []string
-	key   string
-	field []int // per column, the schema field it reads; -1 for the id
-	batch int
+	cols []string
+	key  string
+	api  string
+	// nfields is how many values the schema makes each customer carry.
+	nfields int
+	field   []int // per column, the schema field it reads; -1 for the id
+	batch   int
 
 	pages  <-chan []pipeline.Customer
 	cancel context.CancelFunc
@@ -96,7 +99,7 @@ type Source struct {
 // walk stops and Next fails. The Source must be closed.
 func Open(ctx context.Context, r pipeline.Reader, opts Options) (*Source, error) {
 	schema := r.Schema()
-	s := &Source{key: KeyColumn(schema), batch: opts.BatchSize}
+	s := &Source{key: KeyColumn(schema), api: schema.API, nfields: len(schema.Fields), batch: opts.BatchSize}
 	if s.batch <= 0 {
 		s.batch = defaultBatchSize
 	}
@@ -108,7 +111,7 @@ func Open(ctx context.Context, r pipeline.Reader, opts Options) (*Source, error)
 	wctx, cancel := context.WithCancel(ctx)
 	pages := make(chan []pipeline.Customer, PagesBuffered)
 	s.pages, s.cancel, s.done = pages, cancel, make(chan struct{})
-	api := schema.API
+	api := s.api
 	go func() {
 		defer close(s.done)
 		err := r.Walk(wctx, func(page []pipeline.Customer) error {
@@ -224,7 +227,11 @@ func (s *Source) Next(ctx context.Context) ([]pipeline.Row, error) {
 			continue
 		}
 		n := min(len(s.cur), s.batch-len(rows))
-		rows = s.appendRows(rows, s.cur[:n])
+		var err error
+		// cur is left as it was: a Next after the error fails again.
+		if rows, err = s.appendRows(rows, s.cur[:n]); err != nil {
+			return nil, err
+		}
 		// Drop the handed-out customers, so that their values can go once
 		// the caller lets go of the rows.
 		clear(s.cur[:n])
@@ -262,24 +269,31 @@ func (s *Source) end() error {
 }
 
 // appendRows appends a row per customer, their values sharing one
-// allocation.
-func (s *Source) appendRows(rows []pipeline.Row, cs []pipeline.Customer) []pipeline.Row {
+// allocation. A customer without an id, or whose values do not match the
+// schema, is a reader's bug, fatal: its row would carry no key, or blanks
+// that a migration would send as clearing the target's fields.
+func (s *Source) appendRows(rows []pipeline.Row, cs []pipeline.Customer) ([]pipeline.Row, error) {
 	vals := make([]string, len(cs)*len(s.cols))
 	for i := range cs {
 		c := &cs[i]
+		if c.ID == "" {
+			return nil, pipeline.Fatalf("reading the %s account: the customer of row %d has no id", s.api, s.num+1)
+		}
+		if len(c.Values) != s.nfields {
+			return nil, pipeline.Fatalf("reading the %s account: customer %s has %d values for the schema's %d fields", s.api, c.ID, len(c.Values), s.nfields)
+		}
 		v := vals[i*len(s.cols) : (i+1)*len(s.cols) : (i+1)*len(s.cols)]
 		for j, f := range s.field {
-			switch {
-			case f < 0:
+			if f < 0 {
 				v[j] = c.ID
-			case f < len(c.Values):
+			} else {
 				v[j] = c.Values[f]
 			}
 		}
 		s.num++
 		rows = append(rows, pipeline.Row{Num: s.num, Values: v})
 	}
-	return rows
+	return rows, nil
 }
 
 // Progress implements pipeline.Progresser: customers read against the

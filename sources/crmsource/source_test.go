@@ -369,3 +369,41 @@ func TestContextCancelledMidWalk(t *testing.T) {
 		t.Error("Open returned with the walk still running")
 	}
 }
+
+// TestReaderBugsAreFatal checks a customer without an id or with values
+// that do not fit the schema stops the run rather than become a row
+// without a key, or blanks that a migration would send as clearing.
+func TestReaderBugsAreFatal(t *testing.T) {
+	for _, tc := range []struct {
+		what   string
+		mangle func(*pipeline.Customer)
+		want   string
+	}{
+		{"no id", func(c *pipeline.Customer) { c.ID = "" }, "the customer of row 6 has no id"},
+		{"short values", func(c *pipeline.Customer) { c.Values = c.Values[:2] }, "customer c5 has 2 values for the schema's 5 fields"},
+		{"long values", func(c *pipeline.Customer) { c.Values = append(c.Values, "x") }, "customer c5 has 6 values for the schema's 5 fields"},
+	} {
+		r := newFake(9, 4)
+		r.mangle = func(i int, c *pipeline.Customer) {
+			if i == 5 {
+				tc.mangle(c)
+			}
+		}
+		s := open(t, r, Options{BatchSize: 3})
+		var got int
+		var err error
+		for {
+			var rows []pipeline.Row
+			if rows, err = s.Next(t.Context()); err != nil {
+				break
+			}
+			got += len(rows)
+		}
+		if got > 5 || err == io.EOF || !strings.Contains(err.Error(), tc.want) || pipeline.ClassOf(err) != pipeline.ClassFatal {
+			t.Errorf("%s: %d rows, then %v (%v); want at most 5 rows, then a fatal error saying %q", tc.what, got, err, pipeline.ClassOf(err), tc.want)
+		}
+		if _, err2 := s.Next(t.Context()); err2 == nil || err2 == io.EOF {
+			t.Errorf("%s: Next after the error = %v, want the error again", tc.what, err2)
+		}
+	}
+}
