@@ -15,6 +15,7 @@ import (
 
 	"crmsync/gdpr"
 	"crmsync/internal/outdir"
+	"crmsync/internal/remotes"
 	"crmsync/pipeline"
 )
 
@@ -74,7 +75,8 @@ func targetFolders(targets []string) ([]string, error) {
 	folders := make([]string, len(targets))
 	byFolder := map[string]string{}
 	for i, name := range targets {
-		name = strings.TrimSpace(name)
+		// "NAME:" as --source takes it names the remote too.
+		name = strings.TrimSuffix(strings.TrimSpace(name), ":")
 		targets[i] = name
 		if name == "" {
 			return nil, usageError("--targets: an empty name; give remote names or sandbox:API, comma-separated")
@@ -116,6 +118,20 @@ func (o *exportOptions) runTargets(ctx context.Context) error {
 		var err error
 		if subjects, err = o.readSubjects(gdpr.AcrossColumns); err != nil {
 			return err
+		}
+	}
+	// Every name is looked up before any sandbox starts.
+	file, err := o.tgt.loadRemotes()
+	if err != nil {
+		return err
+	}
+	for _, name := range o.targets {
+		n, ok := namedTarget(name)
+		if !ok {
+			return usageError("--targets: %q is neither a remote's name nor %sAPI", name, remotes.SandboxPrefix)
+		}
+		if _, err := file.Lookup(n); err != nil {
+			return usageError("--targets: %v", err)
 		}
 	}
 	eps := make([]*endpoint, len(o.targets))

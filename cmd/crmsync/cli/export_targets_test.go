@@ -272,7 +272,7 @@ func TestExportByEmailWithoutFindByEmail(t *testing.T) {
 		}
 	}
 	if !slices.Contains(held, strings.ToLower(first)) || !slices.Contains(held, strings.ToLower(last)) || len(ids) != 2 {
-		t.Errorf("exported %v holding %v", ids, held)
+		t.Fatalf("exported %v holding %v", ids, held)
 	}
 	nf := readCSVFile(t, filepath.Join(out, "not_found.csv"))
 	if want := [][]string{{"row", "id", "name", "email"}, {"3", "", "", "nobody.here@example.com"}}; !slices.EqualFunc(nf, want, slices.Equal) {
@@ -306,4 +306,48 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
+}
+
+// TestExportTargetsUsageErrors refuses, before any sandbox starts or
+// anything is written, what --targets cannot answer: flags naming one
+// CRM, a target named twice, two targets sharing a folder or one taking a
+// name of the export's own files, and subjects named by id.
+func TestExportTargetsUsageErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := writeSubjects(t, filepath.Join(dir, "good.csv"), []string{"email"}, []string{"secret.person@example.org"})
+	byID := writeSubjects(t, filepath.Join(dir, "ids.csv"), []string{"id", "email"}, []string{"c9", "secret.person@example.org"})
+	cases := []struct {
+		name, targets, subjects, want string
+		extra                         []string
+	}{
+		{"with --api", "sandbox:tamio,sandbox:tiquo", good, "--api names one CRM", []string{"--api", "tiquo"}},
+		{"with --target", "sandbox:tamio,sandbox:tiquo", good, "--target names one CRM", []string{"--target", "sandbox"}},
+		{"named twice", "sandbox:tamio,sandbox:tiquo,sandbox:tamio", good, "names sandbox:tamio twice", nil},
+		{"one folder", "sandbox:tamio,sandbox-tamio", good, "would be written in one folder", nil},
+		{"one folder whatever the case", "sandbox:tamio,Sandbox-Tamio", good, "would be written in one folder", nil},
+		{"a reserved folder", "sandbox:tamio,subjects", good, "a name the export's own files take", nil},
+		{"an empty name", "sandbox:tamio,,sandbox:tiquo", good, "an empty name", nil},
+		{"subjects by id", "sandbox:tamio,sandbox:tiquo", byID, "each CRM has ids of its own", nil},
+		{"no such remote", "sandbox:tamio,no-such-remote", good, "no-such-remote", nil},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out"+strings.Repeat("x", i))
+			args := append([]string{"export", "--targets", tc.targets, "--subjects", tc.subjects, "--out", out, "--progress", "none"}, tc.extra...)
+			r := runIn(t, dir, args...)
+			if r.code != cli.ExitUsage || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, want %d saying %q:\n%s", r.code, cli.ExitUsage, tc.want, r.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, "secret.person") {
+				t.Errorf("the output names a subject:\n%s", r.stderr)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("a usage error created %s", out)
+			}
+		})
+	}
+	if dbs, _ := filepath.Glob(filepath.Join(dir, "crmsync-sandbox-*")); len(dbs) != 0 {
+		t.Errorf("usage errors started sandboxes: %v", dbs)
+	}
 }
