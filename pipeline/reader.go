@@ -44,10 +44,10 @@ type Reader interface {
 
 // TotalAnnouncer is implemented by readers whose list answers say how many
 // customers the account holds, so that a walk can show progress against
-// it. AnnouncedTotal returns the count the latest page read announced, 0
-// until one did; it is a count as the API gave it, which customers created
-// or deleted during a walk make stale, so a walk may end short of it or
-// past it. It is safe to call concurrently with Walk.
+// it. AnnouncedTotal returns the account's size as the list answers last
+// announced it, 0 until one did; customers created or deleted during a
+// walk make it stale, so a walk may end short of it or past it. It is
+// safe to call concurrently with Walk.
 type TotalAnnouncer interface {
 	AnnouncedTotal() int64
 }

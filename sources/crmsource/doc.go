@@ -22,8 +22,8 @@
 // nothing fails the open, as a file that cannot be read does. The walk
 // hands its pages over a channel that holds at most [PagesBuffered]
 // pages: a walk ahead of the run waits, and memory stays that of a few
-// pages whatever the account's size. Close, or the end of the context
-// given to Open, stops the walk and waits for its goroutine.
+// pages whatever the account's size. Close stops the walk and waits for
+// its goroutine; the end of the context given to Open stops it too.
 //
 // # Progress
 //
