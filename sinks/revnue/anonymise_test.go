@@ -23,7 +23,9 @@ import (
 
 // TestEraseAnonymises syncs the head of the shipped sample into a Revnue
 // emulator on a SQLite file, fills every field of one customer, template
-// values and signed flags included, and erases it with crmsync erase.
+// values and signed flags included, and erases it with crmsync erase,
+// named by the email of its contact person (Revnue matches by name: the
+// erase finds the email by reading the list).
 // Revnue cannot delete, so erase anonymises with a PUT of the whole
 // record: afterwards no table of the emulator's file holds any value of
 // the subject, the customer keeps its company and category under a
@@ -100,7 +102,8 @@ func TestEraseAnonymises(t *testing.T) {
 
 	out := filepath.Join(dir, "erase")
 	subjects := filepath.Join(dir, "subjects.csv")
-	if err := os.WriteFile(subjects, []byte("name\n\""+strings.ToLower(name)+"\"\n"), 0o600); err != nil {
+	email := "saskia.verbeek@person.example.org"
+	if err := os.WriteFile(subjects, []byte("email\n"+strings.ToUpper(email)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	erase := func() (int, string) {
@@ -118,7 +121,7 @@ func TestEraseAnonymises(t *testing.T) {
 	logPath := filepath.Join(out, "erasure-log.csv")
 	var got []string
 	for _, r := range logRows(t, logPath) {
-		if r["crm_id"] != subject || r["email_sha256"] != gdpr.MatchHash(name, true) {
+		if r["crm_id"] != subject || r["email_sha256"] != gdpr.EmailHash(email) {
 			t.Errorf("log row %v does not name the subject", r)
 		}
 		got = append(got, r["outcome"]+"/"+r["left_to_clear"])

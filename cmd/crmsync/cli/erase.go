@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"crmsync/crm"
 	"crmsync/gdpr"
 	"crmsync/internal/outdir"
 	"crmsync/pipeline"
@@ -80,7 +81,9 @@ func newEraseCommand(g *globals) *cobra.Command {
 		Short: "Erase people from the CRM and the sync state (GDPR erasure)",
 		Long: `Erase answers erasure requests (GDPR Art. 17): it finds the customers named in
 --subjects (a CSV file with an "id" column, a column of the API's match value,
-or both: ` + subjectColumnsHelp() + `) and deletes them for good, 50 at a
+or both: ` + subjectColumnsHelp() + `; where the match value is no email,
+an "email" column too, which finds every customer holding the email in an
+email field by reading the account's list) and deletes them for good, 50 at a
 time: in bulk where the API deletes in bulk, one by one otherwise. With
 --state it also removes them from crmsync's sync state, so no later sync holds
 or re-creates them from memory (remove them from the sync's source too).
@@ -131,7 +134,7 @@ those --api-key-env and --credential-env name).` + credentialsHelp(),
 	cmd.Long += "\n" + eraseExitCodesHelp
 	f := cmd.Flags()
 	registerTargetFlags(f, &o.tgt)
-	f.StringVar(&o.subjects, "subjects", "", `CSV file naming the people, with an "id" column, a column of the API's match value (`+subjectColumnsHelp()+`), or both (the id decides)`)
+	f.StringVar(&o.subjects, "subjects", "", `CSV file naming the people, with an "id" column, a column of the API's match value (`+subjectColumnsHelp()+`), an "email" column where the match value is no email, or several (the id decides, then the match value)`)
 	f.BoolVar(&o.dryRun, "dry-run", false, "delete or anonymise nothing; write what would be done to erasure-dry-run.csv")
 	f.IntVar(&o.maxDelete, "max-delete", defaultMaxDelete, "abort (exit 4), writing nothing, when more customers than this are to be deleted or anonymised")
 	f.StringVar(&o.state, "state", "", "sync state file to remove the erased customers from")
@@ -196,7 +199,7 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	if anonymising {
 		verb = "anonymise"
 	}
-	subjects, err := readSubjects(o.subjects, conn)
+	subjects, err := readEraseSubjects(o.subjects, conn)
 	if err != nil {
 		return err
 	}
@@ -343,6 +346,22 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	return nil
 }
 
+// readEraseSubjects reads --subjects: an id column, the API's match
+// column, and, where the match value is no email, an email column too;
+// any problem with it is a usage error.
+func readEraseSubjects(path string, conn *crm.Connector) ([]gdpr.Subject, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usageError("--subjects: %v", err)
+	}
+	defer f.Close()
+	s, err := gdpr.ReadSubjects(f, gdpr.SubjectColumnsOf(conn.Schema))
+	if err != nil {
+		return nil, usageError("--subjects %s: %v", path, err)
+	}
+	return s, nil
+}
+
 // resolveErasures looks every subject up in the CRM, a few at a time, and
 // names the outcome of those it does not hold from the log of earlier
 // erasures. Of subjects resolving to one customer (named by id and by
@@ -367,38 +386,56 @@ func resolveErasures(ctx context.Context, r pipeline.Reader, an pipeline.Anonymi
 			}
 		}
 	}
-	fetch := func(ctx context.Context, s gdpr.Subject) (*erasure, error) {
-		e := &erasure{s: s}
-		if s.Match != "" {
-			e.matchHash = gdpr.MatchHash(s.Match, schema.MatchFold)
+	finder, err := newSubjectFinder(ctx, r, subjects)
+	if err != nil {
+		return nil, err
+	}
+	fetch := func(ctx context.Context, s gdpr.Subject) ([]*erasure, error) {
+		hash := ""
+		// A subject named by email alone, where the match value is no
+		// email, is logged by its email's hash: what a later request
+		// names them by.
+		byEmail := s.ID == "" && s.Match == "" && s.Email != ""
+		switch {
+		case s.Match != "":
+			hash = gdpr.MatchHash(s.Match, schema.MatchFold)
+		case s.Email != "":
+			hash = gdpr.EmailHash(s.Email)
 		}
-		c, err := lookupSubject(ctx, r, s)
+		cs, err := finder.find(ctx, s)
 		if err != nil {
 			return nil, err
 		}
 		viaLog := false
-		if c == nil && an != nil {
-			if c, err = anonymisedBefore(ctx, r, s, e.matchHash, erased); err != nil {
+		if len(cs) == 0 && an != nil {
+			c, err := anonymisedBefore(ctx, r, s, hash, erased)
+			if err != nil {
 				return nil, err
 			}
-			// Its match value is no longer the subject's: the log
-			// keeps the subject's hash.
-			viaLog = c != nil
+			if c != nil {
+				// Its match value is no longer the subject's: the log
+				// keeps the subject's hash.
+				cs, viaLog = []pipeline.Customer{*c}, true
+			}
 		}
-		if c != nil {
-			e.held, e.crmID = true, c.ID
+		var out []*erasure
+		for _, c := range cs {
+			e := &erasure{s: s, matchHash: hash, held: true, crmID: c.ID}
+			out = append(out, e)
 			if an != nil {
-				if done, left := an.Check(c); done {
+				if done, left := an.Check(&c); done {
 					e.held, e.outcome, e.left = false, gdpr.OutcomeAlreadyAnonymised, left
-					return e, nil
+					continue
 				}
 			}
-			if !viaLog && match >= 0 && match < len(c.Values) && c.Values[match] != "" {
+			if !viaLog && !byEmail && match >= 0 && match < len(c.Values) && c.Values[match] != "" {
 				e.matchHash = gdpr.MatchHash(c.Values[match], schema.MatchFold)
 			}
-			return e, nil
 		}
-		e.crmID = s.ID
+		if len(out) > 0 {
+			return out, nil
+		}
+		e := &erasure{s: s, matchHash: hash, crmID: s.ID}
 		if e.crmID == "" && e.matchHash != "" {
 			e.crmID = erased.Matches[e.matchHash]
 		}
@@ -410,14 +447,16 @@ func resolveErasures(ctx context.Context, r pipeline.Reader, an pipeline.Anonymi
 			(e.matchHash != "" && (erased.Matches[e.matchHash] != "" || erased.AnonymisedMatches[e.matchHash] != "")) {
 			e.outcome = gdpr.OutcomeAlreadyAbsent
 		}
-		return e, nil
+		return []*erasure{e}, nil
 	}
-	emit := func(e *erasure) (bool, error) {
-		if e.held {
-			e.dup = seen[e.crmID]
-			seen[e.crmID] = true
+	emit := func(es []*erasure) (bool, error) {
+		for _, e := range es {
+			if e.held {
+				e.dup = seen[e.crmID]
+				seen[e.crmID] = true
+			}
+			out = append(out, e)
 		}
-		out = append(out, e)
 		return false, nil
 	}
 	return out, inOrder(ctx, workers, jobs, fetch, emit)

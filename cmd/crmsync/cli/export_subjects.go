@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -76,21 +75,6 @@ func connectorOf(api string) (*crm.Connector, error) {
 		return nil, usageError("%v", err)
 	}
 	return c, nil
-}
-
-// readSubjects reads --subjects, whose match column is the API's match
-// field; any problem with it is a usage error.
-func readSubjects(path string, conn *crm.Connector) ([]gdpr.Subject, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, usageError("--subjects: %v", err)
-	}
-	defer f.Close()
-	s, err := gdpr.ReadSubjects(f, gdpr.MatchColumnOf(conn.Schema))
-	if err != nil {
-		return nil, usageError("--subjects %s: %v", path, err)
-	}
-	return s, nil
 }
 
 // newReader returns the reader of the endpoint's API; its connections
