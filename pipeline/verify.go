@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,7 +84,6 @@ type VerifyOptions struct {
 	// match values are found as a sync finds them.
 	TempDir      string
 	SeenInMemory int
-	Logger       *slog.Logger
 }
 
 // batchCurrent is an API that reads many customers in fewer calls than a
@@ -140,9 +138,6 @@ func NewVerification(opts VerifyOptions) (*Verification, error) {
 	}
 	if opts.SeenInMemory <= 0 {
 		opts.SeenInMemory = defaultSeenInMemory
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.OnDifference == nil {
 		opts.OnDifference = func(*Difference) error { return nil }
@@ -259,13 +254,7 @@ func (v *Verification) Execute(ctx context.Context) error {
 	case err != nil:
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c := v.Progress()
-	v.opts.Logger.Info("verification finished", "read", c.Read, "checked", c.Checked, "agree", c.Agree,
-		"differ", c.Differ, "missing", c.Missing, "rejected", c.Rejected)
-	return nil
+	return ctx.Err()
 }
 
 // firstSeen records a mapped row's key and match value as a sync's repeat

@@ -146,7 +146,7 @@ key.` + credentialsHelp(),
 	f.BoolVar(&o.reconcile, "reconcile", false, "read the CRM and compare every row with what it holds now, catching edits made in the CRM")
 	f.StringVar(&o.maxBlank, "max-blank", "5%", "abort (exit 4) before blanking a CRM value on more than N customers or P% of the state's; 0 allows none")
 	f.StringVar(&o.maxDelete, "max-delete", "5%", "mirror: delete at most N customers or P% of the state's, and none if the source shrank more; 0 allows none")
-	f.VarPF(&o.verify, "verify", "", "after the sync, read every customer back and compare it with the source (default: on for a CRM source, off for a file)").NoOptDefVal = "true"
+	f.VarPF(&o.verify, "verify", "", "after the sync, read every customer back and compare it with the source; auto: on for a CRM source, off for a file").NoOptDefVal = "true"
 	f.StringVar(&o.metricsFile, "metrics-file", "", "write the run's figures here for node_exporter's textfile collector (name it *.prom; see below)")
 	return cmd
 }

@@ -307,7 +307,7 @@ func verifyTarget(ctx context.Context, log *slog.Logger, p verifyParams) (*verif
 		return w.Write(&row)
 	}
 	pass, err := pipeline.NewVerification(pipeline.VerifyOptions{Source: p.src, Mapper: p.prog, Mapped: p.m.Mapped(),
-		Reader: reader, State: p.state, Concurrency: p.concurrency, OnDifference: onDiff, Logger: log})
+		Reader: reader, State: p.state, Concurrency: p.concurrency, OnDifference: onDiff})
 	if err != nil {
 		w.Close()
 		return res, &exitError{code: ExitUsage, err: err}
