@@ -7,7 +7,9 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"filippo.io/age"
 
 	"crmsync/cmd/crmsync/cli"
 	"crmsync/gdpr"
@@ -216,6 +220,56 @@ func TestExportAcrossFourCRMs(t *testing.T) {
 	if !slices.EqualFunc(nf, want, slices.Equal) {
 		t.Errorf("not_found.csv:\n%q\nwant\n%q", nf, want)
 	}
+
+	// Encrypted, into the same --out: every file but the manifest is
+	// age ciphertext under .age, and the plain export is replaced whole.
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = runIn(t, dir, "export", "--targets", strings.Join(targets, ","), "--subjects", subjects, "--out", out, "--progress", "none",
+		"--age-recipient", id.Recipient().String())
+	if r.code != 0 {
+		t.Fatalf("encrypted: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	files, err = gdpr.VerifyManifest(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPrivate(t, out)
+	for _, f := range files {
+		if !strings.HasSuffix(f.Path, ".age") {
+			t.Errorf("%s is not encrypted", f.Path)
+		}
+	}
+	if len(files) != m.Counts.Files {
+		t.Errorf("encrypted: %d files, plain %d", len(files), m.Counts.Files)
+	}
+	ct, err := os.Open(filepath.Join(out, "not_found.csv.age"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ct.Close()
+	pr, err := age.Decrypt(ct, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parseCSV(t, plain); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("decrypted not_found.csv %q", got)
+	}
+}
+
+func parseCSV(t *testing.T, data []byte) [][]string {
+	t.Helper()
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
 
 func mustRead(t *testing.T, path string) []byte {
