@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"crmsync/crm"
+	"crmsync/internal/seed"
 	"crmsync/pipeline"
 )
 
@@ -28,8 +30,13 @@ type sandboxOptions struct {
 	config    string
 	rateLimit string
 	failRate  float64
-	seed      int64
+	faultSeed int64
 	webhooks  []string
+	// seed customers are written into the account before it serves;
+	// seedRandom picks which, seedOnly stops after them.
+	seed       int
+	seedRandom int64
+	seedOnly   bool
 
 	rate   float64
 	conn   *crm.Connector
@@ -49,6 +56,17 @@ serves until Ctrl-C. Customers are kept in the SQLite file --db, so a sandbox
 restarted on the same file holds the same customers. --listen 127.0.0.1:0
 takes a free port; the URL printed holds the port it got.
 
+SEEDING
+--seed N writes N made-up customers into the account before it serves: every
+field filled in its form (names with accents, apostrophes, commas and quotes,
+E.164 phones, addresses whole or absent, lists, dates), some left empty, each
+with its own email (or whatever the API matches customers by). They go in
+through crmsync's own connector, as a sync would send them, with the rate
+limit, faults and webhooks off while they do. The same --seed-random gives the
+same customers, so seeding a file again updates none and duplicates no one.
+--seed-only exits after seeding (exit 0), for scripts that seed a sandbox file
+and then use it with --target sandbox --sandbox-db or a later sandbox.
+
 CONFIGURATION FILE
 The account (keys, limits, faults and what else the API has) is set in a YAML
 file given to --config here, or to --sandbox-config of every command run with
@@ -61,7 +79,11 @@ its line. ` + sandboxConfigHelp(),
       --source samples/customers.csv --mapping samples/customers.` + api + `.yaml
 
   # on a free port, 5% server errors and 50 requests/s per key:
-  crmsync sandbox --api ` + api + ` --listen 127.0.0.1:0 --fail-rate 0.05 --seed 7 --rate-limit 50/s
+  crmsync sandbox --api ` + api + ` --listen 127.0.0.1:0 --fail-rate 0.05 --fault-seed 7 --rate-limit 50/s
+
+  # seed 500 customers into a file, then exit; a later sandbox serves them:
+  crmsync sandbox --api ` + api + ` --db source.db --seed 500 --seed-only
+  crmsync sandbox --api ` + api + ` --db source.db --listen 127.0.0.1:8787
 
   # the same account embedded in a sync, no server to start:
   crmsync sync --source samples/customers.csv --mapping samples/customers.` + api + `.yaml \
@@ -82,7 +104,10 @@ its line. ` + sandboxConfigHelp(),
 	f.StringVar(&o.config, "config", "", "YAML file of the account: keys, permissions, rate limit, webhooks, faults (see above)")
 	f.StringVar(&o.rateLimit, "rate-limit", "", "requests per second per key, e.g. 50/s (default: the configuration's)")
 	f.Float64Var(&o.failRate, "fail-rate", 0, "share of requests answered 500/502/503, from 0 to 1")
-	f.Int64Var(&o.seed, "seed", 1, "seed of the injected faults, so a run can be replayed")
+	f.Int64Var(&o.faultSeed, "fault-seed", 1, "seed of the injected faults, so a run can be replayed")
+	f.IntVar(&o.seed, "seed", 0, "write this many made-up customers into the account before serving (see SEEDING)")
+	f.Int64Var(&o.seedRandom, "seed-random", 1, "which customers --seed makes: the same number gives the same customers")
+	f.BoolVar(&o.seedOnly, "seed-only", false, "exit after --seed has written the customers, without serving")
 	f.StringArrayVar(&o.webhooks, "webhook", nil, "URL to POST the API's customer events to (repeatable)")
 	return cmd
 }
@@ -127,13 +152,27 @@ func (o *sandboxOptions) check() error {
 	if o.db == ":memory:" {
 		o.db = ""
 	}
+	if o.seed < 0 {
+		return usageError("--seed %d: give the number of customers to write", o.seed)
+	}
+	if o.seedOnly && o.seed == 0 {
+		return usageError("--seed-only needs --seed N, the customers to write")
+	}
+	if o.seed > 0 && o.db == "" {
+		return usageError("--seed writes the customers into --db: give a file, not %q", ":memory:")
+	}
 	return nil
 }
 
 func (o *sandboxOptions) run(ctx context.Context) error {
 	log := o.g.log.newLogger(os.Stderr)
+	if o.seed > 0 {
+		if err := o.seedAccount(ctx, log); err != nil || o.seedOnly {
+			return err
+		}
+	}
 	sb, err := o.conn.StartSandbox(ctx, crm.SandboxOptions{Addr: o.listen, DBPath: o.db, ConfigFile: o.config, Logger: log,
-		RateLimit: o.rate, Faults: crm.Faults{ErrorRate: o.failRate, Seed: o.seed}, Webhooks: o.webhooks})
+		RateLimit: o.rate, Faults: crm.Faults{ErrorRate: o.failRate, Seed: o.faultSeed}, Webhooks: o.webhooks})
 	var cfgErr *crm.ConfigError
 	if errors.As(err, &cfgErr) {
 		return &exitError{code: ExitUsage, err: err}
@@ -152,6 +191,38 @@ func (o *sandboxOptions) run(ctx context.Context) error {
 	if err := sb.Close(); err != nil {
 		return pipeline.Fatalf("closing the sandbox: %w", err)
 	}
+	return nil
+}
+
+// seedAccount writes --seed customers into --db through the connector,
+// on an emulator of its own on a free port, closed before the one that
+// serves starts.
+func (o *sandboxOptions) seedAccount(ctx context.Context, log *slog.Logger) error {
+	fmt.Fprintf(os.Stderr, "seeding %d customers into %s\n", o.seed, o.db)
+	step := max(int64(o.seed)/10, 1000)
+	next := step
+	progress := func(done int64) {
+		if done >= next && done < int64(o.seed) {
+			fmt.Fprintf(os.Stderr, "  %d of %d\n", done, o.seed)
+			next = done + step
+		}
+	}
+	// The emulator's INFO lines (a line a request) would bury the
+	// progress: they show with --verbose only.
+	c, err := seed.Sandbox(ctx, o.conn, crm.SandboxOptions{Addr: "127.0.0.1:0", DBPath: o.db, ConfigFile: o.config,
+		Logger: slog.New(demoteInfo{log.Handler()})}, seed.Spec{N: o.seed, Seed: o.seedRandom}, progress)
+	var cfgErr *crm.ConfigError
+	if errors.As(err, &cfgErr) {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return pipeline.Fatalf("seeding the sandbox: %w", err)
+	}
+	fmt.Fprintf(o.stdout, "seeded %d customers into %s: %d created, %d updated, %d unchanged\n",
+		o.seed, o.db, c.Created, c.Updated, c.Unchanged)
 	return nil
 }
 
