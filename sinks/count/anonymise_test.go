@@ -363,3 +363,75 @@ func scanDB(t *testing.T, path string, needles []string, skip ...string) []strin
 	}
 	return found
 }
+
+// TestAnonymiseUnderFaults anonymises 30 customers, half of them without
+// contacts, while COUNT fails requests and loses the answers of PUTs it
+// applied: each is retried until answered, every customer ends anonymised
+// and reported with its contacts as left, and a customer COUNT does not
+// hold is reported absent.
+func TestAnonymiseUnderFaults(t *testing.T) {
+	a := startAccount(t, counttest.Options{})
+	var ids []string
+	for i := range 30 {
+		m := full(i)
+		if i%2 == 1 {
+			m = only(m, "customer", "email", "mainPhone", "website", "billingAddress.street", "shippingAddress.city")
+		}
+		ids = append(ids, a.seed(t, body(m)))
+	}
+	an, err := count.NewAnonymiser(a.options(count.Options{Concurrency: 4}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	a.srv.SetFaults(counttest.Faults{Seed: 3, ErrorRate: 0.1, LostAnswerRate: 0.3})
+	gone := "7c1f6a53-2d1e-4a4b-9c55-0d8e7f3a2b10"
+	res := make([]pipeline.Anonymisation, len(ids)+1)
+	err = an.Anonymise(context.Background(), append(ids, gone), res)
+	a.srv.SetFaults(counttest.Faults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.srv.Stats().Requests["PUT /customers/{uuid}"]["lost"] == 0 {
+		t.Fatal("no PUT answer was lost: the test shows nothing of retries")
+	}
+	reader, err := count.NewAPI(a.options(count.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	for i, id := range ids {
+		var left []string
+		if i%2 == 0 {
+			left = []string{count.LeftContacts}
+		}
+		if res[i].Outcome != pipeline.Anonymised || !slices.Equal(res[i].Left, left) {
+			t.Errorf("customer %d: %+v", i, res[i])
+		}
+		c, err := reader.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := decodeObject(t, c.Raw)
+		if held["customer"] != pipeline.ErasedPlaceholder(id) || held["email"] != pipeline.ErasedEmail(id) || held["mainPhone"] != nil ||
+			held["website"] != nil || held["billingAddress"] != nil || held["shippingAddress"] != nil || held["status"] != "active" {
+			t.Errorf("customer %d holds %v", i, held)
+		}
+		if done, l := an.Check(c); !done || !slices.Equal(l, left) {
+			t.Errorf("customer %d checked anonymised %v, left %v", i, done, l)
+		}
+	}
+	// One that holds an address again is not anonymised.
+	if err := a.client.Update(context.Background(), ids[0], map[string]any{"customer": pipeline.ErasedPlaceholder(ids[0]),
+		"email": pipeline.ErasedEmail(ids[0]), "shippingAddress": map[string]any{"city": "Tilbury"}}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := reader.Get(context.Background(), ids[0]); err != nil {
+		t.Fatal(err)
+	} else if done, _ := an.Check(c); done {
+		t.Error("a customer holding a shipping address checked anonymised")
+	}
+	if res[len(ids)].Outcome != pipeline.AnonymiseAbsent {
+		t.Errorf("the customer COUNT does not hold: %+v", res[len(ids)])
+	}
+}
