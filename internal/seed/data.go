@@ -4,15 +4,20 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 // country is where a fake customer lives: the forms of its code the
 // schemas ask for, and what its addresses and phones look like.
 type country struct {
 	alpha2, numeric, locale, offset string
-	// dial is the calling code, without "+"; national its digits after it.
-	dial     string
-	national int
+	// dial is the calling code, without "+"; a phone is mobile (the
+	// start of a mobile number in the country's plan) and digits more, so
+	// that it is valid by the country's numbering plan, as a mapping's
+	// phone() checks.
+	dial, mobile string
+	digits       int
 	// street formats a house number (%[1]d) and a street (%[2]s).
 	street  string
 	streets []string
@@ -40,17 +45,17 @@ func (c *country) postcode(r *rand.Rand) string {
 // countries are spread over the world's UTC offsets, among them
 // Nepal's +05:45, with the accents and apostrophes of their addresses.
 var countries = []country{
-	{"DE", "276", "de", "+01:00", "49", 10, "%[2]s %[1]d", []string{"Hauptstraße", "Königsallee", "Am Weißen Steg"}, []string{"Berlin", "München", "Köln", "Düsseldorf"}, "Nordrhein-Westfalen", "99999"},
-	{"FR", "250", "fr", "+01:00", "33", 9, "%[1]d, rue %[2]s", []string{"de l'Église", "Saint-Honoré", "des Écoles"}, []string{"Paris", "Besançon", "Orléans", "Lyon"}, "Île-de-France", "99999"},
-	{"GB", "826", "en-GB", "+00:00", "44", 10, "%[1]d %[2]s", []string{"King's Road", "Baker Street", "St. Mary's Lane"}, []string{"London", "Stoke-on-Trent", "Manchester"}, "Greater London", "AA9 9AA"},
-	{"IE", "372", "en-IE", "+00:00", "353", 9, "%[1]d %[2]s", []string{"O'Connell Street", "Grafton Street"}, []string{"Dublin", "Dún Laoghaire", "Cork"}, "Leinster", "A99 A9A9"},
-	{"ES", "724", "es", "+01:00", "34", 9, "Calle %[2]s, %[1]d", []string{"de Alcalá", "Mayor", "del Niño Jesús"}, []string{"Madrid", "A Coruña", "Málaga"}, "Andalucía", "99999"},
-	{"NO", "578", "nb", "+01:00", "47", 8, "%[2]s %[1]d", []string{"Storgata", "Bjørnstjerne Bjørnsons gate"}, []string{"Oslo", "Tromsø", "Bodø"}, "Troms", "9999"},
-	{"BR", "76", "pt-BR", "-03:00", "55", 11, "Rua %[2]s, %[1]d", []string{"da Consolação", "São Bento"}, []string{"São Paulo", "Florianópolis"}, "São Paulo", "99999-999"},
-	{"US", "840", "en-US", "-05:00", "1", 10, "%[1]d %[2]s", []string{"Main Street", "Martin Luther King Jr. Blvd"}, []string{"New York", "Coeur d'Alene", "Santa Fe"}, "New York", "99999"},
-	{"IN", "356", "en-IN", "+05:30", "91", 10, "%[1]d, %[2]s", []string{"M.G. Road", "Linking Road"}, []string{"Mumbai", "Bengaluru"}, "Maharashtra", "999999"},
-	{"NP", "524", "ne", "+05:45", "977", 9, "%[2]s %[1]d", []string{"Durbar Marg", "Thamel Marg"}, []string{"Kathmandu", "Pokhara"}, "Bagmati", "99999"},
-	{"JP", "392", "ja", "+09:00", "81", 10, "%[1]d %[2]s", []string{"Chūō-dōri", "Omotesandō"}, []string{"Tōkyō", "Ōsaka"}, "Tōkyō-to", "999-9999"},
+	{"DE", "276", "de", "+01:00", "49", "151", 8, "%[2]s %[1]d", []string{"Hauptstraße", "Königsallee", "Am Weißen Steg"}, []string{"Berlin", "München", "Köln", "Düsseldorf"}, "Nordrhein-Westfalen", "99999"},
+	{"FR", "250", "fr", "+01:00", "33", "6", 8, "%[1]d, rue %[2]s", []string{"de l'Église", "Saint-Honoré", "des Écoles"}, []string{"Paris", "Besançon", "Orléans", "Lyon"}, "Île-de-France", "99999"},
+	{"GB", "826", "en-GB", "+00:00", "44", "74", 8, "%[1]d %[2]s", []string{"King's Road", "Baker Street", "St. Mary's Lane"}, []string{"London", "Stoke-on-Trent", "Manchester"}, "Greater London", "AA9 9AA"},
+	{"IE", "372", "en-IE", "+00:00", "353", "87", 7, "%[1]d %[2]s", []string{"O'Connell Street", "Grafton Street"}, []string{"Dublin", "Dún Laoghaire", "Cork"}, "Leinster", "A99 A9A9"},
+	{"ES", "724", "es", "+01:00", "34", "6", 8, "Calle %[2]s, %[1]d", []string{"de Alcalá", "Mayor", "del Niño Jesús"}, []string{"Madrid", "A Coruña", "Málaga"}, "Andalucía", "99999"},
+	{"NO", "578", "nb", "+01:00", "47", "4", 7, "%[2]s %[1]d", []string{"Storgata", "Bjørnstjerne Bjørnsons gate"}, []string{"Oslo", "Tromsø", "Bodø"}, "Troms", "9999"},
+	{"BR", "76", "pt-BR", "-03:00", "55", "119", 8, "Rua %[2]s, %[1]d", []string{"da Consolação", "São Bento"}, []string{"São Paulo", "Florianópolis"}, "São Paulo", "99999-999"},
+	{"US", "840", "en-US", "-05:00", "1", "212", 7, "%[1]d %[2]s", []string{"Main Street", "Martin Luther King Jr. Blvd"}, []string{"New York", "Coeur d'Alene", "Santa Fe"}, "New York", "99999"},
+	{"IN", "356", "en-IN", "+05:30", "91", "98", 8, "%[1]d, %[2]s", []string{"M.G. Road", "Linking Road"}, []string{"Mumbai", "Bengaluru"}, "Maharashtra", "999999"},
+	{"NP", "524", "ne", "+05:45", "977", "98", 8, "%[2]s %[1]d", []string{"Durbar Marg", "Thamel Marg"}, []string{"Kathmandu", "Pokhara"}, "Bagmati", "99999"},
+	{"JP", "392", "ja", "+09:00", "81", "90", 8, "%[1]d %[2]s", []string{"Chūō-dōri", "Omotesandō"}, []string{"Tōkyō", "Ōsaka"}, "Tōkyō-to", "999-9999"},
 }
 
 // A name as written, and the ASCII letters an address is made of.
@@ -123,22 +128,35 @@ func (p *person) email(_ string, i int) string {
 	return fmt.Sprintf("%s.%s.%d@%s", p.firstASCII, p.lastASCII, i+1, p.domain)
 }
 
-// digits returns the national digits of a phone number: n digits, the
-// first not 0.
-func (p *person) digits(r *rand.Rand) string {
-	b := make([]byte, p.country.national)
-	for k := range b {
-		b[k] = byte('0' + r.IntN(10))
+// national returns the national digits of a mobile number, valid by
+// the country's numbering plan (a draw that is not is drawn again).
+func (p *person) national(r *rand.Rand) string {
+	c := p.country
+	b := make([]byte, len(c.mobile)+c.digits)
+	copy(b, c.mobile)
+	for range 20 {
+		for k := len(c.mobile); k < len(b); k++ {
+			b[k] = byte('0' + r.IntN(10))
+		}
+		if validPhone(c.dial + string(b)) {
+			break
+		}
 	}
-	b[0] = byte('1' + r.IntN(9))
 	return string(b)
 }
 
 // e164 is a phone number in E.164: "+" and the digits.
-func (p *person) e164(r *rand.Rand) string { return "+" + p.country.dial + p.digits(r) }
+func (p *person) e164(r *rand.Rand) string { return "+" + p.country.dial + p.national(r) }
 
 // phone is a phone number as people write it: "+49 301 234 5678".
 func (p *person) phone(r *rand.Rand) string {
-	d := p.digits(r)
+	d := p.national(r)
 	return fmt.Sprintf("+%s %s %s %s", p.country.dial, d[:3], d[3:6], d[6:])
+}
+
+// validPhone reports whether digits (the calling code and the national
+// number) are a number of the plan the calling code names.
+func validPhone(digits string) bool {
+	n, err := phonenumbers.Parse("+"+digits, "")
+	return err == nil && phonenumbers.IsValidNumber(n)
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nyaruka/phonenumbers"
+
 	"crmsync/crm"
 	_ "crmsync/crm/all"
 	"crmsync/internal/seed"
@@ -213,5 +215,29 @@ func TestComplete(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPhonesValid: every phone, E.164 or written as people write it, is
+// a number of its country's plan, which a mapping's phone() checks.
+func TestPhonesValid(t *testing.T) {
+	checked := 0
+	for _, c := range crm.All() {
+		for i, v := range seed.Records(c.Schema, 1000, 9) {
+			for f, val := range v {
+				fl := &c.Schema.Fields[f]
+				if val == "" || fl.Kind != pipeline.KindPhone && !strings.Contains(strings.ToLower(fl.Leaf()), "phone") {
+					continue
+				}
+				n, err := phonenumbers.Parse(val, "")
+				if err != nil || !phonenumbers.IsValidNumber(n) {
+					t.Fatalf("%s record %d: %s = %q is not a valid number (%v)", c.Name, i, fl.Name, val, err)
+				}
+				checked++
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no phone checked")
 	}
 }
