@@ -7,11 +7,14 @@
 // emulator limited to 50 requests/s (3,000 a minute) with one request per
 // changed customer; and the rows of the APIs whose files add them to
 // apiRows: COUNT's (count.go) and Revnue's (revnue.go), 2,000 updates each
-// at 20 requests/s. The files are generated into -data (never committed)
-// and reused on later runs.
+// at 20 requests/s, and the migration of 20,000 and 100,000 seeded tiquo
+// customers into tamio, rate limits off (migrate.go). The files and the
+// seeded accounts are generated into -data (never committed) and reused
+// on later runs.
 //
 //	go build -o bin/crmsync ./cmd/crmsync && go run ./internal/benchrun -bin bin/crmsync
 //	go run ./internal/benchrun -bin bin/crmsync -only tiquo-rate,revnue-rate
+//	go run ./internal/benchrun -bin bin/crmsync -only migrate
 package main
 
 import (
@@ -418,6 +421,8 @@ type summary struct {
 	Timings struct {
 		TotalSeconds float64 `json:"total_seconds"`
 	} `json:"timings"`
+	// Verify is the verification pass that ends a sync from a CRM.
+	Verify struct{ Checked, Agree, Differ, Missing int64 } `json:"verify"`
 }
 
 func syncTo(bin, source, mapping string, srv *tamiotest.Server, out string) (*summary, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -47,9 +48,12 @@ func init() {
 
 // migration is what one migration run measured.
 type migration struct {
-	rows                   int
-	s                      *summary
-	elapsed                time.Duration
+	rows    int
+	s       *summary
+	elapsed time.Duration
+	// verifying is how long the verification pass that ends the run
+	// took (0 when its log line was not found).
+	verifying              time.Duration
 	rssKB                  int64
 	sourceCalls, tgtCalls  int64
 	sourceByRoute, tgtByRt string
@@ -73,12 +77,20 @@ func migrateTest(bin, mapping, data string, sizes []int) ([]result, error) {
 	}
 	var out []result
 	for _, m := range runs {
-		label := fmt.Sprintf("migrate %dk tiquo→tamio", m.rows/1000)
+		label := fmt.Sprintf("migrate %dk", m.rows/1000)
 		rate := float64(m.rows) / m.elapsed.Seconds()
+		phases := ""
+		if m.verifying > 0 {
+			load := m.elapsed - m.verifying
+			phases = fmt.Sprintf("; migration %.0f s = %.0f rows/s, verification %.0f s", load.Seconds(), float64(m.rows)/load.Seconds(), m.verifying.Seconds())
+		}
+		v := m.s.Verify
 		out = append(out,
-			check(label+": customers migrated", float64(m.s.Rows.Created), float64(m.rows),
+			check(label+" tiquo→tamio: migrated", float64(m.s.Rows.Created), float64(m.rows),
 				fmt.Sprintf("%d created, %d rejected of %d read", m.s.Rows.Created, m.s.Rows.Rejected, m.s.Rows.Read), fmt.Sprintf("%d created", m.rows)),
-			result{name: label + ": rate", value: fmt.Sprintf("%.0f rows/s (%.0f s)", rate, m.elapsed.Seconds())},
+			result{name: label + ": rate", value: fmt.Sprintf("%.0f rows/s (%.0f s%s)", rate, m.elapsed.Seconds(), phases)},
+			check(label+": verification", boolF(v.Checked == int64(m.rows) && v.Agree == v.Checked), 1,
+				fmt.Sprintf("%d checked, %d agree, %d differ, %d missing", v.Checked, v.Agree, v.Differ, v.Missing), "every one agrees"),
 			result{name: label + ": peak RSS", value: fmt.Sprintf("%.0f MB", float64(m.rssKB)/1024)},
 			result{name: label + ": tiquo calls/customer", value: fmt.Sprintf("%.4f (%d: %s)", float64(m.sourceCalls)/float64(m.rows), m.sourceCalls, m.sourceByRoute)},
 			result{name: label + ": tamio calls/customer", value: fmt.Sprintf("%.4f (%d: %s)", float64(m.tgtCalls)/float64(m.rows), m.tgtCalls, m.tgtByRt)},
@@ -159,9 +171,11 @@ func migrateOnce(bin, mapping, data string, n int) (migration, error) {
 	}
 	out := filepath.Join(work, "out")
 	cmd := exec.Command(bin, "sync", "--config", remotes, "--source", "bench-source:", "--mapping", mapping,
-		"--target", "bench-target", "--out", out, "--progress", "none")
+		"--target", "bench-target", "--state", filepath.Join(work, "state.db"), "--out", out, "--progress", "none")
 	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	// The log says when the verification pass starts.
+	var logged bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, io.MultiWriter(os.Stderr, &logged)
 	fmt.Fprintf(os.Stderr, "migrating %d customers: %s\n", n, strings.Join(cmd.Args, " "))
 	start := time.Now()
 	err = cmd.Run()
@@ -174,7 +188,8 @@ func migrateOnce(bin, mapping, data string, n int) (migration, error) {
 	if err != nil {
 		return migration{}, err
 	}
-	m := migration{rows: n, s: s, elapsed: elapsed, rssKB: cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss}
+	m := migration{rows: n, s: s, elapsed: elapsed, rssKB: cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss,
+		verifying: verifyTime(logged.String(), start.Add(elapsed))}
 	for i, sb := range []crm.Sandbox{source, target} {
 		after, err := sandboxStats(sb)
 		if err != nil {
@@ -188,6 +203,21 @@ func migrateOnce(bin, mapping, data string, n int) (migration, error) {
 		}
 	}
 	return m, nil
+}
+
+// verifyTime reads, from a run's log, when its verification pass started
+// and returns the time from then to end; 0 when the log does not say.
+func verifyTime(log string, end time.Time) time.Duration {
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `msg="verification starting"`) {
+			continue
+		}
+		stamp, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		if t, err := time.Parse(time.RFC3339Nano, stamp); err == nil {
+			return end.Sub(t)
+		}
+	}
+	return 0
 }
 
 // callsByRoute sums the requests an emulator served and names them by
@@ -218,7 +248,7 @@ func callsByRoute(st *requestStats) (int64, string) {
 // it in data for the next: seeding goes through the API one customer a
 // request, which is no part of what the bench measures.
 func seededSource(ctx context.Context, data string, n int) (string, error) {
-	path := filepath.Join(data, fmt.Sprintf("migrate-tiquo-%d-seed%d.db", n, migrateSeed))
+	path := filepath.Join(data, fmt.Sprintf("migrate-tiquo-%d-seed%d-v%d.db", n, migrateSeed, seed.Version))
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
