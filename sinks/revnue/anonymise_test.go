@@ -364,3 +364,50 @@ func scanDB(t *testing.T, path string, needles []string) []string {
 	}
 	return found
 }
+
+// TestAnonymiserReadsFirst anonymises three customers and one Revnue does
+// not hold: each is read first, a customer anonymised already is not
+// written again, the PUT keeps the company and category, and the unknown
+// id is reported absent, not refused.
+func TestAnonymiserReadsFirst(t *testing.T) {
+	a := startAccount(t, revnuetest.Options{})
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, a.seed(t, map[string]any{"company": 1, "name": fmt.Sprintf("Utrecht Fietsen %d", i), "category": 3,
+			"contact_person": map[string]any{"name": "Joost Dijkstra", "email": fmt.Sprintf("joost%d@person.example.org", i)},
+			"city": "Utrecht", "nda_signed": true, "template": map[string]any{"id": 1, "fields": []map[string]any{{"id": 4, "value": "gold"}}}}))
+	}
+	an, err := revnue.NewAnonymiser(revnue.Options{BaseURL: a.url, Token: a.srv.Token, Rate: 1e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer an.Close()
+	ctx := context.Background()
+	res := make([]pipeline.Anonymisation, 1)
+	if err := an.Anonymise(ctx, ids[:1], res); err != nil || res[0].Outcome != pipeline.Anonymised || res[0].Left != nil {
+		t.Fatalf("first: %+v, %v", res[0], err)
+	}
+	a.front.requests() // forgets the first's
+	res = make([]pipeline.Anonymisation, 4)
+	if err := an.Anonymise(ctx, append(slices.Clone(ids), "987654"), res); err != nil {
+		t.Fatal(err)
+	}
+	want := []pipeline.AnonymiseOutcome{pipeline.AlreadyAnonymised, pipeline.Anonymised, pipeline.Anonymised, pipeline.AnonymiseAbsent}
+	for i, r := range res {
+		if r.Outcome != want[i] || r.Left != nil || r.Err != nil {
+			t.Errorf("customer %d: %+v, want outcome %d", i, r, want[i])
+		}
+	}
+	rs := a.front.requests()
+	if gets, puts := count(rs, "GET", ""), count(rs, "PUT", ""); gets != 4 || puts != 2 {
+		t.Errorf("%d GETs and %d PUTs, want one GET each and a PUT for the two not anonymised", gets, puts)
+	}
+	for _, id := range ids {
+		c := a.held(t, id)
+		cat, _ := c["category"].(map[string]any)
+		if c["name"] != pipeline.ErasedPlaceholder(id) || c["contact_person"] != nil || c["city"] != nil || c["nda_signed"] != false ||
+			c["template"] != nil || cat == nil || fmt.Sprint(cat["id"]) != "3" || fmt.Sprint(c["company"]) != "1" {
+			t.Errorf("customer %s holds %v", id, c)
+		}
+	}
+}
