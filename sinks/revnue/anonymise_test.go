@@ -373,9 +373,10 @@ func TestAnonymiserReadsFirst(t *testing.T) {
 	a := startAccount(t, revnuetest.Options{})
 	var ids []string
 	for i := range 3 {
+		contact := map[string]any{"name": "Joost Dijkstra", "email": fmt.Sprintf("joost%d@person.example.org", i)}
+		tmpl := map[string]any{"id": 1, "fields": []map[string]any{{"id": 4, "value": "gold"}}}
 		ids = append(ids, a.seed(t, map[string]any{"company": 1, "name": fmt.Sprintf("Utrecht Fietsen %d", i), "category": 3,
-			"contact_person": map[string]any{"name": "Joost Dijkstra", "email": fmt.Sprintf("joost%d@person.example.org", i)},
-			"city":           "Utrecht", "nda_signed": true, "template": map[string]any{"id": 1, "fields": []map[string]any{{"id": 4, "value": "gold"}}}}))
+			"contact_person": contact, "city": "Utrecht", "nda_signed": true, "template": tmpl}))
 	}
 	an, err := revnue.NewAnonymiser(revnue.Options{BaseURL: a.url, Token: a.srv.Token, Rate: 1e6})
 	if err != nil {
