@@ -176,3 +176,55 @@ func TestCRMSourceUsageErrors(t *testing.T) {
 		t.Error("a refused migration started the target's sandbox")
 	}
 }
+
+// TestMigrateReadsTemplateFields: a Revnue account's custom template
+// fields are not in Revnue's schema, which lists their family only; a
+// migration whose mapping reads one (template.account_tier) gets it as a
+// column of the source. Ten sample rows loaded into the Revnue sandbox go
+// to tiquo, each customer tagged with its tier (none without one); the row tiquo refuses is
+// in rejects.csv with the source's columns.
+func TestMigrateReadsTemplateFields(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rows := readLooseCSV(t, sample("customers.csv"))[:11]
+	writeCSVFile(t, filepath.Join(dir, "head.csv"), rows)
+	tiers := map[string]string{}
+	email, tier := column(t, rows[0], "email"), column(t, rows[0], "tier")
+	for _, row := range rows[1:] {
+		tiers[strings.ToLower(strings.TrimSpace(row[email]))] = strings.TrimSpace(row[tier])
+	}
+	mapping, err := filepath.Abs(filepath.Join("testdata", "remotes", "revnue-to-tiquo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runBinaryIn(t, dir, nil, "sync", "--source", "head.csv", "--mapping", sampleAbs(t, "customers.revnue.yaml"),
+		"--target", "sandbox:revnue", "--out", "seed", "--progress", "none")
+	if r.code != cli.ExitOK {
+		t.Fatalf("seeding: exit %d\n%s", r.code, r.stderr)
+	}
+	r = runBinaryIn(t, dir, nil, "sync", "--source", "sandbox:revnue:", "--mapping", mapping, "--target", "sandbox:tiquo",
+		"--out", "out", "--progress", "none")
+	if r.code != cli.ExitRejects {
+		t.Fatalf("migrating: exit %d, want %d\n%s", r.code, cli.ExitRejects, r.stderr)
+	}
+	s := readSummary(t, filepath.Join(dir, "out"))
+	got := tiquoCustomers(t, filepath.Join(dir, "crmsync-sandbox-tiquo.db"))
+	if s.Rows.Read != 10 || s.Rows.Created != int64(len(got)) || s.Rows.Rejected != 1 || len(got) != 9 {
+		t.Errorf("read %d, created %d, rejected %d; tiquo holds %d", s.Rows.Read, s.Rows.Created, s.Rows.Rejected, len(got))
+	}
+	for e, c := range got {
+		tier, ok := tiers[e]
+		want := ""
+		if tier != "" {
+			want = `["` + tier + `"]`
+		}
+		if !ok || c["tags"] != want {
+			t.Errorf("tiquo customer %s (in the source: %v) has tags %s, want %s", c["id"], ok, c["tags"], want)
+		}
+	}
+	rejects := readCSVFile(t, filepath.Join(dir, s.RejectFile))
+	if len(rejects) != 2 || strings.Join(rejects[0][:4], ",") != "id,contact_person.email,contact_person.name,template.account_tier" ||
+		rejects[1][column(t, rejects[0], "_code")] != "email" {
+		t.Errorf("rejects.csv: %q", rejects)
+	}
+}

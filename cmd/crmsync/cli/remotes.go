@@ -26,9 +26,9 @@ const configFlagHelp = "remotes file naming the CRMs --target NAME and --source 
 type remotesOptions struct {
 	g *globals
 
-	tgt   targetFlags
-	check bool
-	names []string
+	tgt     targetFlags
+	doCheck bool
+	names   []string
 
 	stdout io.Writer
 	stderr *os.File
@@ -89,7 +89,7 @@ line, the remote and the key.` + credentialsHelp(),
   crmsync sync --source old-crm: --mapping migrate.yaml --target ` + remotes.SandboxPrefix + api + ` --state state.db`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.names = args
-			if err := o.checkFlags(); err != nil {
+			if err := o.check(); err != nil {
 				return err
 			}
 			return o.run(cmd.Context())
@@ -97,7 +97,7 @@ line, the remote and the key.` + credentialsHelp(),
 	}
 	cmd.Long += "\n" + remotesExitCodesHelp
 	f := cmd.Flags()
-	f.BoolVar(&o.check, "check", false, "call each remote given as a URL once with its credentials and report per remote")
+	f.BoolVar(&o.doCheck, "check", false, "call each remote given as a URL once with its credentials and report per remote")
 	f.StringVar(&o.tgt.sandboxDB, "sandbox-db", defaultSandboxDB, "the sandbox file shown for "+remotes.SandboxPrefix+"API remotes (<api> stands for the API)")
 	o.tgt.registerSafetyFlags(f)
 	return cmd
@@ -111,8 +111,7 @@ func firstCredentialName() string {
 	return "api_key"
 }
 
-// checkFlags is the command's check (named apart from the --check flag).
-func (o *remotesOptions) checkFlags() error {
+func (o *remotesOptions) check() error {
 	if o.tgt.apiTimeout <= 0 {
 		return usageError("--api-timeout %v: give a positive duration such as 30s", o.tgt.apiTimeout)
 	}
@@ -152,19 +151,19 @@ func (o *remotesOptions) run(ctx context.Context) error {
 		fmt.Fprintf(o.stdout, "remotes file: %s (absent: only the sandboxes are defined)\n", file.Path)
 	}
 	var status []remoteStatus
-	if o.check {
+	if o.doCheck {
 		status = o.checkAll(ctx, log, list)
 	}
 	tw := tabwriter.NewWriter(o.stdout, 0, 4, 2, ' ', 0)
 	header := "NAME\tAPI\tWHERE\tCREDENTIALS"
-	if o.check {
+	if o.doCheck {
 		header += "\tCHECK"
 	}
 	fmt.Fprintln(tw, header)
 	failed := 0
 	for i, r := range list {
 		line := r.Name + "\t" + r.API + "\t" + o.where(r) + "\t" + credentialsOf(r)
-		if o.check {
+		if o.doCheck {
 			line += "\t" + status[i].msg
 			if !status[i].ok {
 				failed++

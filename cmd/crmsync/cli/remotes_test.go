@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"crmsync/cmd/crmsync/cli"
+	"crmsync/internal/remotes"
 	"crmsync/sinks/tiquo/tiquotest"
 )
 
@@ -78,7 +79,7 @@ func rowOf(out, name string) string {
 	return ""
 }
 
-// TestRemotesCheck: a tiquo emulator knows one key. `crmsync remotes`
+// TestRemotesCheck: a tiquo emulator's configuration gives it one key. `crmsync remotes`
 // lists the file's remotes and the built-in sandboxes, with whether each
 // credential variable is set and never its value, and calls nothing;
 // --check reads one page with each remote's key and reports per remote:
@@ -89,8 +90,18 @@ func TestRemotesCheck(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	const right, wrong = "sk_test_right_key_1", "sk_test_wrong_key_2"
-	srv, err := tiquotest.NewServer(tiquotest.Options{DBPath: filepath.Join(dir, "crm.db"),
-		Keys: []tiquotest.Key{{Token: right, Name: "migration", Scopes: []string{tiquotest.ScopeRead, tiquotest.ScopeWrite}}}})
+	// The emulator's account, configured as `crmsync sandbox --config`
+	// and --sandbox-config are: one key, which the stale variable is not.
+	sbConfig := filepath.Join(dir, "sandbox.yaml")
+	if err := os.WriteFile(sbConfig, []byte("keys:\n  - {token: "+right+", name: migration, scopes: [customers:read, customers:write]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := tiquotest.LoadConfig(sbConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.DBPath = filepath.Join(dir, "crm.db")
+	srv, err := tiquotest.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,5 +255,31 @@ func TestRemotesUsageErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "crmsync-sandbox-tiquo.db")); err == nil {
 		t.Error("a refused run started a sandbox")
+	}
+}
+
+// TestReadmeRemotesExampleLoads: the remotes file the README shows is
+// one crmsync reads, with the remotes it describes.
+func TestReadmeRemotesExampleLoads(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n### Remotes")
+	if !ok {
+		t.Fatal("README.md has no Remotes section")
+	}
+	_, block, ok := strings.Cut(section, "```yaml\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("the Remotes section of README.md shows no remotes file")
+	}
+	f, err := remotes.Load(writeRemotes(t, t.TempDir(), block), true)
+	if err != nil {
+		t.Fatalf("README.md's remotes file: %v", err)
+	}
+	if len(f.Remotes) != 2 || f.Remotes[0].Name != "old-crm" || f.Remotes[0].Env["api_key"] != "OLD_TIQUO_KEY" || !f.Remotes[1].Sandbox {
+		t.Errorf("README.md's remotes file reads as %+v", f.Remotes)
 	}
 }

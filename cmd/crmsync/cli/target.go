@@ -292,7 +292,7 @@ func (f *targetFlags) resolveNamed(log *slog.Logger, name string) (*endpoint, er
 	if !ok {
 		return nil, usageError("%q is neither a remote's name nor %sAPI", name, remotes.SandboxPrefix)
 	}
-	return f.named(log, n, n, "", false)
+	return f.named(log, n, "", "", false)
 }
 
 // loadRemotes reads the remotes file once: --config, or the default file,
@@ -332,7 +332,8 @@ func configPath(fs *pflag.FlagSet) (string, bool) {
 	return path, false
 }
 
-// named resolves a remote for the flag that named it (for messages). want
+// named resolves a remote for the flag that named it ("" for none), which
+// messages name. want
 // is the API the command needs ("" for any); asTarget applies
 // --api-key-env and --credential-env.
 func (f *targetFlags) named(log *slog.Logger, name, flag, want string, asTarget bool) (*endpoint, error) {
@@ -342,14 +343,18 @@ func (f *targetFlags) named(log *slog.Logger, name, flag, want string, asTarget 
 	}
 	r, err := file.Lookup(name)
 	if err != nil {
+		if flag == "" {
+			return nil, usageError("%v", err)
+		}
 		return nil, usageError("%s: %v", flag, err)
 	}
+	label := labelOf(flag, name)
 	if want != "" && r.API != want {
-		return nil, usageError("%s %s is a %s remote, but %s %s", flag, name, r.API, f.apiSource(want), want)
+		return nil, usageError("%s is a %s remote, but %s %s", label, r.API, f.apiSource(want), want)
 	}
 	conn, err := crm.Lookup(r.API)
 	if err != nil {
-		return nil, usageError("%s %s: %v", flag, name, err)
+		return nil, usageError("%s: %v", label, err)
 	}
 	if r.Sandbox {
 		return f.startSandbox(log, flag, asTarget, r, conn)
@@ -357,9 +362,9 @@ func (f *targetFlags) named(log *slog.Logger, name, flag, want string, asTarget 
 	base, err := httpapi.CheckBaseURL(r.URL, f.allowInsecureHTTP)
 	if err != nil {
 		if errors.Is(err, httpapi.ErrCleartext) {
-			return nil, usageError("%s %s: %v (--allow-insecure-http allows it)", flag, name, err)
+			return nil, usageError("%s: %v (--allow-insecure-http allows it)", label, err)
 		}
-		return nil, usageError("%s %s: %v", flag, name, err)
+		return nil, usageError("%s: %v", label, err)
 	}
 	if u, _ := url.Parse(base); u.Scheme == "http" && !httpapi.IsLoopback(u.Hostname()) {
 		log.Warn("the API key and customer data go to the remote unencrypted (--allow-insecure-http)", "remote", name, "url", base)
@@ -375,8 +380,8 @@ func (f *targetFlags) named(log *slog.Logger, name, flag, want string, asTarget 
 	for _, c := range conn.Credentials {
 		v := strings.TrimSpace(os.Getenv(env[c.Name]))
 		if v == "" {
-			return nil, usageError("%s %s: no %s for %s: set the environment variable %s (%s), or name another in the remote's credentials: (%s)",
-				flag, name, c.Name, conn.Name, env[c.Name], c.Doc, file.Path)
+			return nil, usageError("%s: no %s for %s: set the environment variable %s (%s), or name another in the remote's credentials: (%s)",
+				label, c.Name, conn.Name, env[c.Name], c.Doc, file.Path)
 		}
 		creds[c.Name] = v
 	}
@@ -416,7 +421,7 @@ func (f *targetFlags) overrideEnv(conn *crm.Connector, env map[string]string) ma
 // command may not share a file: they would be one account.
 func (f *targetFlags) startSandbox(log *slog.Logger, flag string, isTarget bool, r *remotes.Remote, conn *crm.Connector) (*endpoint, error) {
 	if conn.StartSandbox == nil {
-		return nil, usageError("%s %s: crmsync has no emulator of %s", flag, f.target, conn.Name)
+		return nil, usageError("%s: crmsync has no emulator of %s", labelOf(flag, orSandbox(r.Name)), conn.Name)
 	}
 	db, dbFlag := r.SandboxDB, "sandbox_db of remote "+r.Name
 	if db == "" {
@@ -433,7 +438,7 @@ func (f *targetFlags) startSandbox(log *slog.Logger, flag string, isTarget bool,
 	}
 	if other, taken := f.sandboxes[abs]; taken {
 		return nil, usageError("%s and %s would both run on the sandbox file %s: give one of them its own (%s in --sandbox-db stands for the API; a sandbox remote may name its sandbox_db)",
-			other, flag+" "+orSandbox(r.Name), db, apiPlaceholder)
+			other, labelOf(flag, orSandbox(r.Name)), db, apiPlaceholder)
 	}
 	// The emulator's INFO lines (every request or job it serves) are its
 	// own bookkeeping: under a sync they would bury the progress bar and
@@ -450,9 +455,18 @@ func (f *targetFlags) startSandbox(log *slog.Logger, flag string, isTarget bool,
 	if f.sandboxes == nil {
 		f.sandboxes = map[string]string{}
 	}
-	f.sandboxes[abs] = flag + " " + orSandbox(r.Name)
+	f.sandboxes[abs] = labelOf(flag, orSandbox(r.Name))
 	return &endpoint{api: conn, remote: r.Name, baseURL: sb.URL(), creds: sb.Credentials(),
 		http: httpapi.NewHTTPClient(f.apiTimeout), sandbox: sb}, nil
+}
+
+// labelOf names a remote in messages, after the flag that named it if
+// any.
+func labelOf(flag, name string) string {
+	if flag == "" {
+		return name
+	}
+	return flag + " " + name
 }
 
 func orSandbox(name string) string {
