@@ -150,6 +150,7 @@ func TestExportAcrossFourCRMs(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	t.Logf("%s", r.stdout)
 	for _, p := range []string{"ada.quill", "bo.ruth", "nobody.here"} {
 		if strings.Contains(r.stdout+r.stderr, p) {
 			t.Errorf("the output names a subject (%s):\n%s\n%s", p, r.stdout, r.stderr)
