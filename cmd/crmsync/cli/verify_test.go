@@ -205,3 +205,42 @@ func TestVerifyFlags(t *testing.T) {
 		t.Errorf("a sync without --verify wrote verify.csv")
 	}
 }
+
+// TestVerifyMigrationFromSandbox migrates a sandbox's customers into
+// another API's sandbox: a CRM source is verified without being asked,
+// read a second time through the sandbox the sync started (a second
+// sandbox on its file is refused), and crmsync verify agrees.
+func TestVerifyMigrationFromSandbox(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "sandbox-<api>.db")
+	data, err := os.ReadFile(sample("customers.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The header and the first 40 rows.
+	source := filepath.Join(dir, "customers.csv")
+	lines := strings.SplitAfter(string(data), "\n")
+	if err := os.WriteFile(source, []byte(strings.Join(lines[:41], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mapping := mappingIn(t, dir)
+	if code := runMain(t, "", "sync", "--source", source, "--mapping", mapping, "--target", "sandbox:tamio",
+		"--sandbox-db", db, "--out", filepath.Join(dir, "seed"), "--progress", "none"); code != cli.ExitOK && code != cli.ExitRejects {
+		t.Fatalf("filling the tamio sandbox: exit %d", code)
+	}
+	seeded := readSummary(t, filepath.Join(dir, "seed")).Rows.Created
+	migration := sample(filepath.Join("migrate", "tamio-to-tiquo.yaml"))
+	out := filepath.Join(dir, "migrate")
+	if code := runMain(t, "", "sync", "--source", "sandbox:tamio", "--mapping", migration, "--target", "sandbox:tiquo",
+		"--sandbox-db", db, "--state", filepath.Join(dir, "state.db"), "--out", out, "--progress", "none"); code != cli.ExitOK {
+		t.Fatalf("migration: exit %d", code)
+	}
+	s := readSummary(t, out)
+	if s.Verify == nil || s.Verify.Checked != seeded || s.Verify.Agree != seeded || seeded == 0 {
+		t.Fatalf("the migration's verification: %+v after %+v; want the %d customers checked, all agreeing", s.Verify, s.Rows, seeded)
+	}
+	if code := runMain(t, "", "verify", "--source", "sandbox:tamio", "--mapping", migration, "--target", "sandbox:tiquo",
+		"--sandbox-db", db, "--out", filepath.Join(dir, "verify"), "--progress", "none"); code != cli.ExitOK {
+		t.Errorf("crmsync verify without a state, after the migration: exit %d; %q", code, readVerifyCSV(t, filepath.Join(dir, "verify")))
+	}
+}
