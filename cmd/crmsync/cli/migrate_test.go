@@ -21,8 +21,6 @@ import (
 	"crmsync/internal/seed"
 	"crmsync/mappings"
 	"crmsync/pipeline"
-
-	"github.com/nyaruka/phonenumbers"
 )
 
 // The shipped migrations (samples/migrate/SRC-to-DST.yaml), each run end
@@ -262,7 +260,6 @@ func seedAccount(t *testing.T, a *account, schema *pipeline.Schema, dir string, 
 		}
 	}
 	markers(s)
-	validPhones(s)
 	var y strings.Builder
 	fmt.Fprintf(&y, "api: %s\nkey: seed_key\nfields:\n", a.conn.Name)
 	for i, f := range s.schema.Fields {
@@ -329,34 +326,6 @@ func markers(s *seeded) {
 	}
 }
 
-// validPhones replaces each phone of a free-text field that is not a
-// valid number of its country by that country's example number. The
-// seed's national digits are random, and most of them fall outside the
-// numbering plan, which phone() refuses; real accounts hold numbers that
-// were dialled.
-func validPhones(s *seeded) {
-	for i, f := range s.schema.Fields {
-		if f.Kind != pipeline.KindString || !s.filled[i] || !isPhoneField(f.Leaf()) {
-			continue
-		}
-		for _, rec := range s.records {
-			num, err := phonenumbers.Parse(rec[i], "")
-			if err != nil || phonenumbers.IsValidNumber(num) {
-				continue
-			}
-			region := phonenumbers.GetRegionCodeForCountryCode(int(num.GetCountryCode()))
-			if ex := phonenumbers.GetExampleNumber(region); ex != nil {
-				rec[i] = phonenumbers.Format(ex, phonenumbers.INTERNATIONAL)
-			}
-		}
-	}
-}
-
-func isPhoneField(name string) bool {
-	name = strings.ToLower(name)
-	return strings.Contains(name, "phone") || strings.Contains(name, "mobile") || strings.Contains(name, "fax")
-}
-
 // write syncs the records into the account and returns the run's
 // summary, failing the test unless the run ended with exit 0.
 func (s *seeded) write(t *testing.T, a *account, out string) *cli.Summary {
@@ -409,9 +378,9 @@ func testMigration(t *testing.T, src, dst string, n int) {
 	}
 	checkCoverage(t, m, s)
 	want, rejected, keys := expectMigrated(t, prog, s, ids)
-	// The target requires what some source customers lack (tamio a
-	// country and an email, tiquo a last name): the mapping leaves those
-	// to be completed in the source, and the migration rejects them.
+	// tamio requires a country and an email, which some source customers
+	// lack: the mapping leaves those to be completed in the source, and
+	// the migration rejects them, each with its reason.
 	for id, code := range rejected {
 		if !strings.HasPrefix(code, pipeline.CodeRequired+" ") {
 			t.Errorf("the mapping rejects seeded customer %s: %s", id, code)
