@@ -34,9 +34,10 @@ type sandboxOptions struct {
 	webhooks  []string
 	// seed customers are written into the account before it serves;
 	// seedRandom picks which, seedOnly stops after them.
-	seed       int
-	seedRandom int64
-	seedOnly   bool
+	seed         int
+	seedRandom   int64
+	seedOnly     bool
+	seedComplete bool
 
 	rate   float64
 	conn   *crm.Connector
@@ -64,8 +65,11 @@ with its own email (or whatever the API matches customers by). They go in
 through crmsync's own connector, as a sync would send them, with the rate
 limit, faults and webhooks off while they do. The same --seed-random gives the
 same customers, so seeding a file again updates none and duplicates no one.
---seed-only exits after seeding (exit 0), for scripts that seed a sandbox file
-and then use it with --target sandbox --sandbox-db or a later sandbox.
+--seed-complete fills every field of every customer instead, every address
+whole: what a rehearsal of a migration needs when the target requires fields
+the source may leave empty. --seed-only exits after seeding (exit 0), for
+scripts that seed a sandbox file and then use it with --source sandbox:API:,
+--target sandbox or a later sandbox.
 
 CONFIGURATION FILE
 The account (keys, limits, faults and what else the API has) is set in a YAML
@@ -108,6 +112,7 @@ its line. ` + sandboxConfigHelp(),
 	f.IntVar(&o.seed, "seed", 0, "write this many made-up customers into the account before serving (see SEEDING)")
 	f.Int64Var(&o.seedRandom, "seed-random", 1, "which customers --seed makes: the same number gives the same customers")
 	f.BoolVar(&o.seedOnly, "seed-only", false, "exit after --seed has written the customers, without serving")
+	f.BoolVar(&o.seedComplete, "seed-complete", false, "--seed fills every field of every customer, none left empty")
 	f.StringArrayVar(&o.webhooks, "webhook", nil, "URL to POST the API's customer events to (repeatable)")
 	return cmd
 }
@@ -155,8 +160,8 @@ func (o *sandboxOptions) check() error {
 	if o.seed < 0 {
 		return usageError("--seed %d: give the number of customers to write", o.seed)
 	}
-	if o.seedOnly && o.seed == 0 {
-		return usageError("--seed-only needs --seed N, the customers to write")
+	if (o.seedOnly || o.seedComplete) && o.seed == 0 {
+		return usageError("--seed-only and --seed-complete need --seed N, the customers to write")
 	}
 	if o.seed > 0 && o.db == "" {
 		return usageError("--seed writes the customers into --db: give a file, not %q", ":memory:")
@@ -210,7 +215,7 @@ func (o *sandboxOptions) seedAccount(ctx context.Context, log *slog.Logger) erro
 	// The emulator's INFO lines (a line a request) would bury the
 	// progress: they show with --verbose only.
 	c, err := seed.Sandbox(ctx, o.conn, crm.SandboxOptions{Addr: "127.0.0.1:0", DBPath: o.db, ConfigFile: o.config,
-		Logger: slog.New(demoteInfo{log.Handler()})}, seed.Spec{N: o.seed, Seed: o.seedRandom}, progress)
+		Logger: slog.New(demoteInfo{log.Handler()})}, seed.Spec{N: o.seed, Seed: o.seedRandom, Complete: o.seedComplete}, progress)
 	var cfgErr *crm.ConfigError
 	if errors.As(err, &cfgErr) {
 		return &exitError{code: ExitUsage, err: err}

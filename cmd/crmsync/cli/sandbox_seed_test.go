@@ -142,3 +142,57 @@ func credentialLabel(name string) string {
 	words[0] = strings.ToUpper(words[0][:1]) + words[0][1:]
 	return strings.Join(words, " ")
 }
+
+// TestSandboxSeedComplete: with --seed-complete every customer of every
+// API's sandbox holds every field the seeding can fill, as generated.
+func TestSandboxSeedComplete(t *testing.T) {
+	const n = 60
+	for _, c := range crm.All() {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			db := filepath.Join(t.TempDir(), "complete.db")
+			cmd, stdout, stderr := startBinary(t, "", "sandbox", "--api", c.Name, "--db", db, "--seed", fmt.Sprint(n), "--seed-only", "--seed-complete")
+			if r := waitBinary(t, cmd, stdout, stderr, time.Now(), 2*time.Minute); r.code != 0 {
+				t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
+			}
+			sb, err := c.StartSandbox(t.Context(), crm.SandboxOptions{DBPath: db})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sb.Close()
+			hc := httpapi.NewHTTPClient(0)
+			defer hc.CloseIdleConnections()
+			rd, err := c.NewReader(crm.Config{BaseURL: sb.URL(), Credentials: sb.Credentials(), HTTPClient: hc, Rate: 1e4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			match := c.Schema.Index(c.Schema.MatchField)
+			got := map[string][]string{}
+			if err := rd.Walk(t.Context(), func(page []pipeline.Customer) error {
+				for _, cu := range page {
+					got[cu.Values[match]] = cu.Values
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			g := seed.New(c.Schema, 1, seed.ValuesOf(sb)).Complete()
+			filled := g.Filled()
+			if len(got) != n {
+				t.Fatalf("the sandbox holds %d customers, want %d", len(got), n)
+			}
+			for i := range n {
+				want := g.Record(i)
+				have, ok := got[want[match]]
+				if !ok {
+					t.Fatalf("customer %d (%q) is missing", i+1, want[match])
+				}
+				for f := range want {
+					if filled[f] && (have[f] == "" || have[f] != want[f]) {
+						t.Fatalf("customer %d: %s = %q, want %q", i+1, c.Schema.Fields[f].Name, have[f], want[f])
+					}
+				}
+			}
+		})
+	}
+}
