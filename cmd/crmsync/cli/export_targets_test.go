@@ -270,6 +270,41 @@ func TestExportAcrossFourCRMs(t *testing.T) {
 	}
 }
 
+// TestExportAllAcrossCRMs exports two whole accounts with --all: each
+// folder holds every customer of its CRM, and there is no not_found.csv.
+func TestExportAllAcrossCRMs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, rows := generate(t, dir, "gen.csv", fixtures.Options{Rows: 30, Seed: 3})
+	seedSandbox(t, dir, "tiquo", rows[1:21])
+	seedSandbox(t, dir, "count", rows[11:])
+	out := filepath.Join(dir, "all")
+	r := runIn(t, dir, "export", "--targets", "sandbox:tiquo,sandbox:count", "--all", "--format", "csv", "--out", out, "--progress", "none")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	files, err := gdpr.VerifyManifest(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m cli.ExportTargetsManifest
+	if _, err := gdpr.ReadManifest(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Scope != "all" || m.Counts.Exported != 40 || m.Counts.Files != len(files) || len(files) != 40+2 {
+		t.Errorf("manifest %+v, %d files", m.Counts, len(files))
+	}
+	for _, folder := range []string{"sandbox-tiquo", "sandbox-count"} {
+		held := holders(t, out, []string{folder}, true)[folder]
+		if table := readCSVFile(t, filepath.Join(out, folder, "customers.csv")); len(table) != 21 || len(held) < 20 {
+			t.Errorf("%s: %d table rows, %d emails held", folder, len(table)-1, len(held))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "not_found.csv")); !os.IsNotExist(err) {
+		t.Errorf("--all wrote not_found.csv: %v", err)
+	}
+}
+
 func parseCSV(t *testing.T, data []byte) [][]string {
 	t.Helper()
 	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
