@@ -118,7 +118,11 @@ func migrateOnce(bin, mapping, data string, n int) (migration, error) {
 		return migration{}, err
 	}
 	srcDB := filepath.Join(work, "tiquo.db")
+	// Made-up customers, but customers: kept as a CRM's file is.
 	if err := copyFile(src, srcDB); err != nil {
+		return migration{}, err
+	}
+	if err := os.Chmod(srcDB, 0o600); err != nil {
 		return migration{}, err
 	}
 	tiquo, err := crm.Lookup("tiquo")
