@@ -25,6 +25,8 @@ type checkOptions struct {
 	tgt     targetFlags
 	rows    int
 	stdout  io.Writer
+
+	controller string
 }
 
 func newCheckCommand(g *globals) *cobra.Command {
@@ -47,8 +49,13 @@ sync --dry-run against the target tells those.`,
   crmsync check --mapping samples/customers.` + firstAPI() + `.yaml --source samples/customers.csv --rows 5000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.controller != "" {
+				if err := checkController(o.controller, o.stdout); err != nil || o.mapping == "" {
+					return err
+				}
+			}
 			if o.mapping == "" {
-				return usageError("--mapping is required")
+				return usageError("--mapping or --controller is required")
 			}
 			if o.rows < 0 {
 				return usageError("--rows must not be negative (0 tries every row)")
@@ -58,12 +65,15 @@ sync --dry-run against the target tells those.`,
 	}
 	cmd.Long += checkReferencesHelp + "\n" + `
 EXIT STATUS
-  0    the mapping is sound (and every row tried maps and validates)
+  0    the mapping is sound (and every row tried maps and validates), and
+       the controller file (--controller) complete
   1    the source, or with --target the lookup tables it holds, could not be read
-  2    the mapping has errors, or does not fit the source
+  2    the mapping has errors, or does not fit the source; the controller
+       file has errors or misses a required item
   3    some of the rows tried would be rejected`
 	f := cmd.Flags()
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
+	f.StringVar(&o.controller, "controller", "", "also check a controller file (gdpr.yaml) for export --controller: every required Art. 15 item, no unknown key")
 	f.StringVar(&o.src.path, "source", "", "optional CSV or Parquet file to try the mapping on")
 	o.src.register(f)
 	registerTargetFlags(f, &o.tgt) // only to read the lookup tables a mapping takes from the target

@@ -20,6 +20,7 @@ import (
 
 	"crmsync/crm"
 	"crmsync/gdpr"
+	"crmsync/gdpr/sar"
 	"crmsync/internal/outdir"
 	"crmsync/pipeline"
 )
@@ -40,6 +41,7 @@ type exportOptions struct {
 	concurrency int
 	rate        float64
 	progress    string
+	sar         sarFlags
 
 	// resolved by check
 	recips []age.Recipient
@@ -156,7 +158,7 @@ those --api-key-env and --credential-env name; a remote names its own).` + crede
 			return o.run(cmd.Context())
 		},
 	}
-	cmd.Long += "\n" + exportExitCodesHelp
+	cmd.Long += "\n" + sarHelp() + "\n" + exportExitCodesHelp
 	f := cmd.Flags()
 	registerTargetFlags(f, &o.tgt)
 	f.StringSliceVar(&o.targets, "targets", nil, `answer one request across several CRMs: remote names or sandbox:API, comma-separated (instead of --api and --target)`)
@@ -167,6 +169,7 @@ those --api-key-env and --credential-env name; a remote names its own).` + crede
 	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt every file but the manifest to this age public key, age1… (repeatable)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "API reads in flight at once")
 	f.Float64Var(&o.rate, "rate", 0, "most API calls per second (0: as fast as the API allows; 429s slow it down)")
+	o.sar.register(f)
 	f.StringVar(&o.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, none")
 	return cmd
 }
@@ -220,7 +223,10 @@ func (o *exportOptions) check() error {
 		}
 		o.recips = r
 	}
-	return nil
+	if o.sar.enabled() && o.all {
+		return usageError("--controller answers a request: give --subjects, not --all")
+	}
+	return o.sar.load()
 }
 
 func validFormat(f string) bool {
@@ -264,6 +270,9 @@ const exportKind = "crmsync export"
 func (o *exportOptions) writes() []string {
 	d := &gdpr.Dir{Recipients: o.recips}
 	names := []string{"subjects", d.Name("customers." + o.format)}
+	if o.sar.enabled() {
+		names = append(names, d.Name(sarCover))
+	}
 	if !o.all {
 		names = append(names, d.Name("not_found.csv"))
 	}
@@ -321,6 +330,9 @@ func (o *exportOptions) run(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := o.sar.covers(sar.Target{Name: publicTarget(ep), API: ep.api.Name}); err != nil {
+		return err
+	}
 	stage, unlock, err := o.openOut(log, o.writes())
 	if err != nil {
 		return err
@@ -345,6 +357,9 @@ func (o *exportOptions) run(ctx context.Context) error {
 		if e, err = writeNotFound(dir, subjects, x.found, matchName(reader.Schema()), cols.Email); err == nil {
 			err = x.files.Add(e)
 		}
+	}
+	if err == nil && o.sar.enabled() {
+		err = o.sar.writeReports(dir, answersOf(subjects, []*exporter{x}), started, nil, x.files, x.files)
 	}
 	if err != nil {
 		x.abort()

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"crmsync/gdpr"
+	"crmsync/gdpr/sar"
 	"crmsync/internal/outdir"
 	"crmsync/internal/remotes"
 	"crmsync/pipeline"
@@ -143,8 +144,18 @@ func (o *exportOptions) runTargets(ctx context.Context) error {
 		defer ep.Close()
 		eps[i] = ep
 	}
+	targets := make([]sar.Target, len(eps))
+	for i, ep := range eps {
+		targets[i] = sar.Target{Name: o.targets[i], API: ep.api.Name}
+	}
+	if err := o.sar.covers(targets...); err != nil {
+		return err
+	}
 	names := append([]string(nil), o.folders...)
 	dir := &gdpr.Dir{Recipients: o.recips, InPlace: true}
+	if o.sar.enabled() {
+		names = append(names, "subjects", dir.Name(sarCover))
+	}
 	if !o.all {
 		names = append(names, dir.Name(notFoundName))
 	}
@@ -236,6 +247,11 @@ func (o *exportOptions) runTargets(ctx context.Context) error {
 		lists = append(lists, x.files)
 	}
 	lists = append(lists, top)
+	if o.sar.enabled() {
+		if err := o.sar.writeReports(dir, answers, started, nil, top, lists...); err != nil {
+			return pipeline.Fatalf("writing the reports: %w", err)
+		}
+	}
 	m.Counts.Files += top.Len()
 	for _, a := range answers {
 		if len(a.NotFoundIn) > 0 {
