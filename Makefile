@@ -5,7 +5,7 @@ PKGS        ?= ./...
 TESTFLAGS   ?= -race -count=1 -p 2 -timeout 9m
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck
 
-.PHONY: all build test test-short lint fmt vet staticcheck bench chaos samples
+.PHONY: all build test test-short lint fmt vet staticcheck bench chaos samples sar-screenshots
 
 all: build
 
@@ -76,3 +76,26 @@ chaos: build
 ## samples: regenerate samples/ (deterministic: the same seed gives the same files).
 samples:
 	$(GO) run ./internal/fixtures/gensamples -dir samples
+
+## sar-screenshots: regenerate docs/sar-subject.png and docs/sar-cover.png, the
+## README's pictures of the readable subject-access reports, from the sample
+## run: the first 12 sample customers synced into the tamio and tiquo
+## sandboxes (in SARDIR, started afresh), two of them exported from both with
+## samples/gdpr.yaml, and each page shot by headless Chromium at 1280 px
+## (its stderr, D-Bus complaints on a machine without a session, dropped).
+SARDIR   ?= /tmp/crmsync-sar-screenshots
+CHROMIUM ?= chromium
+sar-screenshots: build
+	rm -rf $(SARDIR) && mkdir -p $(SARDIR) docs
+	head -n 13 samples/customers.csv > $(SARDIR)/customers.csv
+	for api in tamio tiquo; do \
+	  bin/crmsync sync --source $(SARDIR)/customers.csv --mapping samples/customers.$$api.yaml --target sandbox \
+	    --sandbox-db '$(SARDIR)/<api>.db' --out $(SARDIR)/sync-$$api --progress none >/dev/null || [ $$? -eq 3 ] || exit 1; \
+	done
+	printf 'email\noliver.nakamura.1@mail.example.net\nchloe.lindqvist.2@mail.example.net\n' > $(SARDIR)/request.csv
+	bin/crmsync export --targets sandbox:tamio,sandbox:tiquo --sandbox-db '$(SARDIR)/<api>.db' --subjects $(SARDIR)/request.csv \
+	  --controller samples/gdpr.yaml --request-id SAR-2026-0117 --requested-at 2026-11-28T09:30:00Z --out $(SARDIR)/out --progress none
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=1 \
+	  --window-size=1280,3650 --screenshot=docs/sar-subject.png file://$(SARDIR)/out/subjects/row-1.html 2>/dev/null
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=1 \
+	  --window-size=1280,1750 --screenshot=docs/sar-cover.png file://$(SARDIR)/out/report.html 2>/dev/null
