@@ -184,7 +184,7 @@ func (f *sarFlags) writeReports(dir *gdpr.Dir, answers []gdpr.Answer, answeredAt
 		return err
 	}
 	for _, a := range answers {
-		s, err := sarSubject(a)
+		s, err := sarSubject(a, dir.Encrypted())
 		if err != nil {
 			return err
 		}
@@ -220,8 +220,11 @@ func (f *sarFlags) writeReports(dir *gdpr.Dir, answers []gdpr.Answer, answeredAt
 // sarCover is the cover report's name at the top of the export.
 const sarCover = "report.html"
 
-// sarSubject is a subject's answer as its page shows it.
-func sarSubject(a gdpr.Answer) (sar.Subject, error) {
+// sarSubject is a subject's answer as its page shows it. In an encrypted
+// export the page is read once decrypted, beside the JSON files decrypted
+// with it: its links name them without the .age their names on disk end
+// in.
+func sarSubject(a gdpr.Answer, encrypted bool) (sar.Subject, error) {
 	s := sar.Subject{ID: sarPage(a.Subject.Row), NotFoundIn: a.NotFoundIn}
 	for _, named := range []string{a.Subject.Email, a.Subject.Match, a.Subject.ID} {
 		if named != "" {
@@ -241,7 +244,11 @@ func sarSubject(a gdpr.Answer) (sar.Subject, error) {
 			}
 			fields = append(fields, more...)
 		}
-		s.Holdings = append(s.Holdings, sar.Holding{Target: h.Target, API: h.API, CustomerID: h.CustomerID, Fields: fields, Copy: h.File})
+		copyName := h.File
+		if encrypted {
+			copyName = strings.TrimSuffix(copyName, gdpr.EncryptedSuffix)
+		}
+		s.Holdings = append(s.Holdings, sar.Holding{Target: h.Target, API: h.API, CustomerID: h.CustomerID, Fields: fields, Copy: copyName})
 	}
 	return s, nil
 }

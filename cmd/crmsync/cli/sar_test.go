@@ -1,12 +1,17 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"filippo.io/age"
 
 	"crmsync/cmd/crmsync/cli"
 	"crmsync/gdpr"
@@ -271,5 +276,57 @@ func TestControllerExamplesInDocs(t *testing.T) {
 		if err != nil {
 			t.Errorf("%v\n%s", err, text)
 		}
+	}
+}
+
+// TestEncryptedReports encrypts the reports with the rest of an export:
+// the pages are age ciphertext holding no email in the clear, the
+// manifest lists them under their .age names, and a page, once
+// decrypted, links the JSON copy by the name it has decrypted.
+func TestEncryptedReports(t *testing.T) {
+	srv := newCRM(t, tamiotest.Options{})
+	people := seedPeople(t, srv, "sarenc", 1)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	subjects := writeSubjects(t, filepath.Join(dir, "s.csv"), []string{"email"}, []string{people[0].Email})
+	out := filepath.Join(dir, "out")
+	if code := runMain(t, srv.APIKey, exportArgs(srv.URL, out, "--subjects", subjects, "--controller", sample("gdpr.yaml"),
+		"--age-recipient", id.Recipient().String())...); code != cli.ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	entries, err := gdpr.VerifyManifest(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Path)
+	}
+	for _, want := range []string{"subjects/row-1.html.age", "report.html.age"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("the manifest lists %v, not %s", names, want)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(out, "subjects", "row-1.html.age"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte("@example.org")) {
+		t.Error("the encrypted page holds an email in the clear")
+	}
+	r, err := age.Decrypt(bytes.NewReader(data), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := fmt.Sprintf(`href="../subjects/%s.json"`, people[0].ID)
+	if !bytes.Contains(page, []byte(link)) || !bytes.Contains(page, []byte(people[0].Email)) {
+		t.Errorf("the decrypted page lacks %s or the person's email:\n%s", link, page)
 	}
 }
