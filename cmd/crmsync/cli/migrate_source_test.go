@@ -59,7 +59,8 @@ func tiquoCustomers(t *testing.T, db string) map[string]map[string]string {
 // TestMigrateFromCRMSource loads 150 sample rows into the tiquo sandbox,
 // then migrates the tiquo account into the tamio sandbox with
 // `--source sandbox:tiquo:` and a small mapping keyed by the tiquo id:
-// every tiquo customer is in tamio with its values, and the summary names
+// every tiquo customer is in tamio with its values (and preview shows
+// the first of them as mapped beforehand), and the summary names
 // the source "sandbox:tiquo:". A second migration with the same --state,
 // reading the same account through a remote of the remotes file
 // (`--source old:`), sends nothing. Both sandboxes keep their default
@@ -80,6 +81,11 @@ func TestMigrateFromCRMSource(t *testing.T) {
 	seeded := readSummary(t, filepath.Join(dir, "seed")).Rows.Created
 	if seeded < 100 {
 		t.Fatalf("seeding created %d customers", seeded)
+	}
+
+	r = runBinaryIn(t, dir, nil, "preview", "--source", "sandbox:tiquo:", "--mapping", mapping, "--rows", "3")
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != cli.ExitOK || len(lines) != 4 || !strings.HasPrefix(lines[1], "1 ") {
+		t.Errorf("preview of the tiquo account: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	migrate := func(source, out string, extra ...string) *cli.Summary {
@@ -130,7 +136,8 @@ func TestMigrateFromCRMSource(t *testing.T) {
 // exit 2 before anything is written: source and target on one sandbox
 // file, a mapping not keyed by the source's id, a mapping naming a column
 // the source CRM lacks (at its line, with the closest), a file's format
-// flags on a CRM, and a CRM source given to a command that reads files.
+// flags on a CRM, and a CRM source given to a command that reads files
+// only.
 func TestCRMSourceUsageErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -163,7 +170,7 @@ func TestCRMSourceUsageErrors(t *testing.T) {
 		{"key", sync("sandbox:tiquo:", byEmail, "sandbox:tamio"), "the mapping " + byEmail + " must say key: id (it says email)"},
 		{"column", sync("sandbox:tiquo:", misspelt, "sandbox:tamio"), misspelt + `:5:9: column "firstname" is not in the source (did you mean "firstName"?)`},
 		{"format", sync("sandbox:tiquo:", mapping, "sandbox:tamio", "--delimiter", ";"), "--format, --encoding and --delimiter describe a file; --source sandbox:tiquo: reads a CRM"},
-		{"preview", []string{"preview", "--source", "sandbox:tiquo:", "--mapping", mapping}, "--source sandbox:tiquo: names a CRM, which crmsync sync reads"},
+		{"check", []string{"check", "--source", "sandbox:tiquo:", "--mapping", mapping}, "--source sandbox:tiquo: names a CRM, which crmsync sync reads"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runBinaryIn(t, dir, nil, tc.args...)

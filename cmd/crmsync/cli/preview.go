@@ -72,7 +72,7 @@ func (o *previewOptions) run(ctx context.Context) error {
 	if m, err = o.tgt.referencesFor(ctx, o.g.log.newLogger(os.Stderr), m, nil, true); err != nil {
 		return err
 	}
-	src, err := o.src.open(o.rows, m)
+	src, err := o.src.openFor(ctx, o.g.log.newLogger(os.Stderr), &o.tgt, o.rows, m)
 	if err != nil {
 		return err
 	}
