@@ -112,7 +112,7 @@ func parseTemplate(name string, data []byte, base *Template, dir string) (*Templ
 		}
 		slices.Sort(unknown)
 		for _, k := range unknown {
-			w.errorf(nil, "texts."+k, "unknown text; the texts are those of the default template (crmsync export --help names how to print it)")
+			w.errorf(nil, "texts."+k, "unknown text; the texts are those of the default template, gdpr/sar/default.yaml in crmsync's source")
 		}
 	}
 	for k, v := range texts {

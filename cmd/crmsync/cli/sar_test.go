@@ -64,14 +64,28 @@ func TestExportChecksTheControllerFileFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for path, want := range map[string]string{incomplete: "crms.tamio.legal_basis is missing", other: "no entry for the CRM"} {
+	badTemplate := filepath.Join(dir, "de.yaml")
+	if err := os.WriteFile(badTemplate, []byte("texts:\n  subject_titel: Ihre Daten\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--controller", incomplete}, "crms.tamio.legal_basis is missing"},
+		{[]string{"--controller", other}, "no entry for the CRM"},
+		{[]string{"--controller", sample("gdpr.yaml"), "--report-template", badTemplate}, "texts.subject_titel: unknown text"},
+		{[]string{"--controller", sample("gdpr.yaml"), "--requested-at", "yesterday"}, `--requested-at "yesterday"`},
+		{[]string{"--request-id", "SAR-1"}, "go with --controller"},
+	} {
+		path, want := strings.Join(c.args, " "), c.want
 		before := total(sandboxStats(t, srv).ByStatus)
-		r := runBinary(t, srv.APIKey, exportArgs(srv.URL, filepath.Join(dir, "out"), "--subjects", subjects, "--controller", path)...)
+		r := runBinary(t, srv.APIKey, exportArgs(srv.URL, filepath.Join(dir, "out"), append([]string{"--subjects", subjects}, c.args...)...)...)
 		if r.code != cli.ExitUsage || !strings.Contains(r.stderr, want) {
-			t.Errorf("%s: exit %d, stderr lacks %q:\n%s", filepath.Base(path), r.code, want, r.stderr)
+			t.Errorf("%s: exit %d, stderr lacks %q:\n%s", path, r.code, want, r.stderr)
 		}
 		if after := total(sandboxStats(t, srv).ByStatus); after != before {
-			t.Errorf("%s: the export called the API %d times before refusing the controller file", filepath.Base(path), after-before)
+			t.Errorf("%s: the export called the API %d times before refusing", path, after-before)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out")); !os.IsNotExist(err) {
