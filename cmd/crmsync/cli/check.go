@@ -74,7 +74,7 @@ EXIT STATUS
 	f := cmd.Flags()
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
 	f.StringVar(&o.controller, "controller", "", "also check a controller file (gdpr.yaml) for export --controller: every required Art. 15 item, no unknown key")
-	f.StringVar(&o.src.path, "source", "", "optional CSV or Parquet file to try the mapping on")
+	f.StringVar(&o.src.path, "source", "", "optional: the source to try the mapping on, "+sourceFlagHelp)
 	o.src.register(f)
 	registerTargetFlags(f, &o.tgt) // only to read the lookup tables a mapping takes from the target
 	f.IntVar(&o.rows, "rows", 0, "how many rows of the source to try (0: all, as a sync reads them)")
@@ -100,7 +100,7 @@ func (o *checkOptions) run(ctx context.Context) error {
 	if o.src.path == "" {
 		return nil
 	}
-	src, err := o.src.open(0, m)
+	src, err := o.src.openFor(ctx, o.g.log.newLogger(os.Stderr), &o.tgt, 0, m)
 	if err != nil {
 		return err
 	}

@@ -185,7 +185,11 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	log := o.g.log.newLogger(o.stderr)
 	started := time.Now()
 	run := started.UTC().Format(time.RFC3339Nano) // two runs within one second stay apart
-	conn, err := connectorOf(o.tgt.api)
+	api, err := o.tgt.targetAPI()
+	if err != nil {
+		return err
+	}
+	conn, err := connectorOf(api)
 	if err != nil {
 		return err
 	}
@@ -203,7 +207,7 @@ func (o *eraseOptions) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	ep, err := o.tgt.resolve(log, o.tgt.api)
+	ep, err := o.tgt.resolve(log, api)
 	if err != nil {
 		return err
 	}

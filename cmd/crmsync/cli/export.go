@@ -49,10 +49,8 @@ type exportOptions struct {
 	folders []string
 	// oneTargetFlags are the flags of one target given beside --targets.
 	oneTargetFlags []string
-	// apiSet says --api was given, rather than left at its default.
-	apiSet bool
-	stdout io.Writer
-	stderr *os.File
+	stdout         io.Writer
+	stderr         *os.File
 }
 
 const exportExitCodesHelp = `
@@ -146,7 +144,6 @@ those --api-key-env and --credential-env name; a remote names its own).` + crede
   crmsync export --api ` + firstAPI() + ` --target sandbox --all --format parquet --out export-all`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.apiSet = cmd.Flags().Changed("api")
 			for _, name := range []string{"api", "target", "api-key-env", "credential-env"} {
 				if cmd.Flags().Changed(name) {
 					o.oneTargetFlags = append(o.oneTargetFlags, "--"+name)
@@ -177,10 +174,10 @@ those --api-key-env and --credential-env name; a remote names its own).` + crede
 // registerTargetFlags declares the flags naming the CRM of a command
 // without a mapping: its API, where it is and how to reach it.
 func registerTargetFlags(f *pflag.FlagSet, t *targetFlags) {
-	f.StringVar(&t.api, "api", defaultAPI(), "the target's API: "+strings.Join(crm.Names(), ", "))
-	f.StringVar(&t.target, "target", "", `"sandbox" or the API's base URL (`+exampleURLs()+`)`)
+	f.StringVar(&t.api, "api", defaultAPI(), "the target's API: "+strings.Join(crm.Names(), ", ")+" (a remote or sandbox:API names its own)")
+	f.StringVar(&t.target, "target", "", targetFlagHelp)
 	t.registerCredentialFlags(f)
-	f.StringVar(&t.sandboxDB, "sandbox-db", defaultSandboxDB, "SQLite file of the embedded sandbox (--target sandbox)")
+	f.StringVar(&t.sandboxDB, "sandbox-db", defaultSandboxDB, sandboxDBFlagHelp)
 	t.registerSandboxConfigFlag(f)
 	t.registerSafetyFlags(f)
 }
@@ -294,29 +291,21 @@ func (o *exportOptions) run(ctx context.Context) error {
 	}
 	log := o.g.log.newLogger(o.stderr)
 	started := time.Now()
-	// A remote names its API. Otherwise the subjects file is read by
-	// --api's columns before the target is resolved, so that a bad file
-	// is refused before a sandbox starts or anything is called.
-	api := o.tgt.api
-	_, named := namedTarget(o.tgt.target)
-	if named && !o.apiSet {
-		api = ""
-	}
-	var subjects []gdpr.Subject
-	var cols gdpr.MatchColumn
-	readSubjects := func(conn *crm.Connector) (err error) {
-		cols = gdpr.SubjectColumnsOf(conn.Schema)
-		if !o.all {
-			subjects, err = o.readSubjects(cols)
-		}
+	// The subjects file is read by the API's columns before the target is
+	// resolved, so that a bad file is refused before a sandbox starts or
+	// anything is called.
+	api, err := o.tgt.targetAPI()
+	if err != nil {
 		return err
 	}
-	if api != "" {
-		conn, err := connectorOf(api)
-		if err != nil {
-			return err
-		}
-		if err := readSubjects(conn); err != nil {
+	conn, err := connectorOf(api)
+	if err != nil {
+		return err
+	}
+	cols := gdpr.SubjectColumnsOf(conn.Schema)
+	var subjects []gdpr.Subject
+	if !o.all {
+		if subjects, err = o.readSubjects(cols); err != nil {
 			return err
 		}
 	}
@@ -325,11 +314,6 @@ func (o *exportOptions) run(ctx context.Context) error {
 		return err
 	}
 	defer ep.Close()
-	if api == "" {
-		if err := readSubjects(ep.api); err != nil {
-			return err
-		}
-	}
 	if err := o.sar.covers(sar.Target{Name: publicTarget(ep), API: ep.api.Name}); err != nil {
 		return err
 	}

@@ -447,3 +447,33 @@ func TestExportTargetsUsageErrors(t *testing.T) {
 		t.Errorf("usage errors started sandboxes: %v", dbs)
 	}
 }
+
+// TestNamedTargetNamesTheAPI erases and exports through --target
+// sandbox:count without --api: the remote names its API, so neither
+// command falls back to --api's default and calls the wrong connector.
+func TestNamedTargetNamesTheAPI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bo := []string{"C900002", "bo.ruth@example.net", "Bo Ruth", "France", "+33 1 42345678", "", "silver", "fr", "+01:00", "2023-05-06"}
+	cy := []string{"C900003", "cy.only@example.com", "Cy Only", "Poland", "+48 22 1234567", "", "bronze", "pl", "+01:00", "2022-02-03"}
+	seedSandbox(t, dir, "count", [][]string{bo, cy})
+	subjects := writeSubjects(t, filepath.Join(dir, "request.csv"), []string{"email"}, []string{"bo.ruth@example.net"})
+
+	out := filepath.Join(dir, "sar")
+	r := runIn(t, dir, "export", "--target", "sandbox:count", "--subjects", subjects, "--out", out, "--progress", "none")
+	if r.code != 0 {
+		t.Fatalf("export: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if held := holders(t, out, []string{"."}, false)["."]; !slices.Contains(held, "bo.ruth@example.net") || slices.Contains(held, "cy.only@example.com") {
+		t.Errorf("export holds %v, want Bo alone", held)
+	}
+
+	erasure := filepath.Join(dir, "erasure")
+	r = runIn(t, dir, "erase", "--target", "sandbox:count", "--subjects", subjects, "--out", erasure)
+	if r.code != 0 {
+		t.Fatalf("erase: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if n := outcomes(erasureRows(t, filepath.Join(erasure, "erasure-log.csv")), ""); n[gdpr.OutcomeAnonymised] != 1 || n[gdpr.OutcomeDeleted] != 0 {
+		t.Errorf("erasure log outcomes %v, want one anonymised", n)
+	}
+}

@@ -5,6 +5,7 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -60,7 +61,8 @@ func tiquoCustomers(t *testing.T, db string) map[string]map[string]string {
 // then migrates the tiquo account into the tamio sandbox with
 // `--source sandbox:tiquo:` and a small mapping keyed by the tiquo id:
 // every tiquo customer is in tamio with its values (and preview shows
-// the first of them as mapped beforehand), and the summary names
+// the first of them as mapped beforehand, and check tries the mapping on
+// every one of them), and the summary names
 // the source "sandbox:tiquo:". A second migration with the same --state,
 // reading the same account through a remote of the remotes file
 // (`--source old:`), sends nothing. Both sandboxes keep their default
@@ -86,6 +88,10 @@ func TestMigrateFromCRMSource(t *testing.T) {
 	r = runBinaryIn(t, dir, nil, "preview", "--source", "sandbox:tiquo:", "--mapping", mapping, "--rows", "3")
 	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != cli.ExitOK || len(lines) != 4 || !strings.HasPrefix(lines[1], "1 ") {
 		t.Errorf("preview of the tiquo account: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runBinaryIn(t, dir, nil, "check", "--source", "sandbox:tiquo:", "--mapping", mapping)
+	if want := fmt.Sprintf("sandbox:tiquo:: %d rows tried", seeded); r.code != cli.ExitOK && r.code != cli.ExitRejects || !strings.Contains(r.stdout, want) {
+		t.Errorf("check of the tiquo account: exit %d, want %q\n%s%s", r.code, want, r.stdout, r.stderr)
 	}
 
 	migrate := func(source, out string, extra ...string) *cli.Summary {

@@ -56,7 +56,7 @@ EXIT STATUS
   2    the mapping has errors, or does not fit the source`
 	f := cmd.Flags()
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
-	f.StringVar(&o.src.path, "source", "", "CSV or Parquet file")
+	f.StringVar(&o.src.path, "source", "", sourceFlagHelp)
 	o.src.register(f)
 	registerTargetFlags(f, &o.tgt) // only to read the lookup tables a mapping takes from the target
 	f.IntVar(&o.rows, "rows", 10, "how many rows to print")

@@ -152,6 +152,9 @@ func crmSourceName(path string) (string, bool) {
 	return "", false
 }
 
+// sourceFlagHelp documents --source.
+const sourceFlagHelp = "CSV (.csv, .csv.gz, - for standard input) or Parquet file, or a CRM: NAME: (a remote; see crmsync remotes) or sandbox:API"
+
 // openFor opens the source of a command that also resolves targets
 // through tgt: a file as open does, or the CRM a remote names (see
 // openCRM).

@@ -125,7 +125,7 @@ key.` + credentialsHelp(),
 	cmd.Long += metricsHelp
 	cmd.Long += "\n" + syncExitCodesHelp
 	f := cmd.Flags()
-	f.StringVar(&o.src.path, "source", "", "CSV (.csv, .csv.gz, - for standard input) or Parquet file, or a CRM: NAME: (a remote; see crmsync remotes) or sandbox:API")
+	f.StringVar(&o.src.path, "source", "", sourceFlagHelp)
 	o.src.register(f)
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
 	f.StringVar(&o.tgt.target, "target", "", targetFlagHelp)

@@ -295,6 +295,25 @@ func (f *targetFlags) resolveNamed(log *slog.Logger, name string) (*endpoint, er
 	return f.named(log, n, "", "", false)
 }
 
+// targetAPI is the API of a command without a mapping: the remote's when
+// --target names one and --api was not given, --api's otherwise. It starts
+// nothing, so that the command's inputs can be checked first.
+func (f *targetFlags) targetAPI() (string, error) {
+	name, ok := namedTarget(f.target)
+	if !ok || (f.flags != nil && f.flags.Changed("api")) {
+		return f.api, nil
+	}
+	file, err := f.loadRemotes()
+	if err != nil {
+		return "", err
+	}
+	r, err := file.Lookup(name)
+	if err != nil {
+		return "", usageError("--target: %v", err)
+	}
+	return r.API, nil
+}
+
 // loadRemotes reads the remotes file once: --config, or the default file,
 // which may be absent.
 func (f *targetFlags) loadRemotes() (*remotes.File, error) {

@@ -59,7 +59,11 @@ EXIT STATUS
 
 func (o *teammatesOptions) run(ctx context.Context) error {
 	log := o.g.log.newLogger(os.Stderr)
-	ep, err := o.tgt.resolve(log, o.tgt.api)
+	api, err := o.tgt.targetAPI()
+	if err != nil {
+		return err
+	}
+	ep, err := o.tgt.resolve(log, api)
 	if err != nil {
 		return err
 	}
@@ -69,7 +73,7 @@ func (o *teammatesOptions) run(ctx context.Context) error {
 		return err
 	}
 	defer sink.Close()
-	name := o.tgt.api + ":" + teammatesTable
+	name := ep.api.Name + ":" + teammatesTable
 	tables, err := pipeline.ReadReferences(ctx, sink, []string{name})
 	if err != nil {
 		return err

@@ -103,7 +103,7 @@ source is a CRM (a migration).` + credentialsHelp(),
 	}
 	cmd.Long += "\n" + verifyExitCodesHelp
 	f := cmd.Flags()
-	f.StringVar(&o.src.path, "source", "", "CSV (.csv, .csv.gz, - for standard input) or Parquet file, or a CRM: NAME: (a remote; see crmsync remotes) or sandbox:API")
+	f.StringVar(&o.src.path, "source", "", sourceFlagHelp)
 	o.src.register(f)
 	f.StringVar(&o.mapping, "mapping", "", "mapping file (YAML)")
 	f.StringVar(&o.tgt.target, "target", "", targetFlagHelp)
