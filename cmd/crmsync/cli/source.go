@@ -87,16 +87,14 @@ func (s *openedSource) bind(m *mappings.Mapping) (*mappings.Program, error) {
 	return prog, err
 }
 
-// open opens the source for a run of mapping m. A Parquet file is read
+// open opens the source file for a run of mapping m (openFor tells a
+// CRM from a file first). A Parquet file is read
 // only in the columns m reads: a column costs memory and time to read
 // whether it is used or not, and an export may hold thousands. Its reject
 // file then holds those columns only.
 func (f *sourceFlags) open(batchSize int, m *mappings.Mapping) (*openedSource, error) {
 	if f.path == "" {
-		return nil, usageError("--source is required (a CSV or Parquet file, or - for standard input)")
-	}
-	if _, ok := crmSourceName(f.path); ok {
-		return nil, usageError("--source %s names a CRM, which crmsync sync reads; this command reads a CSV or Parquet file (./%s for a file of that name)", f.path, f.path)
+		return nil, usageError("--source is required (a CSV or Parquet file, - for standard input, or a CRM: NAME: or sandbox:API)")
 	}
 	format, err := f.formatOf()
 	if err != nil {
