@@ -213,6 +213,33 @@ func TestStagingReplacesOnlyListedFiles(t *testing.T) {
 	}
 }
 
+// TestStagingReplacesEmptyDirectories: an export leaves a CRM's folder
+// empty where the CRM held none of the people, which its manifest, a list
+// of files, cannot name; the next export replaces it, as it holds nothing
+// to lose, unless a file of the user's is in it.
+func TestStagingReplacesEmptyDirectories(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	owned := []string{"crm-a", "crm-b"}
+	writeExport(t, out, map[string]string{"crm-a/subjects/a.json": "A"}, owned)
+	for _, empty := range []string{"crm-a/subjects/none", "crm-b/subjects"} {
+		if err := os.MkdirAll(filepath.Join(out, empty), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := gdpr.NewStaging(out, "test", owned)
+	if err != nil {
+		t.Fatalf("empty folders of an earlier export: %v", err)
+	}
+	st.Discard()
+
+	os.WriteFile(filepath.Join(out, "crm-b", "subjects", "mine.txt"), []byte("mine"), 0o600)
+	_, err = gdpr.NewStaging(out, "test", owned)
+	var fe *gdpr.ForeignError
+	if !errors.As(err, &fe) || !slices.Contains(fe.Paths, "crm-b/") {
+		t.Fatalf("a file of the user's under an empty folder's tree: %v, want a *ForeignError naming crm-b/", err)
+	}
+}
+
 // TestManifestOfSeveralLists writes the manifest of an export whose parts
 // (one per CRM) recorded their files in lists of their own, one of them
 // added to after it was read, and checks that it lists every file once,

@@ -184,6 +184,9 @@ func (s *Staging) foreignUnder(rel string) []string {
 		}
 		return []string{rel}
 	case !s.ownedDirs[rel]:
+		if !holdsFiles(filepath.Join(s.out, rel)) {
+			return nil
+		}
 		return []string{rel + "/"}
 	}
 	var foreign []string
@@ -201,6 +204,9 @@ func (s *Staging) foreignUnder(rel string) []string {
 		case r == rel:
 			return nil
 		case e.IsDir() && !s.ownedDirs[r]:
+			if !holdsFiles(p) {
+				return fs.SkipDir
+			}
 			foreign = append(foreign, r+"/")
 			if len(foreign) >= maxForeign {
 				return errEnough
@@ -215,6 +221,25 @@ func (s *Staging) foreignUnder(rel string) []string {
 		return nil
 	})
 	return foreign
+}
+
+// holdsFiles says a directory holds anything but directories, at any
+// depth. An export leaves a folder empty where a CRM held none of the
+// people (its subjects/), and its manifest, which lists files, cannot
+// name it: such a tree holds nothing to lose. An unreadable one counts
+// as holding files.
+func holdsFiles(dir string) bool {
+	found := errors.New("found")
+	err := filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !e.IsDir() {
+			return found
+		}
+		return nil
+	})
+	return err != nil
 }
 
 // Path is the staging directory, to write the run's files in.

@@ -293,6 +293,9 @@ type Answer struct {
 	// NotFoundIn names the CRMs that hold nothing on the subject, in the
 	// order they were asked.
 	NotFoundIn []string
+	// NotReadIn names the CRMs that could not be read, in the same order:
+	// whether they hold the subject is unknown.
+	NotReadIn []string
 }
 
 // Holding is one customer a CRM holds on a subject.

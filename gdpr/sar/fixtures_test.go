@@ -76,13 +76,13 @@ func sampleRequest(t testing.TB) *sar.Request {
 					{Target: "sandbox:tiquo", API: "tiquo", CustomerID: "t-77", Fields: fields(tiquoAnswer), Copy: "sandbox-tiquo/subjects/t-77.json"},
 				},
 			},
-			{ID: "2", Named: "nobody@example.org", NotFoundIn: []string{"sandbox:tamio", "sandbox:tiquo"}},
+			{ID: "2", Named: "nobody@example.org", NotFoundIn: []string{"sandbox:tamio", "sandbox:tiquo"}, NotReadIn: []string{"billing"}},
 		},
 		Files: []sar.File{
 			{Path: "sandbox-tamio/subjects/cus_1001.json", Bytes: 912, SHA256: strings.Repeat("ab", 32)},
 			{Path: "sandbox-tiquo/subjects/t-77.json", Bytes: 411, SHA256: strings.Repeat("0f", 32)},
 			{Path: "subjects/1.html", Bytes: 9000, SHA256: strings.Repeat("c3", 32)},
 		},
-		Problems: []string{"sandbox:tiquo: the teammates list answered 503 three times " + imgValue},
+		Problems: []string{"billing (count): not read: GET /customers answered 503 nine times " + imgValue},
 	}
 }

@@ -29,6 +29,7 @@ type subjectPage struct {
 	Subject    *Subject
 	Holdings   []holdingView
 	NotFoundIn []string
+	NotReadIn  []string
 }
 
 type holdingView struct {
@@ -59,6 +60,7 @@ type coverSubject struct {
 	ID, Named, Page string
 	Found           []holdingView // Fields left empty
 	NotFoundIn      []string
+	NotReadIn       []string
 }
 
 func (t *Template) page(r *Request) page {
@@ -117,7 +119,7 @@ func (t *Template) WriteSubject(w io.Writer, r *Request, s *Subject) error {
 	if r.Controller == nil {
 		return errors.New("a subject's page needs the controller file")
 	}
-	p := subjectPage{page: t.page(r), Subject: s, NotFoundIn: s.NotFoundIn}
+	p := subjectPage{page: t.page(r), Subject: s, NotFoundIn: s.NotFoundIn, NotReadIn: s.NotReadIn}
 	p.Named = s.Named
 	for i := range s.Holdings {
 		v, err := t.holding(r, &s.Holdings[i], true)
@@ -134,7 +136,7 @@ func (t *Template) WriteCover(w io.Writer, r *Request) error {
 	p := coverPage{page: t.page(r), Files: r.Files, Problems: r.Problems}
 	for i := range r.Subjects {
 		s := &r.Subjects[i]
-		cs := coverSubject{ID: s.ID, Named: s.Named, Page: PageName(s.ID), NotFoundIn: s.NotFoundIn}
+		cs := coverSubject{ID: s.ID, Named: s.Named, Page: PageName(s.ID), NotFoundIn: s.NotFoundIn, NotReadIn: s.NotReadIn}
 		for j := range s.Holdings {
 			v, err := t.holding(r, &s.Holdings[j], false)
 			if err != nil {

@@ -237,8 +237,8 @@ func TestSubjectPageShowsEveryFieldAndItem(t *testing.T) {
 }
 
 // TestCoverListsSubjectsFilesAndProblems checks the cover against its
-// request: each subject with where it was found and not, each file with
-// its hash, and the problems.
+// request: each subject with where it was found, not found and not read,
+// each file with its hash, and the problems.
 func TestCoverListsSubjectsFilesAndProblems(t *testing.T) {
 	r := sampleRequest(t)
 	_, cover := render(t, sar.DefaultTemplate(), r)
@@ -249,7 +249,7 @@ func TestCoverListsSubjectsFilesAndProblems(t *testing.T) {
 	}
 	for _, s := range r.Subjects {
 		sd := doc{subjects[s.ID]}
-		found, missing := sd.withAttr("data-found"), sd.withAttr("data-not-found")
+		found, missing, unread := sd.withAttr("data-found"), sd.withAttr("data-not-found"), sd.withAttr("data-not-read")
 		for _, h := range s.Holdings {
 			if found[h.Target] == nil || !strings.Contains(text(found[h.Target]), h.CustomerID) {
 				t.Errorf("subject %s: not listed as found in %s with id %s", s.ID, h.Target, h.CustomerID)
@@ -259,6 +259,14 @@ func TestCoverListsSubjectsFilesAndProblems(t *testing.T) {
 			if missing[n] == nil {
 				t.Errorf("subject %s: not listed as not found in %s", s.ID, n)
 			}
+		}
+		for _, n := range s.NotReadIn {
+			if unread[n] == nil {
+				t.Errorf("subject %s: not listed as not read in %s", s.ID, n)
+			}
+		}
+		if len(unread) != len(s.NotReadIn) {
+			t.Errorf("subject %s: %d CRMs not read, want %d", s.ID, len(unread), len(s.NotReadIn))
 		}
 		if len(found) != len(s.Holdings) || len(missing) != len(s.NotFoundIn) {
 			t.Errorf("subject %s: %d found and %d not found, want %d and %d", s.ID, len(found), len(missing), len(s.Holdings), len(s.NotFoundIn))
@@ -280,6 +288,28 @@ func TestCoverListsSubjectsFilesAndProblems(t *testing.T) {
 	}
 	if len(d.withAttr("data-problem")) != len(r.Problems) {
 		t.Errorf("problems listed: %d, want %d", len(d.withAttr("data-problem")), len(r.Problems))
+	}
+}
+
+// TestSubjectPageNamesCRMsNotHoldingOrNotRead renders the page of a
+// person no CRM read holds, with a CRM that could not be read: the page
+// says which systems hold nothing and which could not be read.
+func TestSubjectPageNamesCRMsNotHoldingOrNotRead(t *testing.T) {
+	r := sampleRequest(t)
+	var b bytes.Buffer
+	if err := sar.DefaultTemplate().WriteSubject(&b, r, &r.Subjects[1]); err != nil {
+		t.Fatal(err)
+	}
+	d := parsePage(t, b.Bytes())
+	items := d.withAttr("data-item")
+	if n := items["not_held_in"]; n == nil || !strings.Contains(text(n), "sandbox:tamio, sandbox:tiquo") {
+		t.Errorf("the page does not name the CRMs holding nothing")
+	}
+	if n := items["not_read"]; n == nil || (doc{n}).withAttr("data-not-read")["billing"] == nil {
+		t.Errorf("the page does not name the CRM that could not be read")
+	}
+	if len(d.withAttr("data-holding")) != 0 {
+		t.Errorf("the page shows a holding")
 	}
 }
 

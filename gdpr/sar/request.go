@@ -41,6 +41,9 @@ type Subject struct {
 	Holdings []Holding
 	// NotFoundIn names the CRMs that hold nothing on the person.
 	NotFoundIn []string
+	// NotReadIn names the CRMs that could not be read, so that what they
+	// hold on the person, if anything, is missing from the answer.
+	NotReadIn []string
 }
 
 // Holding is what one CRM holds on a subject.

@@ -42,6 +42,7 @@ type exportOptions struct {
 	rate        float64
 	progress    string
 	sar         sarFlags
+	keepGoing   bool
 
 	// resolved by check
 	recips []age.Recipient
@@ -62,6 +63,8 @@ EXIT STATUS
   2    usage error (bad flags, a subjects file without an id, match or email
        column, an id column with --targets, two targets sharing a folder, or
        an --out holding files that no crmsync export wrote)
+  6    exported and published, but a CRM of --targets could not be read
+       (--keep-going): the answer lacks it; manifest.json says why
   130  interrupted by SIGINT or SIGTERM; --out is left as it was`
 
 func newExportCommand(g *globals) *cobra.Command {
@@ -121,11 +124,19 @@ and each person is looked up in every CRM. --out then holds:
                                          its table, as above; each file also
                                          names the target
   not_found.csv                 per person one CRM or more does not hold: the
-                                row, the email, the CRMs not holding them and
-                                those that do (names separated by ";")
+                                row, the email, the CRMs not holding them,
+                                those that could not be read (--keep-going)
+                                and those that do (names separated by ";")
   manifest.json                 one over all of them: per CRM its API, where it
                                 is, a fingerprint of its key, its counts and
                                 API calls; the SHA-256 of every file
+
+A CRM that cannot be read (unreachable, its credentials refused, failing
+after every retry) stops the export, and --out is left as it was: an answer
+must not look complete when it is not. With --keep-going the other CRMs are
+exported and published without it; manifest.json ("not_read"), not_found.csv
+and the reports name it with the reason, and the export exits 6, so that the
+missing CRM is exported on its own when it is back.
 
 The API's credentials come from environment variables (each API's own, or
 those --api-key-env and --credential-env name; a remote names its own).` + credentialsHelp(),
@@ -159,6 +170,7 @@ those --api-key-env and --credential-env name; a remote names its own).` + crede
 	f := cmd.Flags()
 	registerTargetFlags(f, &o.tgt)
 	f.StringSliceVar(&o.targets, "targets", nil, `answer one request across several CRMs: remote names or sandbox:API, comma-separated (instead of --api and --target)`)
+	f.BoolVar(&o.keepGoing, "keep-going", false, "with --targets: a CRM that cannot be read does not stop the others; the export is published without it, names it and exits 6")
 	f.StringVar(&o.subjects, "subjects", "", `CSV file naming the people, with an "id" column, a column of the API's match value (`+subjectColumnsHelp()+`), or both (the id decides)`)
 	f.BoolVar(&o.all, "all", false, "export every customer of the account (leads included)")
 	f.StringVar(&o.out, "out", "", "directory for the export (created 0700)")
@@ -192,6 +204,8 @@ func (o *exportOptions) check() error {
 			return err
 		}
 		o.folders = folders
+	} else if o.keepGoing {
+		return usageError("--keep-going goes with --targets: an export of one CRM that cannot be read has nothing to publish")
 	}
 	if (o.subjects == "") == !o.all {
 		return usageError("give either --subjects FILE or --all")

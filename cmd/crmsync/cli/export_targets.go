@@ -5,7 +5,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,18 +39,19 @@ type ExportTargetsManifest struct {
 		Subjects int   `json:"subjects"` // distinct subjects named (--subjects)
 		Exported int64 `json:"customers_exported"`
 		// NotFoundSomewhere counts the subjects one CRM or more does not
-		// hold (the rows of not_found.csv); NotFoundAnywhere those no
-		// CRM holds.
+		// hold; NotFoundAnywhere those no CRM read holds.
 		NotFoundSomewhere int `json:"not_found_somewhere"`
 		NotFoundAnywhere  int `json:"not_found_anywhere"`
-		Files             int `json:"files"` // listed below; the manifest not counted
+		// TargetsNotRead counts the CRMs --keep-going went on without.
+		TargetsNotRead int `json:"targets_not_read"`
+		Files          int `json:"files"` // listed below; the manifest not counted
 	} `json:"counts"`
 }
 
 // ExportTarget is one CRM of an export across several.
 type ExportTarget struct {
-	Name           string `json:"name"`   // as --targets names it
-	Folder         string `json:"folder"` // of its files, under --out
+	Name           string `json:"name"`             // as --targets names it
+	Folder         string `json:"folder,omitempty"` // of its files, under --out
 	API            string `json:"api"`
 	Target         string `json:"target"`
 	KeyFingerprint string `json:"key_fingerprint"`
@@ -59,6 +62,9 @@ type ExportTarget struct {
 		Files    int   `json:"files"`
 	} `json:"counts"`
 	Calls apiCalls `json:"api_calls"`
+	// NotRead says why the CRM could not be read (--keep-going); its
+	// folder and counts are then absent.
+	NotRead string `json:"not_read,omitempty"`
 }
 
 // reservedFolders are the names a CRM's folder may not take: the
@@ -200,14 +206,23 @@ func (o *exportOptions) runTargets(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for _, x := range xs {
 		g.Go(func() error {
-			if err := x.export(gctx, subjects); err != nil {
-				return fmt.Errorf("%s: %w", x.target, err)
+			err := x.export(gctx, subjects)
+			if err == nil {
+				return nil
 			}
-			return nil
+			if o.keepGoing && ctx.Err() == nil {
+				x.notRead = err
+				x.log.Warn("the CRM could not be read; the export goes on without it (--keep-going)", "reason", notReadReason(err))
+				return nil
+			}
+			return fmt.Errorf("%s: %w", x.target, err)
 		})
 	}
 	err = g.Wait()
 	stopProgress()
+	if err == nil {
+		err = o.dropNotRead(dir, xs)
+	}
 	var answers []gdpr.Answer
 	top, lerr := gdpr.NewFileList(dir.Root)
 	if err == nil {
@@ -234,9 +249,17 @@ func (o *exportOptions) runTargets(ctx context.Context) error {
 		Encrypted: len(o.recips) > 0, Recipients: o.recipientKeys()}
 	m.Counts.Subjects = len(subjects)
 	lists := make([]*gdpr.FileList, 0, len(xs)+1)
+	var problems []string
 	for i, x := range xs {
 		t := ExportTarget{Name: o.targets[i], Folder: o.folders[i], API: eps[i].api.Name, Target: publicTarget(eps[i]),
 			KeyFingerprint: eps[i].keyFingerprint(), Calls: callsOf(x.reader)}
+		if x.notRead != nil {
+			t.Folder, t.NotRead = "", notReadReason(x.notRead)
+			m.Targets = append(m.Targets, t)
+			m.Counts.TargetsNotRead++
+			problems = append(problems, fmt.Sprintf("%s (%s): %v", x.target, x.api, x.notRead))
+			continue
+		}
 		t.Counts.Exported, t.Counts.NotFound, t.Counts.Files = x.exported.Load(), x.notFound.Load(), x.files.Len()
 		if !o.all {
 			t.Counts.Found = int64(len(subjects)) - t.Counts.NotFound
@@ -248,7 +271,7 @@ func (o *exportOptions) runTargets(ctx context.Context) error {
 	}
 	lists = append(lists, top)
 	if o.sar.enabled() {
-		if err := o.sar.writeReports(dir, answers, started, nil, top, lists...); err != nil {
+		if err := o.sar.writeReports(dir, answers, started, problems, top, lists...); err != nil {
 			return pipeline.Fatalf("writing the reports: %w", err)
 		}
 	}
@@ -275,9 +298,50 @@ func (o *exportOptions) runTargets(ctx context.Context) error {
 		return pipeline.Fatalf("writing the export to %s: %w", o.out, err)
 	}
 	o.reportTargets(m, time.Since(started))
-	log.Info("export finished", "targets", len(m.Targets), "exported", m.Counts.Exported, "not_found_somewhere", m.Counts.NotFoundSomewhere,
-		"not_found_anywhere", m.Counts.NotFoundAnywhere, "files", m.Counts.Files, "seconds", fmt.Sprintf("%.1f", time.Since(started).Seconds()))
+	log.Info("export finished", "targets", len(m.Targets), "targets_not_read", m.Counts.TargetsNotRead, "exported", m.Counts.Exported,
+		"not_found_somewhere", m.Counts.NotFoundSomewhere, "not_found_anywhere", m.Counts.NotFoundAnywhere, "files", m.Counts.Files,
+		"seconds", fmt.Sprintf("%.1f", time.Since(started).Seconds()))
+	if m.Counts.TargetsNotRead > 0 {
+		return &exitError{code: ExitPartial, err: fmt.Errorf("%d of %d CRMs could not be read; the export in %s lacks them (see manifest.json)",
+			m.Counts.TargetsNotRead, len(m.Targets), o.out)}
+	}
 	return nil
+}
+
+// ExitPartial is export's status when --keep-going published an answer
+// without a CRM that could not be read.
+const ExitPartial = 6
+
+// dropNotRead removes from the staging directory the files of every CRM
+// that could not be read, so that nothing of a partial read is delivered.
+// With none read, the export stops: there is nothing to publish.
+func (o *exportOptions) dropNotRead(dir *gdpr.Dir, xs []*exporter) error {
+	var errs []error
+	for i, x := range xs {
+		if x.notRead == nil {
+			continue
+		}
+		x.abort()
+		if err := os.RemoveAll(filepath.Join(dir.Root, o.folders[i])); err != nil {
+			return pipeline.Fatalf("preparing --out %s: %w", o.out, err)
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", x.target, x.notRead))
+	}
+	if len(errs) == len(xs) {
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// notReadReason says why a CRM could not be read in words that quote no
+// server's text, for the manifest, which is never encrypted: the answer's
+// status or the network's failure, else the error's class.
+func notReadReason(err error) string {
+	var r interface{ RetryReason() string }
+	if errors.As(err, &r) {
+		return r.RetryReason()
+	}
+	return pipeline.ClassOf(err).String() + " error"
 }
 
 // reportTargets prints the summary of an export across several CRMs:
@@ -289,6 +353,10 @@ func (o *exportOptions) reportTargets(m *ExportTargetsManifest, took time.Durati
 	}
 	fmt.Fprintf(o.stdout, " to %s in %.1fs; %d files\n", o.out, took.Seconds(), m.Counts.Files)
 	for _, t := range m.Targets {
+		if t.NotRead != "" {
+			fmt.Fprintf(o.stdout, "  %s: NOT READ (%s); %d API calls, %d retries\n", t.Name, t.NotRead, t.Calls.Calls, t.Calls.Retries)
+			continue
+		}
 		fmt.Fprintf(o.stdout, "  %s (%s): %d customers", t.Name, t.Folder, t.Counts.Exported)
 		if !o.all {
 			fmt.Fprintf(o.stdout, ", %d subjects not found", t.Counts.NotFound)
@@ -305,6 +373,10 @@ func answersOf(subjects []gdpr.Subject, xs []*exporter) []gdpr.Answer {
 	for i, s := range subjects {
 		out[i].Subject = s
 		for _, x := range xs {
+			if x.notRead != nil {
+				out[i].NotReadIn = append(out[i].NotReadIn, x.target)
+				continue
+			}
 			if len(x.found[i]) == 0 {
 				out[i].NotFoundIn = append(out[i].NotFoundIn, x.target)
 			}
@@ -319,8 +391,9 @@ func answersOf(subjects []gdpr.Subject, xs []*exporter) []gdpr.Answer {
 const targetSep = ";"
 
 // writeNotFoundAcross writes the top-level not_found.csv of an export
-// across several CRMs: for each subject one CRM or more does not hold,
-// its row and email, the CRMs not holding it and those holding it.
+// across several CRMs: for each subject one CRM or more does not hold or
+// could not be asked, its row and email, the CRMs not holding it, those
+// not read and those holding it.
 func writeNotFoundAcross(dir *gdpr.Dir, answers []gdpr.Answer) (gdpr.FileEntry, error) {
 	f, err := dir.Create(notFoundName)
 	if err != nil {
@@ -328,11 +401,11 @@ func writeNotFoundAcross(dir *gdpr.Dir, answers []gdpr.Answer) (gdpr.FileEntry, 
 	}
 	defer f.Abort()
 	w := gdpr.NewCSVWriter(f)
-	if err := w.Write([]string{"row", gdpr.EmailColumn, "not_found_in", "found_in"}); err != nil {
+	if err := w.Write([]string{"row", gdpr.EmailColumn, "not_found_in", "not_read_in", "found_in"}); err != nil {
 		return gdpr.FileEntry{}, err
 	}
 	for _, a := range answers {
-		if len(a.NotFoundIn) == 0 {
+		if len(a.NotFoundIn) == 0 && len(a.NotReadIn) == 0 {
 			continue
 		}
 		var in []string
@@ -341,7 +414,7 @@ func writeNotFoundAcross(dir *gdpr.Dir, answers []gdpr.Answer) (gdpr.FileEntry, 
 				in = append(in, h.Target)
 			}
 		}
-		rec := []string{strconv.Itoa(a.Subject.Row), a.Subject.Email, strings.Join(a.NotFoundIn, targetSep), strings.Join(in, targetSep)}
+		rec := []string{strconv.Itoa(a.Subject.Row), a.Subject.Email, strings.Join(a.NotFoundIn, targetSep), strings.Join(a.NotReadIn, targetSep), strings.Join(in, targetSep)}
 		if err := w.Write(rec); err != nil {
 			return gdpr.FileEntry{}, err
 		}

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -214,9 +215,9 @@ func TestExportAcrossFourCRMs(t *testing.T) {
 
 	nf := readCSVFile(t, filepath.Join(out, "not_found.csv"))
 	want := [][]string{
-		{"row", "email", "not_found_in", "found_in"},
-		{"1", "ADA.QUILL@example.org", "sandbox:count", "sandbox:tamio;sandbox:tiquo;sandbox:revnue"},
-		{"3", "nobody.here@example.com", strings.Join(targets, ";"), ""},
+		{"row", "email", "not_found_in", "not_read_in", "found_in"},
+		{"1", "ADA.QUILL@example.org", "sandbox:count", "", "sandbox:tamio;sandbox:tiquo;sandbox:revnue"},
+		{"3", "nobody.here@example.com", strings.Join(targets, ";"), "", ""},
 	}
 	if !slices.EqualFunc(nf, want, slices.Equal) {
 		t.Errorf("not_found.csv:\n%q\nwant\n%q", nf, want)
@@ -475,5 +476,84 @@ func TestNamedTargetNamesTheAPI(t *testing.T) {
 	}
 	if n := outcomes(erasureRows(t, filepath.Join(erasure, "erasure-log.csv")), ""); n[gdpr.OutcomeAnonymised] != 1 || n[gdpr.OutcomeDeleted] != 0 {
 		t.Errorf("erasure log outcomes %v, want one anonymised", n)
+	}
+}
+
+// TestExportKeepGoing answers a request across a sandbox and a tiquo
+// account whose key is refused. Without --keep-going the export stops and
+// --out keeps the earlier export as it was; with it the sandbox's part is
+// published, and the refused CRM is named in the manifest, not_found.csv
+// and both reports, with nothing of it delivered (its folder of the
+// earlier export removed), and the export exits 6.
+func TestExportKeepGoing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ada := []string{"C900001", "Ada.Quill@Example.org", "Ada Quill", "Germany", "+49 30 12345678", "", "gold", "de", "+01:00", "2024-01-01"}
+	seedSandbox(t, dir, "tamio", [][]string{ada})
+	srv := newTiquo(t)
+	config := filepath.Join(dir, "remotes.yaml")
+	writeFiles(t, dir, map[string]string{"remotes.yaml": "remotes:\n  billing:\n    api: tiquo\n    url: " + srv.URL + "\n    credentials:\n      api_key: BILLING_KEY\n"})
+	subjects := writeSubjects(t, filepath.Join(dir, "request.csv"), []string{"email"}, []string{"ada.quill@example.org"}, []string{"nobody.here@example.com"})
+	out := filepath.Join(dir, "sar")
+	export := func(key string, extra ...string) binResult {
+		args := append([]string{"--config", config, "export", "--targets", "sandbox:tamio,billing", "--subjects", subjects, "--out", out,
+			"--controller", sampleAbs(t, "gdpr.yaml"), "--progress", "none"}, extra...)
+		return runBinaryIn(t, dir, []string{"BILLING_KEY=" + key}, args...)
+	}
+
+	if r := export(srv.APIKey); r.code != cli.ExitOK {
+		t.Fatalf("export with the right key: exit %d\n%s", r.code, r.stderr)
+	}
+	before := mustRead(t, filepath.Join(out, gdpr.ManifestName))
+	if r := export("wrong-key"); r.code != cli.ExitFatal || !strings.Contains(r.stderr, "billing") {
+		t.Errorf("a refused key without --keep-going: exit %d, want %d naming billing\n%s\n%s", r.code, cli.ExitFatal, r.stdout, r.stderr)
+	}
+	if after := mustRead(t, filepath.Join(out, gdpr.ManifestName)); !bytes.Equal(before, after) {
+		t.Error("a stopped export changed the earlier one")
+	}
+
+	r := export("wrong-key", "--keep-going")
+	if r.code != cli.ExitPartial || !strings.Contains(r.stdout, "billing: NOT READ (HTTP 401)") {
+		t.Fatalf("--keep-going: exit %d, want %d\n%s\n%s", r.code, cli.ExitPartial, r.stdout, r.stderr)
+	}
+	if _, err := gdpr.VerifyManifest(out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "billing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the folder of the CRM not read is delivered (%v)", err)
+	}
+	var m cli.ExportTargetsManifest
+	if _, err := gdpr.ReadManifest(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Targets) != 2 || m.Targets[0].NotRead != "" || m.Targets[0].Counts.Found != 1 ||
+		m.Targets[1].Name != "billing" || m.Targets[1].NotRead != "HTTP 401" || m.Targets[1].Folder != "" || m.Counts.TargetsNotRead != 1 {
+		t.Errorf("manifest: %+v, counts %+v", m.Targets, m.Counts)
+	}
+	nf := readCSVFile(t, filepath.Join(out, "not_found.csv"))
+	want := [][]string{
+		{"row", "email", "not_found_in", "not_read_in", "found_in"},
+		{"1", "ada.quill@example.org", "", "billing", "sandbox:tamio"},
+		{"2", "nobody.here@example.com", "sandbox:tamio", "billing", ""},
+	}
+	if !slices.EqualFunc(nf, want, slices.Equal) {
+		t.Errorf("not_found.csv:\n%q\nwant\n%q", nf, want)
+	}
+	cover := string(mustRead(t, filepath.Join(out, "report.html")))
+	if !strings.Contains(cover, "<li data-problem>billing (tiquo): ") || strings.Count(cover, `data-not-read="billing"`) != 2 {
+		t.Errorf("the cover does not name billing as not read, for each person and under its problems")
+	}
+	for _, page := range []string{"row-1.html", "row-2.html"} {
+		if !strings.Contains(string(mustRead(t, filepath.Join(out, "subjects", page))), `data-not-read="billing"`) {
+			t.Errorf("%s does not say billing could not be read", page)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, "ada.quill") {
+		t.Errorf("the output names a subject")
+	}
+
+	r = runIn(t, dir, "export", "--target", "sandbox:tamio", "--subjects", subjects, "--out", filepath.Join(dir, "one"), "--keep-going")
+	if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "--keep-going goes with --targets") {
+		t.Errorf("--keep-going without --targets: exit %d\n%s", r.code, r.stderr)
 	}
 }

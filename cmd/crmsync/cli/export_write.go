@@ -55,6 +55,9 @@ type exporter struct {
 	// found are the customers found of each subject, indexed like the
 	// subjects (--subjects).
 	found [][]gdpr.Holding
+	// notRead is why the CRM could not be read, when --keep-going let the
+	// export go on without it.
+	notRead error
 }
 
 // progress counts customers exported with --all, subjects looked up

@@ -225,7 +225,7 @@ const sarCover = "report.html"
 // with it: its links name them without the .age their names on disk end
 // in.
 func sarSubject(a gdpr.Answer, encrypted bool) (sar.Subject, error) {
-	s := sar.Subject{ID: sarPage(a.Subject.Row), NotFoundIn: a.NotFoundIn}
+	s := sar.Subject{ID: sarPage(a.Subject.Row), NotFoundIn: a.NotFoundIn, NotReadIn: a.NotReadIn}
 	for _, named := range []string{a.Subject.Email, a.Subject.Match, a.Subject.ID} {
 		if named != "" {
 			s.Named = named
