@@ -58,7 +58,11 @@ func TestKillAndResume(t *testing.T) {
 					continue
 				}
 			}
-			res := waitBinary(t, cmd, stdout, stderr, started, 2*time.Minute)
+			// The final run of day 1 updates about a thousand customers one
+			// call each (tamio has no bulk update): 23 s alone, several
+			// times that beside the rest of the suite under -race. The
+			// bound only catches a hang.
+			res := waitBinary(t, cmd, stdout, stderr, started, 5*time.Minute)
 			if res.code != cli.ExitRejects {
 				t.Fatalf("day %d final run: exit %d\n%s\n%s", day+1, res.code, res.stdout, res.stderr)
 			}
