@@ -38,6 +38,10 @@ type Connector struct {
 	Credentials []Credential
 	// BaseURL is the API's production base URL, for help texts and docs.
 	BaseURL string
+	// SignsRequests says every request carries a signature over its exact
+	// body bytes, so that the API refuses a request changed after it was
+	// signed (the conformance suite checks that it does).
+	SignsRequests bool
 	// NewSink returns a sink writing to the API.
 	NewSink func(Config) (pipeline.Sink, error)
 	// NewReader returns a reader of the API's customers.

@@ -1,10 +1,13 @@
 package sinktest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"sync"
 	"testing"
 
@@ -312,29 +315,43 @@ func testDelete(t *testing.T, s *suite) {
 // UnauthorizedIsFatal: credentials the API refuses stop the run at
 // Prepare, whether or not the plan indexes the account, with a fatal
 // error that is the API's refusal; the reader's calls fail fatally too.
+// Every credential is checked on its own: where an API takes several
+// (COUNT signs each request with a secret beside its token and client
+// id), each one wrong while the others are right is refused.
 func testUnauthorized(t *testing.T, s *suite) {
 	e := s.start(t, crm.SandboxOptions{})
 	e.seed(0, 1)
-	bad := maps.Clone(e.sb.Credentials())
+	good := e.sb.Credentials()
+	bad := maps.Clone(good)
 	for k, v := range bad {
 		bad[k] = "wrong-" + v
 	}
-	for _, index := range []bool{true, false} {
-		sk, err := s.conn.NewSink(e.config(&recorder{}, bad))
-		if err != nil {
-			t.Fatalf("NewSink: %v", err)
+	variants := map[string]map[string]string{"every credential": bad}
+	if len(good) > 1 {
+		for k := range good {
+			one := maps.Clone(good)
+			one[k] = bad[k]
+			variants[k+" alone"] = one
 		}
-		plan := s.plan()
-		plan.IndexAccount = index
-		err = sk.Prepare(t.Context(), plan)
-		sk.Close()
-		switch {
-		case err == nil:
-			t.Errorf("IndexAccount=%v: Prepare with refused credentials succeeded", index)
-		case pipeline.ClassOf(err) != pipeline.ClassFatal:
-			t.Errorf("IndexAccount=%v: error class %v, want fatal: %v", index, pipeline.ClassOf(err), err)
-		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-			t.Errorf("IndexAccount=%v: the error is the context's, want the API's refusal: %v", index, err)
+	}
+	for name, creds := range variants {
+		for _, index := range []bool{true, false} {
+			sk, err := s.conn.NewSink(e.config(&recorder{}, creds))
+			if err != nil {
+				t.Fatalf("NewSink: %v", err)
+			}
+			plan := s.plan()
+			plan.IndexAccount = index
+			err = sk.Prepare(t.Context(), plan)
+			sk.Close()
+			switch {
+			case err == nil:
+				t.Errorf("%s wrong, IndexAccount=%v: Prepare succeeded", name, index)
+			case pipeline.ClassOf(err) != pipeline.ClassFatal:
+				t.Errorf("%s wrong, IndexAccount=%v: error class %v, want fatal: %v", name, index, pipeline.ClassOf(err), err)
+			case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+				t.Errorf("%s wrong, IndexAccount=%v: the error is the context's, want the API's refusal: %v", name, index, err)
+			}
 		}
 	}
 	r, err := s.conn.NewReader(e.config(&recorder{}, bad))
@@ -345,4 +362,71 @@ func testUnauthorized(t *testing.T, s *suite) {
 	if err == nil || pipeline.IsNotFound(err) || pipeline.ClassOf(err) != pipeline.ClassFatal {
 		t.Errorf("Walk with refused credentials: %v, want a fatal error", err)
 	}
+}
+
+// TamperedRequestRefused: where the API signs each request over its body
+// (crm.Connector.SignsRequests), a write whose body is changed on its way,
+// after the connector signed it, is refused: the run stops with a fatal
+// error and the account keeps its values. The change is one space added
+// to the JSON, which means the same to a parser: only a signature over
+// the exact bytes sent catches it.
+func testTampered(t *testing.T, s *suite) {
+	if !s.conn.SignsRequests {
+		t.Skip("the API signs no request: a body changed on its way is simply the body sent")
+	}
+	upd := s.gen.updatable()
+	if len(upd) == 0 {
+		t.Skip("the suite can change no field of the schema")
+	}
+	e := s.start(t, crm.SandboxOptions{})
+	_, values := e.seed(0, 1)
+	cfg := e.config(&recorder{}, nil)
+	tam := &tamperer{next: cfg.HTTPClient.Transport}
+	cfg.HTTPClient.Transport = tam
+	sk, err := s.conn.NewSink(cfg)
+	if err != nil {
+		t.Fatalf("NewSink: %v", err)
+	}
+	changed := s.gen.with(values[0], upd[0], 0, 2)
+	_, err = tryRun(t, sk, s.plan(), changes(0, [][]string{changed}))
+	if tam.count() == 0 {
+		t.Fatalf("the sink sent no write to change on its way (error %v)", err)
+	}
+	if err == nil || pipeline.ClassOf(err) != pipeline.ClassFatal {
+		t.Errorf("a write changed after signing: %v, want a fatal error", err)
+	}
+	e.wantAccount(values)
+}
+
+// tamperer is an http.RoundTripper that adds a space to the body of every
+// write before the next transport sends it.
+type tamperer struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	n    int
+}
+
+func (tp *tamperer) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Method == http.MethodGet || req.Method == http.MethodHead {
+		return tp.next.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	body = append(body, ' ')
+	out := req.Clone(req.Context())
+	out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	tp.mu.Lock()
+	tp.n++
+	tp.mu.Unlock()
+	return tp.next.RoundTrip(out)
+}
+
+func (tp *tamperer) count() int {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return tp.n
 }

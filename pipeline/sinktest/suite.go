@@ -48,6 +48,7 @@ var behaviours = []behaviour{
 	{name: "ConcurrentApply", run: testConcurrent},
 	{name: "Delete", run: testDelete},
 	{name: "UnauthorizedIsFatal", run: testUnauthorized},
+	{name: "TamperedRequestRefused", run: testTampered},
 	{name: "ServerErrorsRetried", run: testServerErrors},
 	{name: "LostAnswersNoDuplicates", run: testLostAnswers},
 	{name: "StatsFormat", run: testStatsFormat},

@@ -19,10 +19,11 @@ const (
 
 func init() {
 	crm.Register(crm.Connector{
-		Name:    "count",
-		Title:   "COUNT partner API (customers)",
-		Schema:  &schema,
-		BaseURL: "https://api.getcount.com/partners",
+		Name:          "count",
+		Title:         "COUNT partner API (customers)",
+		Schema:        &schema,
+		BaseURL:       "https://api.getcount.com/partners",
+		SignsRequests: true,
 		Credentials: []crm.Credential{
 			{Name: TokenCredential, Env: "COUNT_TOKEN", Doc: "the OAuth access token, sent as a bearer token"},
 			{Name: ClientIDCredential, Env: "COUNT_CLIENT_ID", Doc: "the partner client id, sent as x-client-id; COUNT's rate limit counts per client id"},
