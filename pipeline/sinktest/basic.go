@@ -316,8 +316,8 @@ func testDelete(t *testing.T, s *suite) {
 // Prepare, whether or not the plan indexes the account, with a fatal
 // error that is the API's refusal; the reader's calls fail fatally too.
 // Every credential is checked on its own: where an API takes several
-// (COUNT signs each request with a secret beside its token and client
-// id), each one wrong while the others are right is refused.
+// (a secret that signs each request beside a token, say), each one wrong
+// while the others are right is refused.
 func testUnauthorized(t *testing.T, s *suite) {
 	e := s.start(t, crm.SandboxOptions{})
 	e.seed(0, 1)
