@@ -18,9 +18,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"crmsync/gdpr/layout"
+	"crmsync/internal/emulator"
 	"crmsync/pipeline"
 )
 
@@ -120,8 +120,8 @@ type SandboxOptions struct {
 	// RateLimit, when above 0, overrides the configuration's rate limit:
 	// requests a second per key.
 	RateLimit float64
-	// Faults, when any of its rates or its latency is set, replaces the
-	// configuration's faults.
+	// Faults, when any of its rates or its latency is set (Faults.Any),
+	// replaces the configuration's faults.
 	Faults Faults
 	// Webhooks are URLs the emulator posts its events to, beside the
 	// configuration's.
@@ -130,26 +130,9 @@ type SandboxOptions struct {
 }
 
 // Faults are the faults an emulator injects, drawn from Seed so that the
-// same requests get the same faults.
-type Faults struct {
-	Seed int64
-	// ErrorRate is the share of requests answered 500, 502 or 503, not
-	// applied.
-	ErrorRate float64
-	// Latency is added to every request.
-	Latency time.Duration
-	// DropRate is the share of requests whose connection is closed before
-	// any answer, not applied.
-	DropRate float64
-	// LostAnswerRate is the share of writes applied whose answer is then
-	// lost (the connection closed).
-	LostAnswerRate float64
-}
-
-// Set reports whether any fault is asked for.
-func (f Faults) Set() bool {
-	return f.ErrorRate > 0 || f.Latency > 0 || f.DropRate > 0 || f.LostAnswerRate > 0
-}
+// same requests get the same faults: every emulator is built on the one
+// emulator kit and takes them as they are.
+type Faults = emulator.Faults
 
 // ConfigError is an emulator configuration file that cannot be used: a
 // mistake of the user's, not a failure of the emulator.

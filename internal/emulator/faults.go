@@ -37,6 +37,9 @@ type Faults struct {
 	LostAnswerRate float64
 }
 
+// Any reports whether any fault is asked for, latency included.
+func (f Faults) Any() bool { return f.Active() || f.Latency > 0 }
+
 // Active reports whether any rate is set; Latency alone draws nothing.
 func (f Faults) Active() bool {
 	return f.ErrorRate > 0 || f.DropRate > 0 || f.LostAnswerRate > 0

@@ -104,3 +104,23 @@ func TestFaultsValidateAndClamp(t *testing.T) {
 		t.Errorf("clamped: %+v", c)
 	}
 }
+
+// TestFaultsAny: latency alone is a fault a sandbox asks for (Any), though
+// it draws nothing (Active); a seed alone is neither.
+func TestFaultsAny(t *testing.T) {
+	for _, tc := range []struct {
+		f           Faults
+		any, active bool
+	}{
+		{Faults{}, false, false},
+		{Faults{Seed: 3}, false, false},
+		{Faults{Latency: time.Millisecond}, true, false},
+		{Faults{ErrorRate: 0.1}, true, true},
+		{Faults{DropRate: 0.1}, true, true},
+		{Faults{LostAnswerRate: 0.1}, true, true},
+	} {
+		if tc.f.Any() != tc.any || tc.f.Active() != tc.active {
+			t.Errorf("%+v: Any %v Active %v, want %v %v", tc.f, tc.f.Any(), tc.f.Active(), tc.any, tc.active)
+		}
+	}
+}

@@ -38,9 +38,8 @@ func init() {
 			if o.RateLimit > 0 {
 				opts.RateLimit = o.RateLimit
 			}
-			if f := o.Faults; f.Set() {
-				opts.Faults = tamiotest.Faults{Seed: f.Seed, ErrorRate: f.ErrorRate, Latency: f.Latency,
-					DropRate: f.DropRate, LostAnswerRate: f.LostAnswerRate}
+			if o.Faults.Any() {
+				opts.Faults = o.Faults
 			}
 			opts.Webhooks = append(opts.Webhooks, o.Webhooks...)
 			srv, err := tamiotest.NewServer(opts)

@@ -66,9 +66,8 @@ func startSandbox(_ context.Context, o crm.SandboxOptions) (crm.Sandbox, error) 
 	if o.RateLimit > 0 {
 		opts.RateLimit = max(1, int(math.Round(o.RateLimit*60)))
 	}
-	if f := o.Faults; f.Set() {
-		opts.Faults = tiquotest.Faults{Seed: f.Seed, ErrorRate: f.ErrorRate, Latency: f.Latency,
-			DropRate: f.DropRate, LostAnswerRate: f.LostAnswerRate}
+	if o.Faults.Any() {
+		opts.Faults = o.Faults
 	}
 	opts.Webhooks = append(opts.Webhooks, o.Webhooks...)
 	srv, err := tiquotest.NewServer(opts)
