@@ -148,6 +148,17 @@ type Sandbox interface {
 	// Credentials holds a working value for each Connector.Credentials
 	// name.
 	Credentials() map[string]string
+	// SetFaults replaces the faults the emulator injects, from its next
+	// request on; safe while requests are served.
+	SetFaults(Faults)
+	// Handler is the emulator's API, for a caller serving it behind a
+	// front of its own in the same process (the chaos run's, which cuts
+	// answers and kills crmsync at a chosen request).
+	Handler() http.Handler
+	// WaitIdle returns once the work the emulator queued in the
+	// background (bulk jobs) is done, at once for an emulator that queues
+	// none, or with ctx's error.
+	WaitIdle(ctx context.Context) error
 	// Close stops the server and closes its database.
 	Close() error
 }

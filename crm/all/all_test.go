@@ -1,11 +1,18 @@
 package all_test
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"crmsync/crm"
 	_ "crmsync/crm/all"
+	"crmsync/pipeline"
 	"crmsync/pipeline/sinktest"
 )
 
@@ -85,3 +92,63 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestSandboxControls: every sandbox takes faults while it runs (every
+// answer a 5xx, then none), serves its API through Handler as at its URL
+// (a reader walks the account through it alone), and WaitIdle returns
+// once nothing is queued, so that a tool driving any emulator needs no
+// connector's own types.
+func TestSandboxControls(t *testing.T) {
+	for _, c := range crm.All() {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			sb, err := c.StartSandbox(t.Context(), crm.SandboxOptions{DBPath: filepath.Join(t.TempDir(), "crm.db"), Addr: "127.0.0.1:0"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sb.Close()
+			var mu sync.Mutex
+			var statuses []int
+			inProcess := roundTripper(func(req *http.Request) (*http.Response, error) {
+				// As a server receives it: a body always, the address it
+				// came from, the target as sent.
+				in := req.Clone(req.Context())
+				if in.Body == nil {
+					in.Body = http.NoBody
+				}
+				in.RemoteAddr, in.RequestURI = "127.0.0.1:1", req.URL.RequestURI()
+				rec := httptest.NewRecorder()
+				sb.Handler().ServeHTTP(rec, in)
+				mu.Lock()
+				statuses = append(statuses, rec.Code)
+				mu.Unlock()
+				return rec.Result(), nil
+			})
+			walk := func() error {
+				r, err := c.NewReader(crm.Config{BaseURL: sb.URL(), Credentials: sb.Credentials(), HTTPClient: &http.Client{Transport: inProcess}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+				defer cancel()
+				return r.Walk(ctx, func([]pipeline.Customer) error { return nil })
+			}
+			sb.SetFaults(crm.Faults{Seed: 1, ErrorRate: 1})
+			if err := walk(); err == nil || len(statuses) == 0 || statuses[0] < 500 {
+				t.Errorf("every answer an error: walk %v, answers %v", err, statuses)
+			}
+			sb.SetFaults(crm.Faults{})
+			statuses = nil
+			if err := walk(); err != nil || len(statuses) == 0 || slices.ContainsFunc(statuses, func(s int) bool { return s >= 300 }) {
+				t.Errorf("faults off again: walk %v, answers %v", err, statuses)
+			}
+			if err := sb.WaitIdle(t.Context()); err != nil {
+				t.Errorf("WaitIdle: %v", err)
+			}
+		})
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -16,11 +16,7 @@ import (
 	"time"
 
 	"crmsync/crm"
-	"crmsync/internal/emulator"
 	"crmsync/sinks/count"
-	"crmsync/sinks/revnue"
-	"crmsync/sinks/tamio"
-	"crmsync/sinks/tiquo"
 )
 
 // api is what the chaos knows of one connector beyond the registry: the
@@ -180,43 +176,6 @@ func lookupAPI(name string) (*api, error) {
 	}
 	sort.Strings(names)
 	return nil, fmt.Errorf("-api %q: the chaos knows %s", name, strings.Join(names, ", "))
-}
-
-// controls are what the chaos needs of a running emulator that
-// crm.Sandbox does not offer: its handler, to serve it behind the front in
-// this process (which kills crmsync at a chosen request and sees answers
-// cut), and its faults, switched on for each day's runs and off for the
-// checks.
-type controls interface {
-	Handler() http.Handler
-	SetFaults(emulator.Faults)
-}
-
-// controlsOf returns the controls of a sandbox the registry started.
-func controlsOf(sb crm.Sandbox) (controls, error) {
-	if s := tamio.Server(sb); s != nil {
-		return s, nil
-	}
-	if s := tiquo.Server(sb); s != nil {
-		return s, nil
-	}
-	if s := count.Server(sb); s != nil {
-		return s, nil
-	}
-	if s := revnue.Server(sb); s != nil {
-		return s, nil
-	}
-	return nil, fmt.Errorf("the chaos cannot set the faults of a %T sandbox", sb)
-}
-
-// waitIdle waits for work an emulator queued (tamio's bulk jobs, which
-// killed runs may have left) to finish; emulators that queue none return
-// at once.
-func waitIdle(ctx context.Context, c controls) error {
-	if w, ok := c.(interface{ WaitIdle(context.Context) error }); ok {
-		return w.WaitIdle(ctx)
-	}
-	return nil
 }
 
 // emuStats is what the chaos reads of an emulator's crm.StatsPath.

@@ -239,10 +239,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("starting the %s emulator: %w", a.name, err)
 	}
 	defer sb.Close()
-	ctl, err := controlsOf(sb)
-	if err != nil {
-		return nil, err
-	}
 	base, err := url.Parse(sb.URL())
 	if err != nil {
 		return nil, err
@@ -255,7 +251,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := sink.Close(); err != nil {
 		return nil, err
 	}
-	fr := &front{api: ctl.Handler(), prefix: strings.TrimSuffix(base.Path, "/"), window: a.window}
+	fr := &front{api: sb.Handler(), prefix: strings.TrimSuffix(base.Path, "/"), window: a.window}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -264,7 +260,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	go hs.Serve(ln)
 	defer hs.Close()
 
-	c := &chaos{cfg: cfg, api: a, conn: conn, bulk: props.BulkCreate, sb: sb, ctl: ctl, front: fr,
+	c := &chaos{cfg: cfg, api: a, conn: conn, bulk: props.BulkCreate, sb: sb, front: fr,
 		target:          "http://" + ln.Addr().String() + fr.prefix,
 		statePath:       filepath.Join(cfg.Dir, "state.db"),
 		rng:             mrand.New(mrand.NewPCG(cfg.Seed, 0xc4a05)),
@@ -294,7 +290,6 @@ type chaos struct {
 	bulk      bool
 	rep       *Report
 	sb        crm.Sandbox
-	ctl       controls
 	front     *front
 	target    string
 	statePath string
@@ -380,7 +375,7 @@ func (c *chaos) day(ctx context.Context, d *day, target int) error {
 	}
 	faults := c.cfg.Faults
 	faults.Seed = int64(c.cfg.Seed)*100 + int64(d.n)
-	c.ctl.SetFaults(faults)
+	c.sb.SetFaults(faults)
 	before, err := readStats(ctx, c.client, c.sb.URL())
 	if err != nil {
 		return err
@@ -464,7 +459,7 @@ func (c *chaos) day(ctx context.Context, d *day, target int) error {
 	c.countFaults(before, after, [3]int64{frontAfter[0] - frontBefore[0], frontAfter[1] - frontBefore[1], frontAfter[2] - frontBefore[2]})
 	dr.Took = time.Since(started)
 
-	c.ctl.SetFaults(emulator.Faults{})
+	c.sb.SetFaults(emulator.Faults{})
 	exp, err := expect(c.conn.Schema, c.cfg.Mapping, fixtures.Columns, d.rows, c.emails)
 	if err != nil {
 		return err
@@ -473,7 +468,7 @@ func (c *chaos) day(ctx context.Context, d *day, target int) error {
 	// of what the CRM ends up holding.
 	idle, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if err := waitIdle(idle, c.ctl); err != nil {
+	if err := c.sb.WaitIdle(idle); err != nil {
 		return fmt.Errorf("waiting for the emulator's queued work: %w", err)
 	}
 	rd, err := c.reader(exp.schema)
@@ -503,8 +498,8 @@ func (c *chaos) day(ctx context.Context, d *day, target int) error {
 func (c *chaos) rerun(ctx context.Context, d *day) error {
 	faults := c.cfg.Faults
 	faults.Seed = int64(c.cfg.Seed) * 1000
-	c.ctl.SetFaults(faults)
-	defer c.ctl.SetFaults(emulator.Faults{})
+	c.sb.SetFaults(faults)
+	defer c.sb.SetFaults(emulator.Faults{})
 	out := filepath.Join(c.cfg.Dir, "out-rerun")
 	res, err := c.runOnce(ctx, d, out, killPlan{}, "rerun")
 	if err != nil {

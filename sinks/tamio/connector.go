@@ -3,6 +3,7 @@ package tamio
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"crmsync/crm"
 	"crmsync/pipeline"
@@ -71,7 +72,10 @@ func (s sandbox) URL() string { return s.srv.URL }
 func (s sandbox) Credentials() map[string]string {
 	return map[string]string{APIKeyCredential: s.srv.APIKey}
 }
-func (s sandbox) Close() error { return s.srv.Close() }
+func (s sandbox) Close() error                       { return s.srv.Close() }
+func (s sandbox) SetFaults(f crm.Faults)             { s.srv.SetFaults(f) }
+func (s sandbox) Handler() http.Handler              { return s.srv.Handler() }
+func (s sandbox) WaitIdle(ctx context.Context) error { return s.srv.WaitIdle(ctx) }
 
 // SeedValues gives seeding (internal/seed.AccountValuer) the ids of the
 // account's teammates, whom a customer's teammate_id must name.

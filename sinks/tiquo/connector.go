@@ -3,6 +3,7 @@ package tiquo
 import (
 	"context"
 	"math"
+	"net/http"
 
 	"crmsync/crm"
 	"crmsync/pipeline"
@@ -84,7 +85,12 @@ func (s sandbox) URL() string { return s.srv.URL }
 func (s sandbox) Credentials() map[string]string {
 	return map[string]string{APIKeyCredential: s.srv.APIKey}
 }
-func (s sandbox) Close() error { return s.srv.Close() }
+func (s sandbox) Close() error           { return s.srv.Close() }
+func (s sandbox) SetFaults(f crm.Faults) { s.srv.SetFaults(f) }
+func (s sandbox) Handler() http.Handler  { return s.srv.Handler() }
+
+// WaitIdle returns at once: the emulator queues no work in the background.
+func (s sandbox) WaitIdle(ctx context.Context) error { return ctx.Err() }
 
 // Server returns the emulator behind a sandbox the tiquo connector
 // started, for tests and tools that inspect it; nil for another's.
