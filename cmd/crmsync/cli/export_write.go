@@ -50,7 +50,7 @@ type exporter struct {
 	notFound atomic.Int64            // subjects the CRM does not hold
 	exported atomic.Int64            // customers written
 	looked   atomic.Int64            // subjects looked up
-	total    atomic.Int64            // customers or subjects expected, for the progress; 0 while unknown
+	total    atomic.Int64            // subjects to look up, for the progress
 	seen     map[string]gdpr.Holding // CRM id → its holding, of the customers written
 	// found are the customers found of each subject, indexed like the
 	// subjects (--subjects).
@@ -60,11 +60,16 @@ type exporter struct {
 	notRead error
 }
 
-// progress counts customers exported with --all, subjects looked up
-// with --subjects.
+// progress counts customers exported with --all, against the account's
+// size where the API's list answers announce it (0 until then, and for an
+// API that does not), and subjects looked up with --subjects.
 func (x *exporter) progress() (int64, int64) {
 	if x.all {
-		return x.exported.Load(), x.total.Load()
+		var total int64
+		if a, ok := x.reader.(pipeline.TotalAnnouncer); ok {
+			total = a.AnnouncedTotal()
+		}
+		return x.exported.Load(), total
 	}
 	return x.looked.Load(), x.total.Load()
 }
